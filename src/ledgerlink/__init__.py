@@ -1,0 +1,1 @@
+"""LedgerLink: keeps Xero and QuickBooks Online in step with CashFlow."""

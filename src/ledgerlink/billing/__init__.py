@@ -1,0 +1,1 @@
+"""The connector subscription: pricing acceptance, trial, monthly invoices, API usage metering."""

@@ -1,0 +1,1 @@
+"""CashFlow's records (organisations, customers, invoices, payments) and the JSON API CashFlow calls."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CashflowConfig(AppConfig):
+    name = "ledgerlink.cashflow"
+    label = "cashflow"

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from ledgerlink.cashflow.api import api
+
+urlpatterns = [path("", api.urls)]

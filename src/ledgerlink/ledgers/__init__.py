@@ -1,0 +1,1 @@
+"""The provider-neutral ledger contract, connections, chart caches and mappings; one folder per ledger."""

@@ -1,0 +1,298 @@
+"""The contract between the sync engine and a ledger.
+
+The engine owns the loop (order, packing, leases, rate limits, token refresh, retries, states); a ledger only
+builds a request from items, sends it, and reads per-item outcomes. Values crossing this line are frozen
+dataclasses in CashFlow's words, with money as `Decimal`; nothing here touches the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar, Literal, Protocol
+
+from ledgerlink.ledgers.errors import LedgerError
+
+LedgerKey = Literal["xero", "quickbooks"]
+IdempotencyKey = str
+
+
+class ObjectKind(StrEnum):
+    """What a sync record carries, in the order the engine sends them."""
+
+    CUSTOMER = "customer"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    PAYMENT_REVERSAL = "payment_reversal"  # refund, chargeback, offline undo
+    CANCELLATION = "cancellation"  # credit note + allocation, or void when nothing was paid
+
+
+SEND_ORDER: tuple[ObjectKind, ...] = (
+    ObjectKind.CUSTOMER,
+    ObjectKind.INVOICE,
+    ObjectKind.PAYMENT,
+    ObjectKind.PAYMENT_REVERSAL,
+    ObjectKind.CANCELLATION,
+)
+
+
+# --- CashFlow documents, as the engine hands them to a ledger -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str  # CashFlow's id; Xero keeps it in ContactNumber
+    name: str
+    email: str
+    phone: str = ""
+    address_lines: tuple[str, ...] = ()
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    line_type: str  # cashflow.md taxonomy: milestone, system, adder, discount, incentive, ...
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal  # in the invoice's tax mode (inclusive or exclusive)
+    line_amount: Decimal  # quantity x unit amount, rounded to the cent
+    tax_amount: Decimal  # rounded per line to the cent, ROUND_HALF_UP
+    tax_rate_id: str  # CashFlow tax rate id: the mapping key
+    tax_rate_percent: Decimal
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str
+    number: str  # INV-00042; never changes
+    customer: Customer
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    tax_inclusive: bool
+    lines: tuple[InvoiceLine, ...]
+    subtotal: Decimal  # excluding tax
+    total_tax: Decimal
+    total: Decimal
+    reference: str = ""
+    url: str = ""  # deep link back to CashFlow
+    project_id: str = ""
+    project_name: str = ""
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    invoice_id: str
+    invoice_number: str
+    amount: Decimal
+    date: dt.date
+    method: str  # card | bank_transfer | cash | cheque | finance
+    currency: str
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentReversal:
+    """Money taken back from a payment. `remaining` is what is left of the payment afterwards (0 for a full
+    refund, a chargeback or an offline undo); a ledger that cannot edit payments deletes and re-posts."""
+
+    id: str
+    payment: Payment
+    amount: Decimal
+    remaining: Decimal
+    date: dt.date
+    reason: str  # refund | chargeback | undo
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A cancelled invoice. `credit_amount` is what the credit note must cover (the unpaid balance)."""
+
+    id: str  # CashFlow credit note id
+    number: str  # CashFlow credit note number (CN-00007)
+    invoice: Invoice
+    credit_amount: Decimal
+    date: dt.date
+    amount_paid: Decimal
+
+
+Document = Customer | Invoice | Payment | PaymentReversal | Cancellation
+
+
+# --- Mapping, resolved for one connection ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """A ledger account: its id and, where the ledger has one, its code."""
+
+    id: str
+    code: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TaxRateMapping:
+    revenue_account: AccountRef
+    ledger_tax_code: str  # Xero TaxType, QuickBooks TaxCode id
+
+
+@dataclass(frozen=True)
+class ResolvedMapping:
+    """Everything a payload builder needs to place a CashFlow document in the ledger."""
+
+    tax_rates: Mapping[str, TaxRateMapping]  # by CashFlow tax rate id
+    line_accounts: Mapping[str, AccountRef]  # by line type; unset types fall back to the tax rate's account
+    payment_accounts: Mapping[str, AccountRef]  # by payment method
+    default_payment_account: AccountRef | None
+    tracking_category_id: str = ""  # optional: one tracking category, an option per project
+    tracking_options: Mapping[str, str] = field(default_factory=dict)  # project id -> option name
+
+    def account_for(self, line: InvoiceLine) -> AccountRef | None:
+        if line.line_type in self.line_accounts:
+            return self.line_accounts[line.line_type]
+        tax = self.tax_rates.get(line.tax_rate_id)
+        return tax.revenue_account if tax else None
+
+    def payment_account_for(self, method: str) -> AccountRef | None:
+        return self.payment_accounts.get(method, self.default_payment_account)
+
+
+# --- What the ledger reports about itself ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    id: str
+    code: str
+    name: str
+    type: str  # the ledger's own type (REVENUE, SALES, BANK, ...)
+    status: str  # ACTIVE | ARCHIVED
+    is_revenue: bool
+    accepts_payments: bool
+    default_tax_code: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerTaxRate:
+    code: str
+    name: str
+    rate: Decimal
+    status: str
+    applies_to_revenue: bool
+
+
+@dataclass(frozen=True)
+class TrackingCategory:
+    id: str
+    name: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    accounts: tuple[LedgerAccount, ...]
+    tax_rates: tuple[LedgerTaxRate, ...]
+    tracking: tuple[TrackingCategory, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An organisation (Xero) or company (QuickBooks) the user may connect."""
+
+    id: str
+    name: str
+    connection_id: str = ""  # Xero's connection id, needed to disconnect one tenant
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: dt.datetime
+    scope: str = ""
+
+
+# --- One exchange with the ledger -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncItem:
+    """One sync record as the ledger sees it: the document and the remote ids it depends on."""
+
+    record_id: str
+    kind: ObjectKind
+    document: Document
+    # Remote ids already known: "contact" for the invoice's customer, "invoice" for payments and
+    # cancellations, "payment" for reversals.
+    remote_ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LedgerRequest:
+    method: str
+    path: str
+    items: tuple[SyncItem, ...]
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: object = None
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    """What the ledger said about our remaining budget; None where it said nothing."""
+
+    minute_remaining: int | None = None
+    day_remaining: int | None = None
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class LedgerResponse:
+    status: int
+    body: object
+    headers: Mapping[str, str]
+    elapsed_ms: float
+    correlation_id: str = ""
+    budget: RateBudget = RateBudget()
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    kind: ObjectKind
+    id: str
+    number: str = ""
+    total: Decimal | None = None  # the ledger's own total, compared with CashFlow's to the cent
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    record_id: str
+    remote: RemoteRef | None = None
+    error: LedgerError | None = None
+    warnings: tuple[str, ...] = ()
+    # Extra remote ids the write produced (e.g. a contact created inline, an allocation id).
+    extra_ids: Mapping[str, str] = field(default_factory=dict)
+
+
+class Ledger(Protocol):
+    """What a ledger answers; the engine does the rest. Docstrings on implementations name the ledger docs."""
+
+    key: ClassVar[LedgerKey]
+    max_batch: ClassVar[int]
+
+    def load_chart(self) -> Chart: ...
+
+    def build(self, items: Sequence[SyncItem], mapping: ResolvedMapping) -> list[LedgerRequest]: ...
+
+    def send(self, request: LedgerRequest, key: IdempotencyKey) -> LedgerResponse: ...
+
+    def read(self, response: LedgerResponse, request: LedgerRequest) -> list[ItemOutcome]: ...
+
+    def find_by_number(self, kind: ObjectKind, number: str) -> RemoteRef | None: ...

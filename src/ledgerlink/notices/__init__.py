@@ -1,0 +1,1 @@
+"""Emails to the accounting contact: the daily failure recap and reconnect alerts."""

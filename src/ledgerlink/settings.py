@@ -1,0 +1,153 @@
+"""Settings from the environment. With nothing set, LedgerLink runs embedded: SQLite and SqliteHuey
+in a local data folder. DATABASE_URL and REDIS_URL switch to the distributed mode; nothing else changes."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("LEDGERLINK_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("LEDGERLINK_DEBUG", False)
+# A development fallback only: any real deployment sets DJANGO_SECRET_KEY.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "ledgerlink-insecure-development-key-change-me-0123456789")
+ALLOWED_HOSTS = env_list("LEDGERLINK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("LEDGERLINK_CSRF_TRUSTED_ORIGINS")
+PUBLIC_URL = os.environ.get("LEDGERLINK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "ledgerlink.cashflow",
+    "ledgerlink.ledgers",
+    "ledgerlink.sync",
+    "ledgerlink.billing",
+    "ledgerlink.notices",
+    "ledgerlink.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "ledgerlink.urls"
+WSGI_APPLICATION = "ledgerlink.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    # Embedded mode: WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN,
+    # so two writers queue on the busy timeout instead of failing with "database is locked" mid-transaction.
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("LEDGERLINK_SQLITE_PATH", str(DATA_DIR / "ledgerlink.sqlite3")),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        },
+        "TEST": {"NAME": os.environ.get("LEDGERLINK_SQLITE_TEST_PATH") or None},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+HUEY_IMMEDIATE = env_bool("LEDGERLINK_HUEY_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": os.environ.get("LEDGERLINK_HUEY_NAME", "ledgerlink"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": int(os.environ.get("LEDGERLINK_WORKERS", "4")), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "ledgerlink",
+        "filename": os.environ.get("LEDGERLINK_HUEY_PATH", str(DATA_DIR / "huey.sqlite3")),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": int(os.environ.get("LEDGERLINK_WORKERS", "2")), "worker_type": "thread"},
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/login/"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+EMAIL_BACKEND = os.environ.get("LEDGERLINK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("LEDGERLINK_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("LEDGERLINK_SMTP_PORT", "8025"))
+DEFAULT_FROM_EMAIL = os.environ.get("LEDGERLINK_FROM_EMAIL", "LedgerLink <noreply@ledgerlink.local>")
+
+# Token encryption: comma-separated Fernet keys, newest first (MultiFernet). The fallback key exists so a
+# fresh checkout runs; `ledgerlink check --deploy`-style setups must set LEDGERLINK_SECRET_KEYS.
+LEDGERLINK_SECRET_KEYS = env_list(
+    "LEDGERLINK_SECRET_KEYS", "bGVkZ2VybGluay1kZXZlbG9wbWVudC1rZXktMDAwMDA="
+)
+
+# Ledger endpoints: the real hosts by default; the demo and tests point them at the sandboxes.
+XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "")
+XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "")
+XERO_AUTHORIZE_URL = os.environ.get("XERO_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize")
+XERO_IDENTITY_URL = os.environ.get("XERO_IDENTITY_URL", "https://identity.xero.com")
+XERO_API_URL = os.environ.get("XERO_API_URL", "https://api.xero.com")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LEDGERLINK_LOG_LEVEL", "WARNING")},
+}

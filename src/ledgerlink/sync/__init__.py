@@ -1,0 +1,1 @@
+"""The sync engine: outbox records, workers, rate limits, retries, historical pushes, the audit log."""

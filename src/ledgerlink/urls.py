@@ -1,0 +1,9 @@
+"""URL map: each app mounts its own routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("ledgerlink.cashflow.urls")),
+]

@@ -1,0 +1,1 @@
+"""The web app: setup wizard, mapping, sync console and billing panel."""
