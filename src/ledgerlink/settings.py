@@ -134,9 +134,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("LEDGERLINK_FROM_EMAIL", "LedgerLink <norepl
 
 # Token encryption: comma-separated Fernet keys, newest first (MultiFernet). The fallback key exists so a
 # fresh checkout runs; `ledgerlink check --deploy`-style setups must set LEDGERLINK_SECRET_KEYS.
-LEDGERLINK_SECRET_KEYS = env_list(
-    "LEDGERLINK_SECRET_KEYS", "bGVkZ2VybGluay1kZXZlbG9wbWVudC1rZXktMDAwMDA="
-)
+LEDGERLINK_SECRET_KEYS = env_list("LEDGERLINK_SECRET_KEYS", "bGVkZ2VybGluay1kZXZlbG9wbWVudC1rZXktMDAwMDA=")
 
 # Ledger endpoints: the real hosts by default; the demo and tests point them at the sandboxes.
 XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "")

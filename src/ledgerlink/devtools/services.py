@@ -7,8 +7,9 @@ from urllib.parse import urlparse
 
 def reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
+    address = (parsed.hostname or "127.0.0.1", parsed.port or default_port)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+        with socket.create_connection(address, timeout=2):
             return True
     except OSError:
         return False
