@@ -4,10 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/ledgerlink
+REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: demo test test-sqlite test-postgres lint format bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
@@ -29,13 +31,14 @@ format: $(STAMP)
 test-sqlite: $(STAMP)
 	env -u DATABASE_URL $(BIN)/pytest -q -n 2 --dist loadgroup
 
-# PostgreSQL runs when DATABASE_URL is set or the local service answers; CI=true makes it mandatory.
+# The distributed pass: PostgreSQL + Redis when they answer; with CI=true both are mandatory.
 test-postgres: $(STAMP)
-	@url="$${DATABASE_URL:-$(PG_URL)}"; \
-	if $(BIN)/python -m ledgerlink.devtools.services postgres "$$url"; then \
-	  DATABASE_URL="$$url" $(BIN)/pytest -q -n 2 --dist loadgroup; \
-	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is required in CI ($$url)"; exit 1; \
-	else echo "PostgreSQL not reachable at $$url: skipping the PostgreSQL run"; fi
+	@url="$${DATABASE_URL:-$(PG_URL)}"; redis="$${REDIS_TEST_URL:-$(REDIS_URL)}"; \
+	if $(BIN)/python -m ledgerlink.devtools.services postgres "$$url" && \
+	   $(BIN)/python -m ledgerlink.devtools.services redis "$$redis"; then \
+	  DATABASE_URL="$$url" REDIS_TEST_URL="$$redis" $(BIN)/pytest -q -n 2 --dist loadgroup; \
+	elif [ "$$CI" = "true" ]; then echo "PostgreSQL ($$url) and Redis ($$redis) are required in CI"; exit 1; \
+	else echo "PostgreSQL or Redis not reachable: skipping the distributed pass"; fi
 
 test: lint test-sqlite test-postgres
 
