@@ -153,15 +153,18 @@ class ResolvedMapping:
     payment_accounts: Mapping[str, AccountRef]  # by payment method
     default_payment_account: AccountRef | None
     tracking_category_id: str = ""  # optional: one tracking category, an option per project
+    tracking_category_name: str = ""
     tracking_options: Mapping[str, str] = field(default_factory=dict)  # project id -> option name
 
     def account_for(self, line: InvoiceLine) -> AccountRef | None:
+        """The revenue account for a line: its line type's account if mapped, else its tax rate's."""
         if line.line_type in self.line_accounts:
             return self.line_accounts[line.line_type]
         tax = self.tax_rates.get(line.tax_rate_id)
         return tax.revenue_account if tax else None
 
     def payment_account_for(self, method: str) -> AccountRef | None:
+        """The account a payment of this method lands in: the method's own, else the default."""
         return self.payment_accounts.get(method, self.default_payment_account)
 
 
@@ -237,9 +240,15 @@ class SyncItem:
 
 @dataclass(frozen=True)
 class LedgerRequest:
+    """One HTTP request for one or more items of one kind. `step` names which step of the items' operation it
+    is ("create", "delete_payment", "repost_payment", "credit_note", "allocate", "void"): derive the
+    idempotency key from the items' record ids AND the step, since a key re-used on a different request is
+    refused by the ledger (xero.md section 4)."""
+
     method: str
     path: str
     items: tuple[SyncItem, ...]
+    step: str = "create"
     params: Mapping[str, str] = field(default_factory=dict)
     body: object = None
 
@@ -273,21 +282,45 @@ class RemoteRef:
 
 @dataclass(frozen=True)
 class ItemOutcome:
+    """What became of one item. Operations of several steps (a partial refund: delete the payment, then
+    re-post the remainder; a cancellation after a payment: credit note, then allocation) report `done=False`
+    with `extra_ids` after each intermediate step: the engine stores `extra_ids` into the item's `remote_ids`
+    and builds again; `build` then emits the next step. The record is synced once an outcome has
+    `done=True` and `remote`."""
+
     record_id: str
     remote: RemoteRef | None = None
     error: LedgerError | None = None
     warnings: tuple[str, ...] = ()
-    # Extra remote ids the write produced (e.g. a contact created inline, an allocation id).
+    # Extra remote ids the write produced (a credit note id before its allocation, a deleted payment id).
     extra_ids: Mapping[str, str] = field(default_factory=dict)
+    done: bool = True
+
+
+@dataclass(frozen=True)
+class CustomerResolution:
+    """Customers looked up in the ledger before any is created: `matched` are outcomes for customers found
+    (by email), `to_create` the rest, their names made unique where an active contact already has the name."""
+
+    matched: tuple[ItemOutcome, ...]
+    to_create: tuple[SyncItem, ...]
 
 
 class Ledger(Protocol):
-    """What a ledger answers; the engine does the rest. Docstrings on implementations name the ledger docs."""
+    """What a ledger answers; the engine does the rest. Docstrings on implementations name the ledger docs.
+
+    The engine's loop for one connection: `resolve_customers` for customer items (matched ones are synced
+    without a write), then `build` → `send` → `read` per request, in `SEND_ORDER`. `send` raises a
+    `LedgerError` when the whole request failed (transport, auth, rate limit, outage); `read` returns one
+    outcome per item. After `UnknownOutcome` older than the ledger's key lifetime, or after `Conflict`,
+    `find_existing` says whether the item is already in the ledger."""
 
     key: ClassVar[LedgerKey]
     max_batch: ClassVar[int]
 
     def load_chart(self) -> Chart: ...
+
+    def resolve_customers(self, items: Sequence[SyncItem]) -> CustomerResolution: ...
 
     def build(self, items: Sequence[SyncItem], mapping: ResolvedMapping) -> list[LedgerRequest]: ...
 
@@ -296,3 +329,5 @@ class Ledger(Protocol):
     def read(self, response: LedgerResponse, request: LedgerRequest) -> list[ItemOutcome]: ...
 
     def find_by_number(self, kind: ObjectKind, number: str) -> RemoteRef | None: ...
+
+    def find_existing(self, item: SyncItem) -> RemoteRef | None: ...

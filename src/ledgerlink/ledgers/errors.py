@@ -4,18 +4,31 @@ only, the ledger's code and correlation id."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LedgerError(Exception):
     """Base class. `message` is shown to the user; `code` and `correlation_id` go to the audit log."""
 
     kind: str = "error"
 
-    def __init__(self, message: str, *, code: str = "", correlation_id: str = "", status: int | None = None):
+    def __init__(
+        self, message: str, *, code: str = "", correlation_id: str = "", status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.correlation_id = correlation_id
         self.status = status
+
+    def audit_fields(self) -> dict[str, object]:
+        """What an audit log may store about this error: allowlisted, no bodies, no tokens."""
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "status": self.status,
+            "correlation_id": self.correlation_id,
+        }
 
 
 class NeedsAttention(LedgerError):
@@ -23,7 +36,7 @@ class NeedsAttention(LedgerError):
 
     kind = "needs_attention"
 
-    def __init__(self, message: str, *, configuration: bool = False, **kw):
+    def __init__(self, message: str, *, configuration: bool = False, **kw: Any):
         super().__init__(message, **kw)
         # configuration=True: a missing/invalid/archived account or tax; a mapping change may fix it.
         self.configuration = configuration
@@ -34,7 +47,7 @@ class Retry(LedgerError):
 
     kind = "retry"
 
-    def __init__(self, message: str, *, after_s: float | None = None, **kw):
+    def __init__(self, message: str, *, after_s: float | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.after_s = after_s
 

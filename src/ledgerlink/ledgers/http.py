@@ -1,0 +1,210 @@
+"""The one place a request goes to a ledger: sent, timed, logged (allowlisted fields only) and, when the
+transport fails, classified by what it means for a write.
+
+- Could not connect (DNS, refused, connect timeout): the request never left, so `Retry`.
+- Timed out reading, or the connection dropped after the request was written: the ledger may have committed
+  it, so `UnknownOutcome` (the engine replays the same idempotency key). A read-only method is harmless to
+  resend, so for GET those are `Retry` too.
+
+No automatic resend happens here (`max_retries=0`): urllib3's default retry silently re-sends a PUT after a
+dropped connection (real-clients.md, trap 1), which is exactly the duplicate this project must never make.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from ledgerlink.ledgers.errors import Retry, UnknownOutcome
+from ledgerlink.ledgers.signals import ledger_call_made
+
+logger = logging.getLogger("ledgerlink.ledgers.http")
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 30.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One keep-alive session per thread (requests.Session is not documented as thread-safe)."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        _local.session = session
+    return session
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who a call is for, for the log line and the `ledger_call_made` signal."""
+
+    organisation_id: str
+    provider: str
+    correlation_header: str = ""  # the response header carrying the ledger's request id
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """A response that came back, whatever its status."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    elapsed_ms: float
+    correlation_id: str = ""
+    content_type: str = field(default="")
+
+    def json(self) -> Any:
+        """The body as JSON with every number as Decimal (money never passes through float); None if the
+        body is not JSON (Xero's 503s are plain text)."""
+        try:
+            return json.loads(self.content, parse_float=Decimal)
+        except ValueError:
+            return None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+# --- JSON out, with Decimal as an exact number ------------------------------------------------------------
+
+_DECIMAL_MARK = f"__ledgerlink_decimal_{secrets.token_hex(8)}__"
+
+
+def _mark_decimal(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{_DECIMAL_MARK}{value}{_DECIMAL_MARK}"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_bytes(body: object) -> bytes:
+    """Serialise a wire body, writing each Decimal as the exact number it is ("110.00", never a float's
+    110.0000000001). The marker is random per process, so no user text can forge it."""
+    text = json.dumps(body, default=_mark_decimal, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace(f'"{_DECIMAL_MARK}', "").replace(f'{_DECIMAL_MARK}"', "")
+    return text.encode()
+
+
+# --- Sending --------------------------------------------------------------------------------------------
+
+
+def send(
+    context: CallContext,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    form: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> HttpExchange:
+    """Send one request and return what came back, any status. Raises `Retry` or `UnknownOutcome` when no
+    response arrived (see the module docstring)."""
+    method = method.upper()
+    path = urlsplit(url).path
+    started = time.perf_counter()
+    try:
+        response = _session().request(
+            method,
+            url,
+            headers=dict(headers or {}),
+            params=dict(params or {}),
+            data=content if content is not None else form,
+            auth=auth,
+            timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        _record(context, method, path, 0, elapsed_ms, "")
+        raise _classify(exc, context, method) from exc
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    header = context.correlation_header
+    correlation_id = response.headers.get(header, "") if header else ""
+    _record(context, method, path, response.status_code, elapsed_ms, correlation_id)
+    return HttpExchange(
+        status=response.status_code,
+        headers=response.headers,
+        content=response.content,
+        elapsed_ms=elapsed_ms,
+        correlation_id=correlation_id,
+        content_type=response.headers.get("Content-Type", ""),
+    )
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, NewConnectionError | ConnectTimeoutError):
+            return True
+        reason = getattr(cause, "reason", None)  # urllib3's MaxRetryError wraps the real error here
+        cause = reason if isinstance(reason, BaseException) else (cause.__cause__ or cause.__context__)
+    return False
+
+
+def _classify(exc: requests.RequestException, context: CallContext, method: str) -> Retry | UnknownOutcome:
+    name = context.provider.title()
+    if _never_sent(exc):
+        return Retry(f"Could not reach {name}; nothing was sent. It will be tried again.", code="unreachable")
+    if method in SAFE_METHODS:
+        return Retry(f"{name} did not answer in time. It will be tried again.", code="read_failed")
+    return UnknownOutcome(
+        f"{name} did not answer after the request was sent; it may have been saved. "
+        "It will be checked before anything is sent again.",
+        code="no_response",
+    )
+
+
+def _record(
+    context: CallContext, method: str, path: str, status: int, elapsed_ms: float, correlation_id: str
+) -> None:
+    # Allowlisted fields only: no headers, no query (a where= filter can hold an email), no body.
+    logger.info(
+        "ledger call %s %s %s -> %s in %.0f ms",
+        context.provider,
+        method,
+        path,
+        status,
+        elapsed_ms,
+        extra={
+            "organisation_id": context.organisation_id,
+            "provider": context.provider,
+            "status": status,
+            "correlation_id": correlation_id,
+        },
+    )
+    results = ledger_call_made.send_robust(
+        sender=None,
+        organisation_id=context.organisation_id,
+        provider=context.provider,
+        method=method,
+        path=path,
+        status=status,
+        elapsed_ms=round(elapsed_ms, 1),
+        correlation_id=correlation_id,
+        calls=1,
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error("ledger_call_made receiver %r failed: %s", receiver, type(result).__name__)
