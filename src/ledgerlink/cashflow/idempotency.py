@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import Schema
+from ninja.responses import NinjaJSONEncoder
 
 from ledgerlink.cashflow.errors import ConflictError, ValidationError
 from ledgerlink.cashflow.models import IdempotencyRecord
@@ -48,7 +49,8 @@ def _execute(work: Work) -> tuple[int, dict[str, Any]]:
     try:
         with transaction.atomic():
             status, result = work()
-            return status, result.model_dump(mode="json")
+            # ninja's encoder, as GET responses use, so a resource reads the same whichever way it came.
+            return status, json.loads(json.dumps(result.model_dump(), cls=NinjaJSONEncoder))
     except ValidationError as error:
         return error.status, error_body(error)
     except Http404:

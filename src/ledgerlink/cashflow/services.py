@@ -260,7 +260,7 @@ def create_project(
         customer=customer,
         name=name.strip(),
         site_address=site_address,
-        system_size_kw=system_size_kw,
+        system_size_kw=None if system_size_kw is None else system_size_kw.quantize(Decimal("0.001")),
     )
 
 
@@ -275,7 +275,9 @@ def create_tax_rate(organisation: Organisation, name: str, rate: Decimal, *, act
     if TaxRate.objects.filter(organisation=organisation, name=name.strip()).exists():
         errors.add(("name",), "This organisation already has a tax rate with this name.")
     errors.raise_if_any()
-    return TaxRate.objects.create(organisation=organisation, name=name.strip(), rate=rate, active=active)
+    return TaxRate.objects.create(
+        organisation=organisation, name=name.strip(), rate=rate.quantize(Decimal("0.0001")), active=active
+    )
 
 
 # --- invoices -------------------------------------------------------------------------------------------
