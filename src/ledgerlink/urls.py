@@ -6,4 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("ledgerlink.cashflow.urls")),
+    path("billing/", include("ledgerlink.billing.urls")),
+    path("connections/", include("ledgerlink.ledgers.urls")),
 ]

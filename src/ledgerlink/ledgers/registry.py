@@ -1,0 +1,23 @@
+"""The ledgers LedgerLink speaks, listed by hand (STYLE.md 1: no import-time discovery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledgerlink.ledgers.contract import Ledger
+from ledgerlink.ledgers.oauth import OAuthProvider
+from ledgerlink.ledgers.xero.ledger import XeroLedger
+from ledgerlink.ledgers.xero.oauth import XeroOAuth
+
+LEDGERS: dict[str, Any] = {"xero": XeroLedger}
+OAUTH_PROVIDERS: dict[str, type[OAuthProvider]] = {"xero": XeroOAuth}
+
+
+def open_ledger(connection: Any) -> Ledger:
+    """The ledger for a connection whose access token is fresh (call `tokens.ensure_fresh_token` first)."""
+    ledger: Ledger = LEDGERS[connection.provider].for_connection(connection)
+    return ledger
+
+
+def oauth_for(provider: str, organisation_id: object = "") -> OAuthProvider:
+    return OAUTH_PROVIDERS[provider](str(organisation_id))

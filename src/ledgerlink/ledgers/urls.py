@@ -1,0 +1,16 @@
+"""/connections/<provider>/...: included from ledgerlink/urls.py."""
+
+from django.urls import path
+
+from ledgerlink.ledgers import oauth, views
+
+app_name = "ledgers"
+
+urlpatterns = [
+    path("<str:provider>/connect/", oauth.connect, name="connect"),
+    path("<str:provider>/callback/", oauth.callback, name="callback"),
+    path("<str:provider>/tenants/<str:state_value>/", oauth.pick_tenant, name="tenants"),
+    path("<str:provider>/disconnect/", views.disconnect, name="disconnect"),
+    path("<str:provider>/chart/", views.reload_chart, name="chart"),
+    path("<str:provider>/preview/<str:invoice_id>", views.preview, name="preview"),
+]

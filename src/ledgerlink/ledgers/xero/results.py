@@ -1,0 +1,112 @@
+"""Per-item outcomes from Xero answers. With summarizeErrors=false Xero answers 200 and echoes every element
+with StatusAttributeString OK | WARNING (saved, with Warnings) | ERROR (not saved, with ValidationErrors)
+(xero.md 3, "Batching"). Elements come back in request order; they are matched to items by position and
+checked by number where the object has one, so a reordered answer can never attach an id to the wrong item."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ledgerlink.ledgers.contract import ItemOutcome, ObjectKind, RemoteRef, SyncItem
+from ledgerlink.ledgers.errors import UnknownOutcome
+from ledgerlink.ledgers.xero import errors
+
+
+@dataclass(frozen=True)
+class Collection:
+    """How one Xero collection names things."""
+
+    key: str  # envelope key: "Invoices"
+    id_field: str  # "InvoiceID"
+    noun: str  # for messages: "invoice"
+    number_field: str = ""  # "InvoiceNumber": checked against the item's number
+
+
+CONTACTS = Collection("Contacts", "ContactID", "contact", "ContactNumber")
+INVOICES = Collection("Invoices", "InvoiceID", "invoice", "InvoiceNumber")
+PAYMENTS = Collection("Payments", "PaymentID", "payment")
+CREDIT_NOTES = Collection("CreditNotes", "CreditNoteID", "credit note", "CreditNoteNumber")
+ALLOCATIONS = Collection("Allocations", "AllocationID", "allocation")
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def failed(element: Mapping[str, Any]) -> bool:
+    status = str(element.get("StatusAttributeString", "")).upper()
+    return status == "ERROR" or bool(element.get("HasErrors")) or bool(element.get("ValidationErrors"))
+
+
+def remote_ref(element: Mapping[str, Any], collection: Collection, kind: ObjectKind) -> RemoteRef:
+    return RemoteRef(
+        kind=kind,
+        id=str(element[collection.id_field]),
+        number=str(element.get(collection.number_field, "")) if collection.number_field else "",
+        total=decimal_or_none(element.get("Total")),
+    )
+
+
+def element_outcome(
+    item: SyncItem,
+    element: Mapping[str, Any],
+    collection: Collection,
+    kind: ObjectKind,
+    correlation_id: str = "",
+    done: bool = True,
+) -> ItemOutcome:
+    """One echoed element → the item's outcome. An intermediate step (`done=False`) reports the new id in
+    `extra_ids` under the collection's noun ("credit_note"), for the next step to use."""
+    if failed(element) or not element.get(collection.id_field):
+        error = errors.validation_error(errors.element_messages(element), collection.noun, correlation_id)
+        return ItemOutcome(record_id=item.record_id, error=error)
+    ref = remote_ref(element, collection, kind)
+    warnings = errors.element_warnings(element)
+    if not done:
+        return ItemOutcome(
+            item.record_id,
+            warnings=warnings,
+            extra_ids={collection.noun.replace(" ", "_"): ref.id},
+            done=False,
+        )
+    return ItemOutcome(record_id=item.record_id, remote=ref, warnings=warnings)
+
+
+def _missing(item: SyncItem, noun: str, correlation_id: str) -> ItemOutcome:
+    error = UnknownOutcome(
+        f"Xero's answer did not mention this {noun}; it will be looked up before anything is sent again.",
+        code="not_in_answer",
+        correlation_id=correlation_id,
+    )
+    return ItemOutcome(record_id=item.record_id, error=error)
+
+
+def read_batch(
+    body: Any,
+    items: Sequence[SyncItem],
+    collection: Collection,
+    kind: ObjectKind,
+    numbers: Sequence[str] = (),
+    correlation_id: str = "",
+    done: bool = True,
+) -> list[ItemOutcome]:
+    """Outcomes for a batch answer, one per item. `numbers` are the items' numbers as sent (for collections
+    with a number field): an element is matched by number first, by position otherwise."""
+    elements = [e for e in (body or {}).get(collection.key) or [] if isinstance(e, Mapping)]
+    by_number = {str(e.get(collection.number_field)): e for e in elements} if numbers else {}
+    outcomes = []
+    for index, item in enumerate(items):
+        if numbers:
+            element = by_number.get(numbers[index])
+        else:
+            element = elements[index] if index < len(elements) else None
+        if element is None:
+            outcomes.append(_missing(item, collection.noun, correlation_id))
+        else:
+            outcomes.append(element_outcome(item, element, collection, kind, correlation_id, done))
+    return outcomes
