@@ -1,0 +1,163 @@
+"""Issuing, numbering, rendering and emailing the connector's monthly invoices."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from ledgerlink.billing import rules
+from ledgerlink.billing.models import BillingInvoice, Enablement, InvoiceSequence, InvoiceStatus
+from ledgerlink.cashflow.models import Membership, Organisation, Role
+
+logger = logging.getLogger(__name__)
+
+NUMBER_PREFIX = "LL"
+EMAIL_LEASE = timedelta(minutes=15)
+
+
+def format_number(year: int, value: int) -> str:
+    """LL-2027-000123."""
+    return f"{NUMBER_PREFIX}-{year}-{value:06d}"
+
+
+def next_invoice_number(year: int) -> str:
+    """Take the next number of `year`. Must run inside the invoice's transaction: the row lock held until
+    commit keeps numbers unique, and a rollback returns the number (no gaps)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("next_invoice_number() must run inside the invoice's transaction")
+    sequence = InvoiceSequence.objects.filter(year=year)
+    if not sequence.update(last_value=F("last_value") + 1):
+        try:
+            with transaction.atomic():
+                InvoiceSequence.objects.create(year=year, last_value=1)
+                return format_number(year, 1)
+        except IntegrityError:
+            sequence.update(last_value=F("last_value") + 1)
+    return format_number(year, sequence.values_list("last_value", flat=True).get())
+
+
+def _already_billed(organisation_id: object, first: date) -> bool:
+    return BillingInvoice.objects.filter(organisation_id=organisation_id, period_start=first).exists()
+
+
+def issue_invoice(span: Enablement, first: date, now: datetime) -> BillingInvoice | None:
+    """Issue the invoice for the month starting `first`, at the price `span` was accepted at. Returns None
+    when that month is already billed (by an earlier run, another scheduler, or another span)."""
+    organisation_id = span.subscription.organisation_id
+    if _already_billed(organisation_id, first):
+        return None
+    period = rules.billing_period(first)
+    try:
+        with transaction.atomic():
+            return BillingInvoice.objects.create(
+                number=next_invoice_number(first.year),
+                organisation_id=organisation_id,
+                enablement=span,
+                period_start=period.start,
+                period_end=period.end,
+                amount_minor=span.acceptance.price_minor,
+                currency=span.acceptance.currency,
+                status=InvoiceStatus.ISSUED,
+                issued_at=now,
+            )
+    except IntegrityError:
+        if _already_billed(organisation_id, first):
+            return None  # another scheduler won the race for this month: exactly what the unique key is for
+        raise
+
+
+def invoice_context(invoice: BillingInvoice) -> dict[str, object]:
+    """What the HTML page, the plain-text version and the email show."""
+    organisation = invoice.organisation
+    return {
+        "invoice": invoice,
+        "organisation": organisation,
+        "amount": f"{invoice.amount:.2f}",
+        "issued_on": invoice.issued_at.astimezone(ZoneInfo(organisation.time_zone)).date(),
+        "public_url": settings.PUBLIC_URL,
+    }
+
+
+def render_text(invoice: BillingInvoice) -> str:
+    return render_to_string("billing/invoice.txt", invoice_context(invoice))
+
+
+def render_html(invoice: BillingInvoice) -> str:
+    return render_to_string("billing/invoice.html", invoice_context(invoice))
+
+
+def recipients(organisation: Organisation) -> list[str]:
+    """The accounting contact; when an organisation has none, its administrators."""
+    if organisation.accounting_email:
+        return [organisation.accounting_email]
+    admins = Membership.objects.filter(organisation=organisation, role=Role.ADMIN).exclude(user__email="")
+    return sorted(admins.values_list("user__email", flat=True))
+
+
+def invoice_email(
+    invoice: BillingInvoice, to: list[str], connection: BaseEmailBackend | None = None
+) -> EmailMultiAlternatives:
+    """The invoice as an email: plain text with the HTML rendering as its alternative."""
+    month = invoice.period_start.strftime("%B %Y")
+    message = EmailMultiAlternatives(
+        subject=f"LedgerLink invoice {invoice.number} for {month}: {invoice.amount:.2f} {invoice.currency}",
+        body=render_text(invoice),
+        to=to,
+        connection=connection,
+    )
+    message.attach_alternative(render_html(invoice), "text/html")
+    return message
+
+
+def _claim_email(invoice: BillingInvoice, now: datetime) -> bool:
+    """Take the right to send this invoice's email for a while; only one sender gets it."""
+    unclaimed = Q(email_claimed_until__isnull=True) | Q(email_claimed_until__lt=now)
+    claimed = BillingInvoice.objects.filter(Q(pk=invoice.pk, emailed_at__isnull=True) & unclaimed).update(
+        email_claimed_until=now + EMAIL_LEASE
+    )
+    return claimed == 1
+
+
+def send_pending_emails(now: datetime) -> int:
+    """Email every issued invoice not yet emailed; returns how many went out. A failed send is retried on a
+    later run once its claim lapses; a crash between sending and recording can send one duplicate email,
+    never a duplicate invoice."""
+    pending = list(
+        BillingInvoice.objects.filter(emailed_at__isnull=True, status=InvoiceStatus.ISSUED)
+        .filter(Q(email_claimed_until__isnull=True) | Q(email_claimed_until__lt=now))
+        .select_related("organisation")
+        .order_by("id")
+    )
+    if not pending:
+        return 0
+    sent = 0
+    try:
+        connection = get_connection()
+        connection.open()
+    except OSError:
+        logger.exception("billing: the mail server is unreachable; invoices are emailed on a later run")
+        return 0
+    with connection:
+        for invoice in pending:
+            to = recipients(invoice.organisation)
+            if not to or not _claim_email(invoice, now):
+                continue
+            try:
+                invoice_email(invoice, to, connection).send()
+            except OSError:
+                logger.exception(
+                    "billing invoice %s: email failed; retried after the claim lapses", invoice.pk
+                )
+                continue
+            BillingInvoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
+            sent += 1
+    return sent

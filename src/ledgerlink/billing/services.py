@@ -1,0 +1,182 @@
+"""Enabling and cancelling the connector, and the connect gate. The dates come from `rules`; "today" is the
+organisation's local date in its IANA time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ledgerlink.billing import rules
+from ledgerlink.billing.models import Enablement, Subscription, SubscriptionStatus, TermsAcceptance
+from ledgerlink.cashflow.models import Membership, Organisation, Role
+
+# The pricing terms an administrator agrees to. A change of wording or price is a new version.
+TERMS_VERSION = "2026-11"
+USER_AGENT_MAX = 512
+
+
+class NotEnabled(Exception):
+    """Cancelling a connector that is not enabled."""
+
+
+def local_today(organisation: Organisation, now: datetime | None = None) -> date:
+    """The organisation's calendar date at `now` (default: the current instant)."""
+    return (now or timezone.now()).astimezone(ZoneInfo(organisation.time_zone)).date()
+
+
+def is_admin(organisation: Organisation, user: AbstractBaseUser) -> bool:
+    """True when `user` administers `organisation`."""
+    return Membership.objects.filter(organisation=organisation, user_id=user.pk, role=Role.ADMIN).exists()
+
+
+def _require_admin(organisation: Organisation, user: AbstractBaseUser) -> None:
+    if not is_admin(organisation, user):
+        raise PermissionDenied(
+            "Only an administrator of this organisation can change the connector subscription."
+        )
+
+
+def _locked_subscription(organisation: Organisation) -> Subscription | None:
+    return Subscription.objects.select_for_update().filter(organisation=organisation).first()
+
+
+@dataclass(frozen=True)
+class AgreementSource:
+    """Where an agreement came from (what the request said)."""
+
+    ip_address: str | None
+    user_agent: str
+    terms_version: str = TERMS_VERSION
+
+
+def enable_connector(
+    organisation: Organisation,
+    user: AbstractBaseUser,
+    ip: str | None,
+    user_agent: str,
+    terms_version: str = TERMS_VERSION,
+    now: datetime | None = None,
+) -> Subscription:
+    """An administrator agrees to the pricing terms and enables the connector. The first enable ever starts
+    the one trial; a re-enable after cancelling bills from the next 1st. Enabling what is already enabled
+    changes nothing and records nothing."""
+    _require_admin(organisation, user)
+    now = now or timezone.now()
+    today = local_today(organisation, now)
+    offer = rules.offered_price(organisation.home_currency)
+    source = AgreementSource(ip, user_agent, terms_version)
+    try:
+        return _enable(organisation, user, source, offer, now, today)
+    except IntegrityError:
+        # Two first enables raced: there was no row to lock yet, so the database's one-trial constraint
+        # stopped the loser. Its transaction rolled back whole; now the winner's row exists and is returned.
+        return _enable(organisation, user, source, offer, now, today)
+
+
+def _enable(
+    organisation: Organisation,
+    user: AbstractBaseUser,
+    source: AgreementSource,
+    offer: rules.Price,
+    now: datetime,
+    today: date,
+) -> Subscription:
+    with transaction.atomic():
+        subscription = _locked_subscription(organisation)
+        if subscription is not None and subscription.is_enabled:
+            return subscription
+        acceptance = TermsAcceptance.objects.create(
+            organisation=organisation,
+            user_id=user.pk,
+            user_email=getattr(user, "email", "") or "",
+            accepted_at=now,
+            price_minor=offer.amount_minor,
+            currency=offer.currency,
+            terms_version=source.terms_version,
+            ip_address=source.ip_address or None,
+            user_agent=(source.user_agent or "")[:USER_AGENT_MAX],
+            starts_trial=subscription is None,
+        )
+        if subscription is None:
+            subscription = _start_trial(organisation, acceptance, today)
+        else:
+            _resume(subscription, acceptance, today)
+    return subscription
+
+
+def _start_trial(organisation: Organisation, acceptance: TermsAcceptance, today: date) -> Subscription:
+    subscription = Subscription.objects.create(
+        organisation=organisation,
+        status=SubscriptionStatus.TRIAL,
+        currency=acceptance.currency,
+        price_minor=acceptance.price_minor,
+        enabled_on=today,
+        trial_ends_on=rules.trial_end(today),
+        first_billing_date=rules.first_billing_date(today),
+    )
+    _open_span(subscription, acceptance, today, subscription.first_billing_date)
+    return subscription
+
+
+def _resume(subscription: Subscription, acceptance: TermsAcceptance, today: date) -> None:
+    billing_from = rules.resumed_billing_start(subscription.enabled_on, today)
+    subscription.status = (
+        SubscriptionStatus.TRIAL if today <= subscription.trial_ends_on else SubscriptionStatus.ACTIVE
+    )
+    subscription.currency = acceptance.currency
+    subscription.price_minor = acceptance.price_minor
+    subscription.cancelled_on = None
+    subscription.save(update_fields=["status", "currency", "price_minor", "cancelled_on", "updated_at"])
+    _open_span(subscription, acceptance, today, billing_from)
+
+
+def _open_span(
+    subscription: Subscription, acceptance: TermsAcceptance, today: date, billing_from: date
+) -> Enablement:
+    return Enablement.objects.create(
+        subscription=subscription,
+        acceptance=acceptance,
+        enabled_on=today,
+        billing_from=billing_from,
+        next_bill_on=billing_from,
+    )
+
+
+def cancel_connector(
+    organisation: Organisation, user: AbstractBaseUser, now: datetime | None = None
+) -> Subscription:
+    """An administrator cancels: no invoice for any month that begins after today. The current month, if
+    already begun while enabled, stays billed (not refunded)."""
+    _require_admin(organisation, user)
+    today = local_today(organisation, now)
+    with transaction.atomic():
+        subscription = _locked_subscription(organisation)
+        if subscription is None or not subscription.is_enabled:
+            raise NotEnabled("The connector is not enabled.")
+        subscription.enablements.filter(cancelled_on__isnull=True).update(
+            cancelled_on=today, cancelled_by=user
+        )
+        subscription.status = SubscriptionStatus.CANCELLED
+        subscription.cancelled_on = today
+        subscription.save(update_fields=["status", "cancelled_on", "updated_at"])
+    return subscription
+
+
+def subscription_of(organisation: Organisation) -> Subscription | None:
+    """The organisation's subscription, or None when the connector was never enabled."""
+    return Subscription.objects.filter(organisation=organisation).first()
+
+
+def can_connect(organisation: Organisation) -> bool:
+    """True when an administrator has accepted the terms and the connector is not cancelled."""
+    return (
+        Subscription.objects.filter(organisation=organisation)
+        .exclude(status=SubscriptionStatus.CANCELLED)
+        .exists()
+    )
