@@ -444,10 +444,10 @@ def _credit(invoice: Invoice, amount_minor: int, issued_on: dt.date) -> CreditNo
     )
 
 
-def cancel_invoice(invoice: Invoice) -> CreditNote | None:
-    """Cancel an invoice. An issued one gets a credit note for its unpaid balance and emits
-    invoice.cancelled; a draft (never sent, never synced) is just marked cancelled and returns None.
-    A fully paid invoice is refused: refund its payments first."""
+def cancel_invoice(invoice: Invoice, *, cancelled_on: dt.date | None = None) -> CreditNote | None:
+    """Cancel an invoice. An issued one gets a credit note (dated `cancelled_on`, default today) for its
+    unpaid balance and emits invoice.cancelled; a draft (never sent, never synced) is just marked
+    cancelled and returns None. A fully paid invoice is refused: refund its payments first."""
     with transaction.atomic():
         invoice = _lock_invoice(invoice)
         if invoice.status == InvoiceStatus.CANCELLED:
@@ -463,7 +463,7 @@ def cancel_invoice(invoice: Invoice) -> CreditNote | None:
             invoice.save()
             return None
         unpaid = invoice.total_minor - invoice.amount_paid_minor
-        credit_note = _credit(invoice, unpaid, organisation_today(invoice.organisation))
+        credit_note = _credit(invoice, unpaid, _event_date(invoice, cancelled_on, invoice.issue_date))
         invoice.save()
         events.emit(
             invoice.organisation,
@@ -540,7 +540,21 @@ _REVERSAL_OUTCOME = {
 }
 
 
-def _reverse(payment: Payment, kind: ReversalKind, amount: Decimal | None, reference: str) -> PaymentReversal:
+def _event_date(invoice: Invoice, given: dt.date | None, earliest: dt.date) -> dt.date:
+    """`given` (default: today where the organisation is), refused in the future or before `earliest`."""
+    today = organisation_today(invoice.organisation)
+    if given is None:
+        return today
+    if given > today:
+        raise ValidationError("This date is in the future.", ("date",))
+    if given < earliest:
+        raise ValidationError(f"This date is before {earliest}.", ("date",))
+    return given
+
+
+def _reverse(
+    payment: Payment, kind: ReversalKind, amount: Decimal | None, reference: str, occurred_on: dt.date | None
+) -> PaymentReversal:
     """Take money back from a payment (the caller has checked the kind is allowed for its method).
     On a cancelled invoice a credit note covers the reversed money, so its balance stays at zero."""
     errors = ErrorCollector()
@@ -558,7 +572,7 @@ def _reverse(payment: Payment, kind: ReversalKind, amount: Decimal | None, refer
         amount_minor = payment.remaining_minor if amount is None else to_minor(amount)
         if amount_minor > payment.remaining_minor:
             raise ValidationError(f"More than is left of this payment ({payment.remaining}).", ("amount",))
-        today = organisation_today(invoice.organisation)
+        today = _event_date(invoice, occurred_on, payment.received_on)
         reversal = PaymentReversal.objects.create(
             organisation=invoice.organisation,
             payment=payment,
@@ -596,7 +610,11 @@ def _reverse(payment: Payment, kind: ReversalKind, amount: Decimal | None, refer
 
 
 def refund_payment(
-    payment: Payment, amount: Decimal | None = None, *, reference: str = ""
+    payment: Payment,
+    amount: Decimal | None = None,
+    *,
+    reference: str = "",
+    occurred_on: dt.date | None = None,
 ) -> PaymentReversal:
     """Refund part (`amount`) or all (None) of what is left of a payment; the invoice's balance reopens."""
     if amount is not None:
@@ -605,20 +623,24 @@ def refund_payment(
         if amount <= 0:
             errors.add(("amount",), "A refund is greater than zero.")
         errors.raise_if_any()
-    return _reverse(payment, ReversalKind.REFUND, amount, reference)
+    return _reverse(payment, ReversalKind.REFUND, amount, reference, occurred_on)
 
 
-def charge_back(payment: Payment, *, reference: str = "") -> PaymentReversal:
+def charge_back(
+    payment: Payment, *, reference: str = "", occurred_on: dt.date | None = None
+) -> PaymentReversal:
     """The customer's bank took back what is left of an electronic payment (card, bank, finance)."""
     if payment.method in OFFLINE_METHODS:
         raise ConflictError(
             "Cash and cheque payments cannot be charged back; undo them instead.", ("method",)
         )
-    return _reverse(payment, ReversalKind.CHARGEBACK, None, reference)
+    return _reverse(payment, ReversalKind.CHARGEBACK, None, reference, occurred_on)
 
 
-def undo_offline_payment(payment: Payment, *, reference: str = "") -> PaymentReversal:
+def undo_offline_payment(
+    payment: Payment, *, reference: str = "", occurred_on: dt.date | None = None
+) -> PaymentReversal:
     """Remove an offline (cash or cheque) payment that was recorded by mistake or bounced."""
     if payment.method not in OFFLINE_METHODS:
         raise ConflictError("Only cash and cheque payments can be undone; refund this one.", ("method",))
-    return _reverse(payment, ReversalKind.UNDO, None, reference)
+    return _reverse(payment, ReversalKind.UNDO, None, reference, occurred_on)
