@@ -1,6 +1,30 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class SyncConfig(AppConfig):
     name = "ledgerlink.sync"
     label = "sync"
+    verbose_name = "Sync engine"
+
+    def ready(self) -> None:
+        from ledgerlink.cashflow.events import register_handler
+        from ledgerlink.ledgers import models as ledger_models
+        from ledgerlink.sync import outbox, retry, tasks  # noqa: F401  (tasks: registers the huey tasks)
+
+        register_handler(outbox.on_domain_event)
+        for model in (
+            ledger_models.TaxRateMapping,
+            ledger_models.LineTypeMapping,
+            ledger_models.PaymentAccountMapping,
+            ledger_models.TrackingMapping,
+        ):
+            post_save.connect(
+                retry.on_mapping_changed, sender=model, dispatch_uid=f"sync-remap-{model.__name__}"
+            )
+            post_delete.connect(
+                retry.on_mapping_changed, sender=model, dispatch_uid=f"sync-unmap-{model.__name__}"
+            )
+        post_save.connect(
+            retry.on_connection_saved, sender=ledger_models.Connection, dispatch_uid="sync-connection-resume"
+        )

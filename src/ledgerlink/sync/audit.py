@@ -1,0 +1,85 @@
+"""The audit log: one `Attempt` per call to a ledger, with allowlisted fields only (method, path, item count,
+status, correlation id, duration, outcome and the plain error sentence). Never a token, header or body."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from django.utils import timezone
+
+from ledgerlink.ledgers.contract import ItemOutcome, LedgerRequest, LedgerResponse
+from ledgerlink.ledgers.errors import LedgerError
+from ledgerlink.ledgers.models import Connection
+from ledgerlink.sync.models import Attempt, SyncRecord
+
+
+class _Entry:
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt = attempt
+
+    def answered(self, response: LedgerResponse) -> None:
+        self.attempt.response_status = response.status
+        self.attempt.correlation_id = response.correlation_id[:100]
+
+    def outcomes(self, outcomes: Sequence[ItemOutcome]) -> None:
+        failed = sum(1 for outcome in outcomes if outcome.error is not None)
+        self.attempt.outcome = "ok" if not failed else ("failed" if failed == len(outcomes) else "partial")
+        first = next((o.error for o in outcomes if o.error is not None), None)
+        if first is not None:
+            self.attempt.error_message, self.attempt.error_code = first.message, first.code[:100]
+
+    def ok(self) -> None:
+        self.attempt.outcome = "ok"
+
+
+class AttemptLog:
+    """Writes the attempts of one connection's run."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @contextmanager
+    def timed(self, request: LedgerRequest, key: str, records: Sequence[SyncRecord]) -> Iterator[_Entry]:
+        """Log one send; an error raised inside is recorded (kind, code, status) and re-raised."""
+        with self._timed(request.method, request.path, records, key) as entry:
+            yield entry
+
+    @contextmanager
+    def timed_call(self, method: str, what: str, records: Sequence[SyncRecord]) -> Iterator[_Entry]:
+        with self._timed(method, what, records, "") as entry:
+            yield entry
+
+    @contextmanager
+    def _timed(self, method: str, path: str, records: Sequence[SyncRecord], key: str) -> Iterator[_Entry]:
+        attempt = Attempt(
+            organisation_id=self.connection.organisation_id,
+            connection=self.connection,
+            started_at=timezone.now(),
+            method=method[:8],
+            path=path[:200],
+            item_count=len(records),
+            idempotency_key=key,
+            outcome="unknown_outcome",
+        )
+        entry = _Entry(attempt)
+        started = time.monotonic()
+        try:
+            yield entry
+        except LedgerError as error:
+            attempt.outcome = error.kind
+            attempt.error_message, attempt.error_code = error.message, error.code[:100]
+            attempt.response_status = error.status
+            attempt.correlation_id = error.correlation_id[:100]
+            raise
+        except Exception as error:
+            attempt.outcome, attempt.error_message = (
+                "unknown_outcome",
+                f"Unexpected error: {type(error).__name__}",
+            )
+            raise
+        finally:
+            attempt.duration_ms = int((time.monotonic() - started) * 1000)
+            attempt.save()
+            attempt.records.set(records)

@@ -1,0 +1,71 @@
+"""Claiming due records under a lease that lapses, so a killed worker's claim passes to another worker.
+
+A claim is one conditional UPDATE: it only takes rows whose lease is free or expired, so two workers can
+never both hold a record, on SQLite (writers are serialised) or PostgreSQL (UPDATE re-checks its WHERE after
+waiting on a row lock; `SKIP LOCKED` keeps workers from queueing behind each other)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+
+from django.db import connection as db
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from ledgerlink.sync.models import DUE_STATES, SyncRecord, SyncState
+
+LEASE = dt.timedelta(seconds=120)
+
+
+def new_owner() -> str:
+    """A lease owner name: host, process and a random part (several workers share a process)."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lease_free(now: dt.datetime) -> Q:
+    return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+
+
+def due_records(connection_id: object, now: dt.datetime) -> QuerySet[SyncRecord]:
+    """Records of a connection a worker may take now."""
+    return SyncRecord.objects.filter(
+        _lease_free(now), connection_id=connection_id, state__in=DUE_STATES, next_attempt_at__lte=now
+    )
+
+
+def claim(connection_id: object, owner: str, limit: int, now: dt.datetime | None = None) -> list[SyncRecord]:
+    """Lease up to `limit` due records of one connection to `owner`, oldest first, and return them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        candidates = due_records(connection_id, now).order_by("sequence", "id")
+        if db.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(
+            state=SyncState.IN_FLIGHT, lease_owner=owner, lease_expires_at=now + LEASE
+        )
+    return list(SyncRecord.objects.filter(id__in=ids, lease_owner=owner, state=SyncState.IN_FLIGHT))
+
+
+def renew(record_ids: list[int], owner: str, now: dt.datetime | None = None) -> bool:
+    """Extend `owner`'s lease on every record in `record_ids`; False when any was lost (do not send then)."""
+    now = now or timezone.now()
+    renewed = SyncRecord.objects.filter(
+        id__in=record_ids, lease_owner=owner, state=SyncState.IN_FLIGHT, lease_expires_at__gt=now
+    ).update(lease_expires_at=now + LEASE)
+    return renewed == len(set(record_ids))
+
+
+def release_unfinished(owner: str, connection_id: object, delay: dt.timedelta = dt.timedelta(0)) -> int:
+    """Hand back whatever `owner` still holds (unprocessed when a run stops early), due after `delay`."""
+    return SyncRecord.objects.filter(
+        connection_id=connection_id, lease_owner=owner, state=SyncState.IN_FLIGHT
+    ).update(
+        state=SyncState.PENDING, lease_owner="", lease_expires_at=None, next_attempt_at=timezone.now() + delay
+    )

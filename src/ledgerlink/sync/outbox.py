@@ -1,0 +1,160 @@
+"""CashFlow events -> sync records, in the event's own transaction; then a doorbell after commit.
+
+cashflow never imports sync: `SyncConfig.ready()` registers `on_domain_event` with cashflow's events module.
+A lost doorbell costs nothing but time: the sweeper re-rings every connection with due records and
+re-plans any event whose records are missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from ledgerlink.cashflow.models import DomainEvent, EventKind, Invoice
+from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync.documents import SUBJECT_TYPES
+from ledgerlink.sync.models import HistoricalPush, RemoteLink, SweepMark, SyncRecord, SyncState
+
+log = logging.getLogger(__name__)
+
+# On PostgreSQL event ids may commit out of order (cashflow DomainEvent docstring): the sweeper only moves its
+# mark past events older than this, and re-plans everything newer on every pass (planning is idempotent).
+EVENT_GRACE = dt.timedelta(minutes=10)
+REVERSAL_EVENTS = (EventKind.PAYMENT_REFUNDED, EventKind.PAYMENT_CHARGED_BACK, EventKind.PAYMENT_UNDONE)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One record to create: what to carry, and its place in the connection's order."""
+
+    kind: ObjectKind
+    subject_id: str
+
+    @property
+    def subject_type(self) -> str:
+        return SUBJECT_TYPES[self.kind]
+
+
+def plan_event(event: DomainEvent) -> list[Planned]:
+    """The records an event asks for, in send order."""
+    kind = event.kind
+    if kind == EventKind.INVOICE_ISSUED:
+        customer_id = Invoice.objects.values_list("customer_id", flat=True).get(pk=event.subject_id)
+        return [Planned(ObjectKind.CUSTOMER, str(customer_id)), Planned(ObjectKind.INVOICE, event.subject_id)]
+    if kind == EventKind.PAYMENT_RECEIVED:
+        return [Planned(ObjectKind.PAYMENT, event.subject_id)]
+    planned: list[Planned] = []
+    if kind in REVERSAL_EVENTS:
+        planned.append(Planned(ObjectKind.PAYMENT_REVERSAL, event.subject_id))
+    # A cancellation, or money reversed on an already cancelled invoice, comes with a credit note to carry.
+    credit_note_id = event.payload.get("credit_note_id")
+    if credit_note_id:
+        planned.append(Planned(ObjectKind.CANCELLATION, str(credit_note_id)))
+    return planned
+
+
+def live_connections(organisation_id: object) -> list[Connection]:
+    """Connections that should receive an organisation's new objects: active ones, and those waiting for a
+    reconnect (their records wait paused, so nothing is lost while the user signs in again)."""
+    return list(
+        Connection.objects.filter(
+            organisation_id=organisation_id,
+            status__in=(ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_RECONNECT),
+        )
+    )
+
+
+def queue_records(
+    connection: Connection,
+    planned: Iterable[Planned],
+    *,
+    event_id: str = "",
+    sequence: int = 0,
+    history_push: HistoricalPush | None = None,
+) -> int:
+    """Create the planned records for one connection unless they exist (the unique constraint makes this
+    idempotent). A customer already linked in the ledger gets no record. Returns how many were new."""
+    planned = list(planned)
+    linked_customers = set(
+        RemoteLink.objects.filter(
+            connection=connection,
+            subject_type=SUBJECT_TYPES[ObjectKind.CUSTOMER],
+            subject_id__in=[p.subject_id for p in planned if p.kind == ObjectKind.CUSTOMER],
+        ).values_list("subject_id", flat=True)
+    )
+    state = SyncState.PAUSED if connection.status == ConnectionStatus.NEEDS_RECONNECT else SyncState.PENDING
+    now = timezone.now()
+    rows = [
+        SyncRecord(
+            organisation_id=connection.organisation_id,
+            connection=connection,
+            kind=p.kind,
+            subject_type=p.subject_type,
+            subject_id=p.subject_id,
+            event_id=event_id,
+            sequence=sequence,
+            history_push=history_push,
+            state=state,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for p in planned
+        if not (p.kind == ObjectKind.CUSTOMER and p.subject_id in linked_customers)
+    ]
+    mine = SyncRecord.objects.filter(connection=connection, subject_id__in=[row.subject_id for row in rows])
+    before = mine.count()
+    SyncRecord.objects.bulk_create(rows, ignore_conflicts=True)
+    return mine.count() - before
+
+
+def on_domain_event(event: DomainEvent) -> None:
+    """cashflow's handler: runs inside the event's transaction, so records exist iff the change committed."""
+    planned = plan_event(event)
+    if not planned:
+        return
+    for connection in live_connections(event.organisation_id):
+        queue_records(connection, planned, event_id=str(event.id), sequence=event.id)
+        if connection.status == ConnectionStatus.ACTIVE:
+            transaction.on_commit(partial(ring, connection.pk))
+
+
+def ring(connection_id: object, delay_s: float | None = None) -> None:
+    """Ask a worker to sync this connection. Best effort: when the queue is unreachable the sweeper rings."""
+    from ledgerlink.sync.tasks import sync_connection_task
+
+    try:
+        if delay_s:
+            sync_connection_task.schedule((connection_id,), delay=delay_s)
+        else:
+            sync_connection_task(connection_id)
+    except Exception:  # the queue is down; the records are safe and the sweeper will ring again
+        log.warning("could not enqueue a sync for connection %s; the sweeper will retry", connection_id)
+
+
+def materialise_missed_events(now: dt.datetime | None = None) -> int:
+    """Plan every recent event whose records are missing (a handler that was not registered, a connection
+    created in the same instant). Idempotent; returns how many records it created."""
+    now = now or timezone.now()
+    mark, _ = SweepMark.objects.get_or_create(name="events")
+    created = 0
+    events = DomainEvent.objects.filter(id__gt=mark.position).order_by("id")
+    settled, advancing = mark.position, True
+    for event in events.iterator():
+        for connection in live_connections(event.organisation_id):
+            if connection.connected_at <= event.created_at:
+                created += queue_records(
+                    connection, plan_event(event), event_id=str(event.id), sequence=event.id
+                )
+        # The mark only moves over a run of settled events, so a late-committing one is never skipped.
+        advancing = advancing and event.created_at < now - EVENT_GRACE
+        if advancing:
+            settled = event.id
+    if settled != mark.position:
+        SweepMark.objects.filter(pk=mark.pk).update(position=settled)
+    return created

@@ -1,0 +1,157 @@
+"""Per-tenant rate limits shared by every worker on every machine (docs/sync.md, "Rate limiting").
+
+The state lives in one `TenantBudget` row per tenant, changed only inside a transaction that holds the row:
+`SELECT ... FOR UPDATE` on PostgreSQL, and on SQLite the IMMEDIATE transaction the settings ask for, which
+takes the database write lock at BEGIN. So the budget is correct across threads, processes and machines with
+no extra service; Redis would add a second source of truth for no gain at 60 calls a minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledgerlink.ledgers.contract import RateBudget
+from ledgerlink.sync.models import TenantBudget
+
+MINUTE_S = 60.0
+DAY = dt.timedelta(days=1)
+# When a ledger reports its daily budget spent but gives no Retry-After, probe again after this long.
+DAY_EXHAUSTED_PAUSE_S = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """A ledger's published per-tenant limits."""
+
+    per_minute: int
+    in_flight: int
+    per_day: int
+    # A slot held longer than this is considered abandoned (a killed worker) and freed.
+    slot_ttl_s: float = 180.0
+
+
+# xero.md §5: 60/min, 5 in flight, 5,000/day per tenant. quickbooks.md §5: 500/min, 10/s per realm; no
+# daily cap is published, so the day limit is set high enough never to bind.
+PROVIDER_LIMITS: dict[str, RateLimits] = {
+    "xero": RateLimits(per_minute=60, in_flight=5, per_day=5000),
+    "quickbooks": RateLimits(per_minute=500, in_flight=10, per_day=1_000_000),
+}
+
+
+def limits_for(provider: str, ledger: object | None = None) -> RateLimits:
+    """The ledger class's own `limits` when it declares them, else the published numbers above."""
+    declared = getattr(ledger, "limits", None)
+    if declared is not None:
+        return RateLimits(
+            per_minute=int(declared.per_minute),
+            in_flight=int(declared.in_flight),
+            per_day=int(declared.per_day),
+        )
+    return PROVIDER_LIMITS[provider]
+
+
+def _locked_budget(provider: str, tenant_id: str) -> TenantBudget:
+    """The tenant's row, locked for the rest of the current transaction (created on first use)."""
+    query = TenantBudget.objects.filter(provider=provider, tenant_id=tenant_id)
+    if connection.features.has_select_for_update:
+        query = query.select_for_update()
+    budget = query.first()
+    if budget is not None:
+        return budget
+    try:
+        with transaction.atomic():
+            TenantBudget.objects.create(provider=provider, tenant_id=tenant_id)
+    except IntegrityError:
+        pass  # another worker created it first
+    return query.get()
+
+
+def acquire(
+    provider: str, tenant_id: str, holder: str, limits: RateLimits, now: dt.datetime | None = None
+) -> float:
+    """Take one call from the tenant's budget and one in-flight slot for `holder`.
+
+    Returns 0.0 when both were taken (the caller must `release` after the call), else the seconds to wait
+    before asking again; nothing is taken then."""
+    now = now or timezone.now()
+    now_s = now.timestamp()
+    with transaction.atomic():
+        budget = _locked_budget(provider, tenant_id)
+        wait = _wait_needed(budget, limits, now)
+        if wait > 0:
+            budget.save()  # persist the pruning done while looking
+            return wait
+        budget.minute_calls.append(now_s)
+        budget.in_flight[holder] = now_s + limits.slot_ttl_s
+        budget.day_count += 1
+        if budget.minute_remaining is not None:
+            budget.minute_remaining -= 1
+        if budget.day_remaining is not None:
+            budget.day_remaining -= 1
+        budget.save()
+        return 0.0
+
+
+def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime) -> float:
+    """Seconds until a call may start; prunes expired state on `budget` as a side effect."""
+    now_s = now.timestamp()
+    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - MINUTE_S]
+    budget.in_flight = {h: exp for h, exp in budget.in_flight.items() if exp > now_s}
+    if not budget.minute_calls:
+        budget.minute_remaining = None  # the ledger's minute window has certainly rolled over
+    if now - budget.day_started_at >= DAY:
+        budget.day_started_at, budget.day_count, budget.day_remaining = now, 0, None
+
+    waits = [0.0]
+    if budget.paused_until and budget.paused_until > now:
+        waits.append((budget.paused_until - now).total_seconds())
+    if budget.day_count >= limits.per_day:
+        waits.append((budget.day_started_at + DAY - now).total_seconds())
+    if budget.day_remaining is not None and budget.day_remaining <= 0:
+        waits.append(DAY_EXHAUSTED_PAUSE_S)
+    if len(budget.minute_calls) >= limits.per_minute:
+        waits.append(budget.minute_calls[-limits.per_minute] + MINUTE_S - now_s)
+    # Slow down before a 429: when the ledger says the calls already in flight may use up its minute budget,
+    # wait until our oldest call of the window is a minute old (its window has rolled over by then).
+    if budget.minute_remaining is not None and budget.minute_remaining <= len(budget.in_flight):
+        waits.append(budget.minute_calls[0] + MINUTE_S - now_s)
+    if len(budget.in_flight) >= limits.in_flight:
+        waits.append(min(min(budget.in_flight.values()) - now_s, 0.2))
+    return max(max(waits), 0.0) if max(waits) > 0 else 0.0
+
+
+def release(
+    provider: str,
+    tenant_id: str,
+    holder: str,
+    reported: RateBudget | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Give back `holder`'s in-flight slot and record what the ledger said about the remaining budget."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        budget = _locked_budget(provider, tenant_id)
+        budget.in_flight.pop(holder, None)
+        if reported is not None:
+            _apply_report(budget, reported, now)
+        budget.save()
+
+
+def _apply_report(budget: TenantBudget, reported: RateBudget, now: dt.datetime) -> None:
+    if reported.minute_remaining is not None:
+        budget.minute_remaining = reported.minute_remaining
+    if reported.day_remaining is not None:
+        budget.day_remaining = reported.day_remaining
+    if reported.retry_after_s:
+        pause_to = now + dt.timedelta(seconds=reported.retry_after_s)
+        if budget.paused_until is None or pause_to > budget.paused_until:
+            budget.paused_until = pause_to
+
+
+def pause(provider: str, tenant_id: str, seconds: float, now: dt.datetime | None = None) -> None:
+    """Stop every worker calling this tenant for `seconds` (a 429's Retry-After, an organisation offline)."""
+    release(provider, tenant_id, holder="", reported=RateBudget(retry_after_s=seconds), now=now)

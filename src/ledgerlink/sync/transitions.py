@@ -1,0 +1,155 @@
+"""The state machine's moves. Each function changes records in one statement or transaction and keeps the
+record's fields consistent: a synced record has its remote id and its RemoteLink; a record waiting for the
+user holds a plain sentence saying why (docs/sync.md, "States")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ledgerlink.cashflow.money import from_minor, to_minor
+from ledgerlink.ledgers.contract import RemoteRef
+from ledgerlink.ledgers.errors import LedgerError
+from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState
+from ledgerlink.sync.policy import MAX_TRANSIENT_ATTEMPTS, backoff_delay
+
+_LEASE_CLEARED = {"lease_owner": "", "lease_expires_at": None}
+_ACTIVE_STATES = (SyncState.PENDING, SyncState.RETRYING, SyncState.IN_FLIGHT)
+
+
+def mark_synced(record: SyncRecord, remote: RemoteRef, provider_name: str = "the ledger") -> None:
+    """Store the remote id (and link), compare totals to the cent, and wake records waiting on this one."""
+    now = timezone.now()
+    record.remote_id, record.remote_number = remote.id, remote.number or record.remote_number
+    record.ledger_total_minor = to_minor(remote.total) if remote.total is not None else None
+    record.total_mismatch = (
+        record.ledger_total_minor is not None
+        and record.cashflow_total_minor is not None
+        and record.ledger_total_minor != record.cashflow_total_minor
+    )
+    record.last_error = (
+        f"{provider_name} shows {from_minor(record.ledger_total_minor)} but CashFlow has "
+        f"{from_minor(record.cashflow_total_minor)}: check this {record.subject_type} in both."
+        if record.total_mismatch
+        else ""
+    )
+    record.state, record.synced_at, record.unknown_outcome_since = SyncState.SYNCED, now, None
+    record.error_kind, record.error_is_configuration = (
+        ("total_mismatch" if record.total_mismatch else ""),
+        False,
+    )
+    record.lease_owner, record.lease_expires_at, record.waiting_on = "", None, None
+    with transaction.atomic():
+        record.save()
+        RemoteLink.objects.update_or_create(
+            connection_id=record.connection_id,
+            subject_type=record.subject_type,
+            subject_id=record.subject_id,
+            defaults={"remote_id": remote.id, "remote_number": remote.number},
+        )
+        SyncRecord.objects.filter(waiting_on=record, state=SyncState.PENDING).update(
+            waiting_on=None, next_attempt_at=now
+        )
+
+
+def mark_attention(
+    record: SyncRecord, error: LedgerError | str, *, configuration: bool | None = None
+) -> None:
+    """The user must act. A configuration problem waits for a mapping change; data waits for a retry."""
+    message = error if isinstance(error, str) else error.message
+    is_configuration = (
+        bool(getattr(error, "configuration", False)) if configuration is None else configuration
+    )
+    record.state, record.last_error = SyncState.NEEDS_ATTENTION, message
+    record.error_kind = "configuration" if is_configuration else (getattr(error, "kind", "") or "data")
+    record.error_is_configuration = is_configuration
+    record.unknown_outcome_since = None
+    record.lease_owner, record.lease_expires_at = "", None
+    record.save()
+
+
+def mark_retry(
+    record: SyncRecord,
+    error: LedgerError,
+    *,
+    retry_after_s: float | None = None,
+    in_doubt: bool = False,
+    fresh_key: bool = True,
+) -> None:
+    """A transient failure: try again after a backoff with full jitter (never before Retry-After).
+
+    `in_doubt` keeps the record marked as possibly written (the next attempt replays or looks it up);
+    `fresh_key` moves to a new key generation, since a ledger replays a cached error for an old key."""
+    if record.attempts >= MAX_TRANSIENT_ATTEMPTS and not in_doubt:
+        mark_attention(
+            record, f"Gave up after {record.attempts} attempts; the last answer was: {error.message}"
+        )
+        return
+    delay = backoff_delay(record.attempts, retry_after_s)
+    record.state, record.last_error, record.error_kind = SyncState.RETRYING, error.message, error.kind
+    record.error_is_configuration = False
+    record.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+    if not in_doubt:
+        record.unknown_outcome_since = None
+    if fresh_key and not in_doubt:
+        record.generation += 1
+    record.lease_owner, record.lease_expires_at = "", None
+    record.save()
+
+
+def mark_skipped(record: SyncRecord, reason: str) -> None:
+    record.state, record.last_error, record.error_kind = SyncState.SKIPPED, reason, "skipped"
+    record.lease_owner, record.lease_expires_at = "", None
+    record.save()
+
+
+def defer(record: SyncRecord, waiting_on: SyncRecord, reason: str) -> None:
+    """Wait for another record (an invoice for its customer). It wakes when that one syncs; the long
+    fallback delay only matters if that wake-up is lost."""
+    record.state, record.waiting_on, record.last_error = SyncState.PENDING, waiting_on, reason
+    record.next_attempt_at = timezone.now() + dt.timedelta(hours=1)
+    record.lease_owner, record.lease_expires_at = "", None
+    record.save()
+
+
+def pause_connection(connection: Connection, message: str) -> int:
+    """The grant is gone: the connection needs the user to sign in again; its open records wait paused."""
+    with transaction.atomic():
+        Connection.objects.filter(pk=connection.pk, status=ConnectionStatus.ACTIVE).update(
+            status=ConnectionStatus.NEEDS_RECONNECT, last_error=message
+        )
+        return SyncRecord.objects.filter(connection=connection, state__in=_ACTIVE_STATES).update(
+            state=SyncState.PAUSED, last_error=message, error_kind="reconnect", **_LEASE_CLEARED
+        )
+
+
+def resume_connection(connection_id: object) -> int:
+    """After a reconnect: paused records are due again."""
+    return SyncRecord.objects.filter(connection_id=connection_id, state=SyncState.PAUSED).update(
+        state=SyncState.PENDING, next_attempt_at=timezone.now(), last_error="", error_kind=""
+    )
+
+
+def requeue(records: Iterable[SyncRecord] | None = None, **filters: object) -> int:
+    """Make records due now, clearing their error (a user's retry, a mapping change). A new key generation:
+    the ledger would answer the old key with its cached error (xero.md section 4)."""
+    query = (
+        SyncRecord.objects.filter(**filters)
+        if records is None
+        else SyncRecord.objects.filter(pk__in=[r.pk for r in records])
+    )
+    return query.update(
+        state=SyncState.PENDING,
+        next_attempt_at=timezone.now(),
+        attempts=0,
+        generation=F("generation") + 1,
+        last_error="",
+        error_kind="",
+        error_is_configuration=False,
+        **_LEASE_CLEARED,
+    )

@@ -1,0 +1,523 @@
+"""The worker: one run syncs the due records of one connection (docs/sync.md, "One run").
+
+claim (lease) -> load documents -> per kind in SEND_ORDER: dependencies, pre-flight, look-ups for unknown
+outcomes -> pack by the ledger's batch size -> for each request: rate permit + in-flight slot, fresh token,
+write-ahead mark, send with the deterministic key, read per-item outcomes, move states, log the attempt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from ledgerlink.cashflow.models import TaxRate
+from ledgerlink.cashflow.money import from_minor, to_minor
+from ledgerlink.ledgers import contract as c
+from ledgerlink.ledgers.contract import (
+    SEND_ORDER,
+    ItemOutcome,
+    LedgerRequest,
+    ObjectKind,
+    RemoteRef,
+    SyncItem,
+)
+from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, UnknownOutcome
+from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync import leases, ratelimit, transitions
+from ledgerlink.sync.audit import AttemptLog
+from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
+from ledgerlink.sync.models import RemoteLink, SyncRecord
+from ledgerlink.sync.policy import replay_is_safe, request_key
+from ledgerlink.sync.preflight import preflight_problems
+from ledgerlink.sync.session import LedgerSession, open_session
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 250
+RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
+MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
+MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
+# 429 and 503 speak for the whole tenant (rate limit, organisation offline, maintenance): stop the run.
+TENANT_WIDE_STATUSES = (429, 503)
+
+# Which ledger ids each kind needs first: (kind of the dependency, its subject id, the remote_ids key).
+_Dependency = tuple[ObjectKind, str, str]
+
+
+def dependencies(kind: ObjectKind, document: c.Document) -> list[_Dependency]:
+    """The objects that must be in the ledger before this one, in the contract's `remote_ids` words."""
+    if isinstance(document, c.Invoice):
+        return [(ObjectKind.CUSTOMER, document.customer.id, "contact")]
+    if isinstance(document, c.Payment):
+        return [(ObjectKind.INVOICE, document.invoice_id, "invoice")]
+    if isinstance(document, c.PaymentReversal):
+        return [
+            (ObjectKind.INVOICE, document.payment.invoice_id, "invoice"),
+            (ObjectKind.PAYMENT, document.payment.id, "payment"),
+        ]
+    if isinstance(document, c.Cancellation):
+        return [
+            (ObjectKind.CUSTOMER, document.invoice.customer.id, "contact"),
+            (ObjectKind.INVOICE, document.invoice.id, "invoice"),
+        ]
+    return []
+
+
+@dataclass
+class RunReport:
+    """What one run did; the CLI and tests read it."""
+
+    claimed: int = 0
+    synced: int = 0
+    calls: int = 0
+    stopped_for: str = ""
+    resume_in_s: float | None = None
+
+
+class _Stop(Exception):
+    """End this run now; ring again after `resume_in_s` (None: only the sweeper or a user will)."""
+
+    def __init__(self, reason: str, resume_in_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.resume_in_s = reason, resume_in_s
+
+
+def sync_connection(
+    connection_id: object,
+    *,
+    session: LedgerSession | None = None,
+    owner: str | None = None,
+    budget_s: float = RUN_BUDGET_S,
+) -> RunReport:
+    """Sync the due records of one connection until none are due, the budget is spent, or the ledger says
+    stop. Safe to run in any number of workers at once: records are leased, budgets shared."""
+    connection = Connection.objects.select_related("organisation").get(pk=connection_id)
+    report = RunReport()
+    if connection.status != ConnectionStatus.ACTIVE:
+        report.stopped_for = f"connection is {connection.status}"
+        return report
+    run = _Run(connection, session or open_session(connection), owner or leases.new_owner(), budget_s, report)
+    run.execute()
+    return report
+
+
+class _Run:
+    def __init__(
+        self, connection: Connection, session: LedgerSession, owner: str, budget_s: float, report: RunReport
+    ) -> None:
+        self.connection, self.session, self.owner, self.report = connection, session, owner, report
+        self.deadline = time.monotonic() + budget_s
+        self.audit = AttemptLog(connection)
+        self._holders = itertools.count()
+        self._tax_names: dict[str, str] | None = None
+
+    # --- the loop ---------------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        resume: float | None = None
+        try:
+            while time.monotonic() < self.deadline:
+                records = leases.claim(self.connection.pk, self.owner, CLAIM_BATCH)
+                if not records:
+                    break
+                self.report.claimed += len(records)
+                self.process(records)
+            else:
+                resume = 0.0  # out of time with work left: hand over to a fresh run
+        except _Stop as stop:
+            self.report.stopped_for, resume = str(stop), stop.resume_in_s
+        finally:
+            leases.release_unfinished(self.owner, self.connection.pk, dt.timedelta(seconds=resume or 0))
+        self.report.resume_in_s = resume
+        if resume is not None:
+            from ledgerlink.sync.outbox import ring
+
+            ring(self.connection.pk, delay_s=resume)
+
+    def process(self, records: list[SyncRecord]) -> None:
+        by_kind: dict[ObjectKind, list[SyncRecord]] = defaultdict(list)
+        for record in records:
+            by_kind[record.object_kind].append(record)
+        for kind in SEND_ORDER:
+            if by_kind.get(kind):
+                ready = self.prepare(kind, by_kind[kind])
+                if kind == ObjectKind.CUSTOMER and ready:
+                    ready = self.match_customers(ready)
+                for chunk in self.pack(ready):
+                    self.push(chunk)
+
+    # --- before any write -------------------------------------------------------------------------------
+
+    def prepare(self, kind: ObjectKind, records: list[SyncRecord]) -> list[tuple[SyncRecord, SyncItem]]:
+        """Turn records into items: documents loaded, dependencies linked (or waited for), pre-flight
+        passed, and unknown outcomes past the key's lifetime looked up. Returns what may be sent."""
+        documents = load_documents(kind, self.connection.organisation_id, [r.subject_id for r in records])
+        links = self._dependency_links(kind, documents.values())
+        ready = []
+        for record in records:
+            document = documents.get(record.subject_id)
+            if document is None:
+                transitions.mark_skipped(record, "The CashFlow record no longer exists.")
+                continue
+            record.cashflow_total_minor = cashflow_total_minor(document)
+            item = self._item(record, kind, document, links)
+            if item is None:
+                continue
+            problems = preflight_problems(item, self.session, self._tax_rate_names())
+            if problems:
+                transitions.mark_attention(record, " ".join(problems), configuration=True)
+                continue
+            if (
+                record.unknown_outcome_since
+                and not self._replayable(record)
+                and self._settled_by_lookup(record, item)
+            ):
+                continue
+            ready.append((record, item))
+        return ready
+
+    def _dependency_links(
+        self, kind: ObjectKind, documents: Iterable[c.Document]
+    ) -> dict[tuple[str, str], str]:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for document in documents:
+            for dep_kind, dep_id, _ in dependencies(kind, document):
+                wanted[SUBJECT_TYPES[dep_kind]].add(dep_id)
+        links: dict[tuple[str, str], str] = {}
+        for subject_type, ids in wanted.items():
+            rows = RemoteLink.objects.filter(
+                connection=self.connection, subject_type=subject_type, subject_id__in=ids
+            ).values_list("subject_id", "remote_id")
+            links.update({(subject_type, subject_id): remote_id for subject_id, remote_id in rows})
+        return links
+
+    def _item(
+        self, record: SyncRecord, kind: ObjectKind, document: c.Document, links: dict[tuple[str, str], str]
+    ) -> SyncItem | None:
+        """The item to send, or None when a dependency is not in the ledger yet (the record then waits)."""
+        remote_ids = dict(record.step_ids)
+        for dep_kind, dep_id, key in dependencies(kind, document):
+            remote_id = links.get((SUBJECT_TYPES[dep_kind], dep_id))
+            if remote_id is None:
+                self._wait_for(record, dep_kind, dep_id)
+                return None
+            remote_ids[key] = remote_id
+        return SyncItem(record_id=str(record.pk), kind=kind, document=document, remote_ids=remote_ids)
+
+    def _wait_for(self, record: SyncRecord, dep_kind: ObjectKind, dep_id: str) -> None:
+        """Park `record` behind its dependency, creating the dependency's record when there is none (a
+        payment on an invoice issued before the connection carries that invoice over first)."""
+        dependency, _ = SyncRecord.objects.get_or_create(
+            connection=self.connection,
+            kind=dep_kind,
+            subject_id=dep_id,
+            operation="create",
+            defaults={
+                "organisation_id": self.connection.organisation_id,
+                "subject_type": SUBJECT_TYPES[dep_kind],
+                "sequence": record.sequence,
+                "history_push_id": record.history_push_id,
+            },
+        )
+        label = dep_kind.value.replace("_", " ")
+        transitions.defer(
+            record, dependency, f"Waiting for its {label} to reach {self.session.display_name}."
+        )
+        # The dependency may have synced between our look-up and the deferral: then go again at once.
+        if RemoteLink.objects.filter(
+            connection=self.connection, subject_type=SUBJECT_TYPES[dep_kind], subject_id=dep_id
+        ).exists():
+            SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=timezone.now(), waiting_on=None)
+
+    def _tax_rate_names(self) -> dict[str, str]:
+        if self._tax_names is None:
+            rows = TaxRate.objects.filter(organisation_id=self.connection.organisation_id)
+            self._tax_names = {str(pk): name for pk, name in rows.values_list("id", "name")}
+        return self._tax_names
+
+    def _replayable(self, record: SyncRecord) -> bool:
+        since = record.unknown_outcome_since
+        return (
+            bool(record.idempotency_key)
+            and since is not None
+            and replay_is_safe(since, self.session.key_lifetime, timezone.now())
+        )
+
+    def _settled_by_lookup(self, record: SyncRecord, item: SyncItem) -> bool:
+        """An outcome unknown for longer than the key lives: look the object up before writing it again.
+        True when the record is settled (found and linked, or waiting to look again)."""
+        try:
+            found = self.call_lookup(item)
+        except LedgerError as error:
+            self.on_item_error(record, item, error, lookup_failed=True)
+            return True
+        if found is not None:
+            transitions.mark_synced(record, found, self.session.display_name)
+            self.report.synced += 1
+            return True
+        # Not there: the earlier write never landed. Write it afresh under a new key.
+        record.generation += 1
+        record.unknown_outcome_since, record.idempotency_key = None, ""
+        record.save(update_fields=["generation", "unknown_outcome_since", "idempotency_key", "updated_at"])
+        return False
+
+    def match_customers(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[tuple[SyncRecord, SyncItem]]:
+        """Customers found in the ledger by email are linked without a write; the rest are created."""
+        records = {str(record.pk): record for record, _ in ready}
+        try:
+            resolution = self.call(
+                lambda ledger: ledger.resolve_customers([item for _, item in ready]),
+                "GET",
+                "contacts (match by email)",
+                list(records),
+            )
+        except LedgerError as error:
+            for record, item in ready:
+                self.on_item_error(record, item, error, lookup_failed=True)
+            return []
+        self.apply_outcomes(records, resolution.matched)
+        return [(records[item.record_id], item) for item in resolution.to_create]
+
+    def pack(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[list[tuple[SyncRecord, SyncItem]]]:
+        """Chunks of at most the ledger's batch size. Records replaying an unknown outcome travel with the
+        same companions as before, so the rebuilt request matches its key (xero.md section 4)."""
+        replays: dict[str, list] = defaultdict(list)
+        fresh = []
+        for record, item in ready:
+            if record.unknown_outcome_since and record.idempotency_key:
+                replays[record.idempotency_key].append((record, item))
+            else:
+                fresh.append((record, item))
+        size = self.session.ledger.max_batch
+        return list(replays.values()) + [fresh[i : i + size] for i in range(0, len(fresh), size)]
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def push(self, chunk: list[tuple[SyncRecord, SyncItem]]) -> None:
+        """Send one chunk through every step of its operation."""
+        records = {str(record.pk): record for record, _ in chunk}
+        items = [item for _, item in chunk]
+        for _ in range(MAX_STEPS):
+            if not items:
+                return
+            items = [follow for request in self.build(items) for follow in self.exchange(request, records)]
+        for item in items:
+            transitions.mark_attention(
+                records[item.record_id], "The ledger asked for more steps than expected."
+            )
+
+    def build(self, items: Sequence[SyncItem]) -> list[LedgerRequest]:
+        """The ledger's requests for `items`. When building fails for the chunk, build item by item so one
+        bad document does not hold up the others."""
+        try:
+            return self.session.ledger.build(items, self.session.mapping)
+        except (LedgerError, ValueError) as error:
+            if len(items) == 1:
+                record = SyncRecord.objects.get(pk=items[0].record_id)
+                problem = error if isinstance(error, LedgerError) else str(error)
+                transitions.mark_attention(
+                    record, problem, configuration=getattr(error, "configuration", True)
+                )
+                return []
+            return [request for item in items for request in self.build([item])]
+
+    def exchange(self, request: LedgerRequest, records: dict[str, SyncRecord]) -> list[SyncItem]:
+        """One request: permit, token, write-ahead mark, send, read. Returns items needing a next step."""
+        mine = [records[item.record_id] for item in request.items]
+        generations = {str(record.pk): record.generation for record in mine}
+        key = request_key(self.connection.pk, request.step, request, generations)
+        holder = self.take_permit()
+        response = None
+        try:
+            if not leases.renew([record.pk for record in mine], self.owner):
+                log.info("lease lost on %s records; leaving them to their new holder", len(mine))
+                return []
+            ledger = self.session.ready()
+            self.mark_sent(mine, key)
+            with self.audit.timed(request, key, mine) as attempt:
+                self.report.calls += 1
+                response = ledger.send(request, key)
+                attempt.answered(response)
+                outcomes = ledger.read(response, request)
+                attempt.outcomes(outcomes)
+        except LedgerError as error:
+            self.give_back(holder, error)
+            self.on_request_error(mine, request, error)
+            return []
+        except Exception as error:  # a bug or an unmapped transport failure: maybe sent, never guess
+            log.exception("unexpected error sending to %s", self.connection)
+            self.give_back(holder, None)
+            self.on_request_error(mine, request, UnknownOutcome(f"Unexpected error: {type(error).__name__}"))
+            return []
+        self.give_back(holder, response)
+        return self.apply_outcomes(records, outcomes, request)
+
+    def mark_sent(self, records: list[SyncRecord], key: str) -> None:
+        """Write-ahead, committed before the request leaves: these records may be in the ledger from now
+        on. A replay of the same key keeps its first send time (the key's lifetime counts from there)."""
+        now = timezone.now()
+        ids = [record.pk for record in records]
+        SyncRecord.objects.filter(pk__in=ids).exclude(
+            idempotency_key=key, unknown_outcome_since__isnull=False
+        ).update(unknown_outcome_since=now)
+        SyncRecord.objects.filter(pk__in=ids).update(idempotency_key=key, attempts=F("attempts") + 1)
+        for record in records:
+            if record.idempotency_key != key or record.unknown_outcome_since is None:
+                record.unknown_outcome_since = now
+            record.idempotency_key = key
+            record.attempts += 1
+
+    def apply_outcomes(
+        self,
+        records: dict[str, SyncRecord],
+        outcomes: Iterable[ItemOutcome],
+        request: LedgerRequest | None = None,
+    ) -> list[SyncItem]:
+        by_id = {outcome.record_id: outcome for outcome in outcomes}
+        follow_ups = []
+        expected = [item for item in request.items] if request else []
+        for item in expected:
+            if item.record_id not in by_id:
+                self.on_item_error(
+                    records[item.record_id], item, UnknownOutcome("The ledger said nothing about it.")
+                )
+        items = {item.record_id: item for item in expected}
+        for record_id, outcome in by_id.items():
+            record = records[record_id]
+            item = items.get(record_id)
+            if outcome.error is not None:
+                self.on_item_error(record, item, outcome.error)
+            elif not outcome.done and item is not None:
+                record.step_ids = {**record.step_ids, **outcome.extra_ids}
+                record.unknown_outcome_since = None
+                record.save(update_fields=["step_ids", "unknown_outcome_since", "updated_at"])
+                follow_ups.append(
+                    dataclasses.replace(item, remote_ids={**item.remote_ids, **outcome.extra_ids})
+                )
+            elif outcome.remote is not None:
+                transitions.mark_synced(record, outcome.remote, self.session.display_name)
+                self.report.synced += 1
+            else:
+                self.on_item_error(record, item, UnknownOutcome("The ledger returned no id for it."))
+        return follow_ups
+
+    # --- errors -----------------------------------------------------------------------------------------
+
+    def on_request_error(self, records: list[SyncRecord], request: LedgerRequest, error: LedgerError) -> None:
+        """The whole request failed: every item in it shares the fate, per the error's kind."""
+        if isinstance(error, Retry) and error.status == 401:
+            try:
+                self.session.token_rejected()  # expired early (clock skew): refresh before the retry
+            except LedgerError as refresh_error:
+                error = refresh_error
+        if isinstance(error, Retry) and error.status in TENANT_WIDE_STATUSES:
+            wait = error.after_s or 60.0
+            ratelimit.pause(self.session.provider, self.session.tenant_id, wait)
+            for record in records:
+                transitions.mark_retry(record, error, retry_after_s=wait)
+            raise _Stop(error.message, resume_in_s=wait)
+        items = {item.record_id: item for item in request.items}
+        for record in records:
+            self.on_item_error(record, items.get(str(record.pk)), error)
+
+    def on_item_error(
+        self, record: SyncRecord, item: SyncItem | None, error: LedgerError, *, lookup_failed: bool = False
+    ) -> None:
+        if isinstance(error, Reconnect):
+            transitions.pause_connection(self.connection, error.message)
+            raise _Stop(error.message)
+        if isinstance(error, NeedsAttention):
+            transitions.mark_attention(record, error)
+        elif isinstance(error, Conflict) and item is not None and not lookup_failed:
+            self.resolve_conflict(record, item, error)
+        elif isinstance(error, UnknownOutcome) or lookup_failed:
+            transitions.mark_retry(
+                record, error, in_doubt=record.unknown_outcome_since is not None, fresh_key=False
+            )
+        elif isinstance(error, Retry):
+            # A 5xx may come after the write committed, and Xero caches that error for the key: look it up
+            # next time instead of replaying (xero.md section 4). Never-sent failures (no status) go again.
+            maybe_written = error.status is not None and error.status >= 500
+            transitions.mark_retry(record, error, retry_after_s=error.after_s, in_doubt=maybe_written)
+            if maybe_written:
+                SyncRecord.objects.filter(pk=record.pk).update(idempotency_key="")
+        else:
+            transitions.mark_attention(record, error)
+
+    def resolve_conflict(self, record: SyncRecord, item: SyncItem, error: Conflict) -> None:
+        """The number already exists: link it when it is this very object (same total), else ask the user."""
+        try:
+            found = self.call_lookup(item)
+        except LedgerError as lookup_error:
+            self.on_item_error(record, item, lookup_error, lookup_failed=True)
+            return
+        ledger = self.session.display_name
+        if found is None:
+            transitions.mark_attention(
+                record, f"{error.message} ({ledger} refused it as a duplicate, yet it cannot be found there.)"
+            )
+            return
+        ours, theirs = record.cashflow_total_minor, found.total
+        if theirs is None or ours is None or to_minor(theirs) == ours:
+            transitions.mark_synced(record, found, ledger)
+            self.report.synced += 1
+            return
+        number = getattr(item.document, "number", "") or record.subject_id
+        transitions.mark_attention(
+            record,
+            f"{number} already exists in {ledger} with a total of {theirs}, but CashFlow's total is "
+            f"{from_minor(ours)}. Rename or void the one in {ledger}, then retry.",
+        )
+
+    # --- calls other than sends -------------------------------------------------------------------------
+
+    def call(self, fn, method: str, what: str, record_ids: list[str]):  # type: ignore[no-untyped-def]
+        """A read call (look-up, customer match) under the same permit, token and audit as a send."""
+        holder = self.take_permit()
+        mine = list(SyncRecord.objects.filter(pk__in=record_ids))
+        try:
+            ledger = self.session.ready()
+            with self.audit.timed_call(method, what, mine) as attempt:
+                self.report.calls += 1
+                result = fn(ledger)
+                attempt.ok()
+        except LedgerError as error:
+            self.give_back(holder, error)
+            raise
+        self.give_back(holder, None)
+        return result
+
+    def call_lookup(self, item: SyncItem) -> RemoteRef | None:
+        return self.call(
+            lambda ledger: ledger.find_existing(item), "GET", f"find {item.kind.value}", [item.record_id]
+        )
+
+    def take_permit(self) -> str:
+        """A rate-limit token and an in-flight slot for this tenant; short waits are slept through."""
+        holder = f"{self.owner}:{next(self._holders)}"
+        while True:
+            wait = ratelimit.acquire(
+                self.session.provider, self.session.tenant_id, holder, self.session.limits
+            )
+            if wait <= 0:
+                return holder
+            if wait > MAX_INLINE_WAIT_S or time.monotonic() + wait > self.deadline:
+                raise _Stop("rate limit", resume_in_s=wait)
+            time.sleep(wait)
+
+    def give_back(self, holder: str, answer: object) -> None:
+        budget = None
+        if isinstance(answer, c.LedgerResponse):
+            budget = answer.budget
+        elif isinstance(answer, Retry) and answer.after_s:
+            budget = c.RateBudget(retry_after_s=answer.after_s)
+        ratelimit.release(self.session.provider, self.session.tenant_id, holder, budget)

@@ -1,0 +1,374 @@
+"""The engine against an in-process ledger: outbox, ordering, packing, states, error kinds, exactly-once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from ledgerlink.cashflow import services
+from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.ledgers.errors import NeedsAttention, Reconnect, Retry, UnknownOutcome
+from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState, TenantBudget
+from ledgerlink.sync.policy import KEY_LIFETIME
+
+from .conftest import connect, issue, map_gst, map_payments, run
+from .fakes import Stored
+
+
+def states(connection) -> dict[str, str]:
+    return {f"{r.kind}:{r.subject_id}": r.state for r in SyncRecord.objects.filter(connection=connection)}
+
+
+def record(connection, kind: ObjectKind, subject) -> SyncRecord:
+    return SyncRecord.objects.get(connection=connection, kind=kind, subject_id=str(subject.pk))
+
+
+# --- outbox ----------------------------------------------------------------------------------------------
+
+
+def test_issuing_queues_customer_and_invoice_in_the_same_transaction(connection, organisation, customer, gst):
+    invoice = issue(organisation, customer, gst)
+    kinds = sorted(SyncRecord.objects.filter(connection=connection).values_list("kind", "subject_id"))
+    assert kinds == sorted([("customer", str(customer.pk)), ("invoice", str(invoice.pk))])
+    assert set(states(connection).values()) == {SyncState.PENDING}
+
+
+def test_a_rolled_back_issue_queues_nothing(connection, organisation, customer, gst):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        issue(organisation, customer, gst)
+        raise RuntimeError("the caller fails after issuing")
+    assert not SyncRecord.objects.exists()
+
+
+def test_nothing_is_queued_for_a_disconnected_ledger(organisation, customer, gst):
+    connect(organisation, status=ConnectionStatus.DISCONNECTED)
+    issue(organisation, customer, gst)
+    assert not SyncRecord.objects.exists()
+
+
+def test_events_while_reconnect_is_needed_wait_paused(organisation, customer, gst):
+    connection = connect(organisation, status=ConnectionStatus.NEEDS_RECONNECT)
+    issue(organisation, customer, gst)
+    assert set(states(connection).values()) == {SyncState.PAUSED}
+
+
+# --- the happy path --------------------------------------------------------------------------------------
+
+
+def test_an_issued_invoice_reaches_the_ledger_once_with_its_customer(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst, "1234.56")
+    report = run(connection, ledger)
+    assert set(states(connection).values()) == {SyncState.SYNCED}
+    assert ledger.numbers(ObjectKind.INVOICE) == [invoice.number]
+    synced = record(connection, ObjectKind.INVOICE, invoice)
+    assert synced.remote_id and synced.synced_at
+    assert synced.ledger_total_minor == synced.cashflow_total_minor == 123456
+    assert not synced.total_mismatch
+    assert RemoteLink.objects.filter(connection=connection, subject_id=str(invoice.pk)).count() == 1
+    # one customer match, one contact create, one invoice create
+    assert report.calls == 3 and [s[0] for s in ledger.sent] == ["create", "create"]
+
+
+def test_running_again_sends_nothing(connection, ledger, organisation, customer, gst):
+    issue(organisation, customer, gst)
+    run(connection, ledger)
+    calls = len(ledger.sent)
+    assert run(connection, ledger).calls == 0
+    assert len(ledger.sent) == calls
+
+
+def test_a_second_invoice_reuses_the_linked_customer(connection, ledger, organisation, customer, gst):
+    issue(organisation, customer, gst)
+    run(connection, ledger)
+    issue(organisation, customer, gst)
+    assert SyncRecord.objects.filter(kind=ObjectKind.CUSTOMER).count() == 1
+    run(connection, ledger)
+    assert len(ledger.live(ObjectKind.CUSTOMER)) == 1
+    assert len(ledger.live(ObjectKind.INVOICE)) == 2
+
+
+def test_a_customer_already_in_the_ledger_is_matched_not_created(
+    connection, ledger, organisation, customer, gst
+):
+    ledger.objects["existing"] = Stored(
+        ObjectKind.CUSTOMER, "x", None, "other", extra={"id": "existing", "email": customer.email}
+    )
+    issue(organisation, customer, gst)
+    run(connection, ledger)
+    assert RemoteLink.objects.get(subject_type="customer").remote_id == "existing"
+    assert len(ledger.live(ObjectKind.CUSTOMER)) == 1
+
+
+def test_invoices_are_packed_fifty_to_a_call(connection, ledger, organisation, customer, gst):
+    for _ in range(120):
+        issue(organisation, customer, gst)
+    run(connection, ledger)
+    assert [n for step, path, n, key in ledger.writes() if path == "/invoices"] == [50, 50, 20]
+    assert len(ledger.live(ObjectKind.INVOICE)) == 120
+
+
+def test_payment_waits_for_its_invoice_then_follows(connection, ledger, organisation, customer, gst):
+    invoice = issue(organisation, customer, gst)
+    ledger.fail_once(Retry("Xero is unavailable", status=502), when=lambda r: r.path == "/invoices")
+    payment = services.record_payment(invoice, Decimal("100.00"), "card")
+    run(connection, ledger)
+    waiting = record(connection, ObjectKind.PAYMENT, payment)
+    assert waiting.state == SyncState.PENDING and waiting.waiting_on is not None
+    SyncRecord.objects.update(next_attempt_at=timezone.now())  # the invoice's backoff has passed
+    run(connection, ledger)
+    assert record(connection, ObjectKind.PAYMENT, payment).state == SyncState.SYNCED
+    assert len(ledger.live(ObjectKind.PAYMENT)) == 1
+
+
+def test_a_payment_on_an_invoice_from_before_the_connection_carries_the_invoice(
+    ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst)  # no connection yet: historical
+    connection = connect(organisation)
+    map_gst(organisation, gst)
+    map_payments(organisation)
+    services.record_payment(invoice, Decimal("50.00"), "cash")
+    for _ in range(3):
+        run(connection, ledger)
+        SyncRecord.objects.filter(state=SyncState.PENDING).update(next_attempt_at=timezone.now())
+    assert set(states(connection).values()) == {SyncState.SYNCED}
+    assert ledger.numbers(ObjectKind.INVOICE) == [invoice.number]
+
+
+# --- pre-flight and configuration ------------------------------------------------------------------------
+
+
+def test_an_unmapped_tax_rate_stops_before_any_call_and_a_mapping_change_requeues(
+    organisation, customer, gst, ledger, doorbells
+):
+    connection = connect(organisation)
+    invoice = issue(organisation, customer, gst)
+    run(connection, ledger)
+    stuck = record(connection, ObjectKind.INVOICE, invoice)
+    assert stuck.state == SyncState.NEEDS_ATTENTION and stuck.error_is_configuration
+    assert "GST 10%" in stuck.last_error
+    assert [s for s in ledger.sent if s[1] == "/invoices"] == []
+    run(connection, ledger)  # no loop: nothing due, nothing sent
+    assert [s for s in ledger.sent if s[1] == "/invoices"] == []
+
+    map_gst(organisation, gst)  # the user maps it: post_save re-queues
+    assert record(connection, ObjectKind.INVOICE, invoice).state == SyncState.PENDING
+    run(connection, ledger)
+    assert record(connection, ObjectKind.INVOICE, invoice).state == SyncState.SYNCED
+
+
+def test_a_data_error_holds_only_its_own_invoice(connection, ledger, organisation, customer, gst):
+    good = issue(organisation, customer, gst)
+    bad = issue(organisation, customer, gst)
+    ledger.rejects[str(bad.pk)] = NeedsAttention(
+        "The document date cannot be before the lock date.", status=400
+    )
+    run(connection, ledger)
+    assert record(connection, ObjectKind.INVOICE, good).state == SyncState.SYNCED
+    held = record(connection, ObjectKind.INVOICE, bad)
+    assert held.state == SyncState.NEEDS_ATTENTION and not held.error_is_configuration
+    assert held.last_error == "The document date cannot be before the lock date."
+
+
+def test_retry_of_a_fixed_record_sends_it_with_a_new_key(connection, ledger, organisation, customer, gst):
+    from ledgerlink.sync.retry import retry_failed
+
+    bad = issue(organisation, customer, gst)
+    ledger.rejects[str(bad.pk)] = NeedsAttention("Lock date.", status=400)
+    run(connection, ledger)
+    first_key = record(connection, ObjectKind.INVOICE, bad).idempotency_key
+    del ledger.rejects[str(bad.pk)]
+    assert retry_failed(organisation) == 1
+    run(connection, ledger)
+    fixed = record(connection, ObjectKind.INVOICE, bad)
+    assert fixed.state == SyncState.SYNCED and fixed.idempotency_key != first_key
+
+
+# --- transient failures, reconnect -----------------------------------------------------------------------
+
+
+def test_a_429_pauses_the_tenant_and_honours_retry_after(connection, ledger, organisation, customer, gst):
+    invoice = issue(organisation, customer, gst)
+    ledger.fail_once(Retry("minute limit", after_s=40, status=429), when=lambda r: r.path == "/invoices")
+    before = timezone.now()
+    report = run(connection, ledger)
+    waiting = record(connection, ObjectKind.INVOICE, invoice)
+    assert waiting.state == SyncState.RETRYING
+    assert waiting.next_attempt_at >= before + dt.timedelta(seconds=40)
+    assert report.resume_in_s == 40
+    budget = TenantBudget.objects.get(tenant_id=connection.tenant_id)
+    assert budget.paused_until >= before + dt.timedelta(seconds=40)
+
+
+def test_reconnect_pauses_the_connection_and_a_reconnect_resumes(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst)
+    ledger.fail_once(Reconnect("Xero refused access. Reconnect Xero.", status=403))
+    run(connection, ledger)
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_RECONNECT
+    assert set(states(connection).values()) == {SyncState.PAUSED}
+    assert run(connection, ledger).calls == 0  # nothing is tried while the grant is gone
+
+    connection.status = ConnectionStatus.ACTIVE
+    connection.save()
+    run(connection, ledger)
+    assert record(connection, ObjectKind.INVOICE, invoice).state == SyncState.SYNCED
+
+
+# --- exactly once ----------------------------------------------------------------------------------------
+
+
+def test_a_dropped_answer_is_replayed_with_the_same_key_and_never_duplicated(
+    connection, ledger, organisation, customer, gst
+):
+    invoices = [issue(organisation, customer, gst) for _ in range(3)]
+    ledger.fail_once("drop", when=lambda r: r.path == "/invoices")
+    run(connection, ledger)
+    doubtful = record(connection, ObjectKind.INVOICE, invoices[0])
+    assert doubtful.state == SyncState.RETRYING and doubtful.unknown_outcome_since is not None
+    key = doubtful.idempotency_key
+    SyncRecord.objects.update(next_attempt_at=timezone.now())
+    run(connection, ledger)
+    assert set(states(connection).values()) == {SyncState.SYNCED}
+    invoice_sends = [s for s in ledger.sent if s[1] == "/invoices"]
+    assert [s[3] for s in invoice_sends] == [key, key]
+    assert len(ledger.live(ObjectKind.INVOICE)) == 3
+
+
+def test_after_the_key_lifetime_an_unknown_outcome_is_looked_up_not_resent(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst)
+    ledger.fail_once("drop", when=lambda r: r.path == "/invoices")
+    run(connection, ledger)
+    ledger.cache.clear()  # the ledger forgot the key
+    SyncRecord.objects.update(
+        next_attempt_at=timezone.now(), unknown_outcome_since=timezone.now() - KEY_LIFETIME["xero"]
+    )
+    run(connection, ledger)
+    assert record(connection, ObjectKind.INVOICE, invoice).state == SyncState.SYNCED
+    assert len([s for s in ledger.sent if s[1] == "/invoices"]) == 1
+    assert "invoice" in ledger.lookups
+
+
+def test_after_the_key_lifetime_a_write_that_never_landed_is_sent_again(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst)
+    ledger.fail_once(UnknownOutcome("timed out"), when=lambda r: r.path == "/invoices")  # never committed
+    run(connection, ledger)
+    SyncRecord.objects.update(
+        next_attempt_at=timezone.now(), unknown_outcome_since=timezone.now() - KEY_LIFETIME["xero"]
+    )
+    run(connection, ledger)
+    synced = record(connection, ObjectKind.INVOICE, invoice)
+    assert synced.state == SyncState.SYNCED and synced.generation == 1
+    assert len(ledger.live(ObjectKind.INVOICE)) == 1
+
+
+def test_a_number_already_in_the_ledger_with_the_same_total_is_linked(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst, "500.00")
+    ledger.objects["typed-by-hand"] = Stored(ObjectKind.INVOICE, invoice.number, Decimal("500.00"), "manual")
+    run(connection, ledger)
+    linked = record(connection, ObjectKind.INVOICE, invoice)
+    assert linked.state == SyncState.SYNCED and linked.remote_id == "typed-by-hand"
+    assert len(ledger.live(ObjectKind.INVOICE)) == 1
+
+
+def test_a_number_already_in_the_ledger_with_another_total_needs_attention(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst, "500.00")
+    ledger.objects["other"] = Stored(ObjectKind.INVOICE, invoice.number, Decimal("999.00"), "manual")
+    run(connection, ledger)
+    held = record(connection, ObjectKind.INVOICE, invoice)
+    assert held.state == SyncState.NEEDS_ATTENTION
+    assert invoice.number in held.last_error and "999.00" in held.last_error and "500.00" in held.last_error
+
+
+def test_a_ledger_total_off_by_a_cent_is_flagged(connection, ledger, organisation, customer, gst):
+    invoice = issue(organisation, customer, gst, "100.00")
+    ledger.skew[invoice.number] = Decimal("0.01")
+    run(connection, ledger)
+    flagged = record(connection, ObjectKind.INVOICE, invoice)
+    assert flagged.state == SyncState.SYNCED and flagged.total_mismatch
+    assert "100.01" in flagged.last_error and "100.00" in flagged.last_error
+
+
+# --- multi-step operations -------------------------------------------------------------------------------
+
+
+def test_a_partial_refund_deletes_and_reposts_resuming_after_a_crash_between_steps(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst, "1000.00")
+    payment = services.record_payment(invoice, Decimal("600.00"), "card")
+    run(connection, ledger)
+    refund = services.refund_payment(payment, Decimal("200.00"))
+    ledger.fail_once(
+        Retry("Xero is unavailable", status=503, after_s=1), when=lambda r: r.step == "repost_payment"
+    )
+    run(connection, ledger)
+    reversal = record(connection, ObjectKind.PAYMENT_REVERSAL, refund)
+    assert reversal.state == SyncState.RETRYING and "deleted_payment" in reversal.step_ids
+    SyncRecord.objects.update(next_attempt_at=timezone.now())
+    TenantBudget.objects.update(paused_until=None)
+    run(connection, ledger)
+    assert record(connection, ObjectKind.PAYMENT_REVERSAL, refund).state == SyncState.SYNCED
+    assert [s[0] for s in ledger.writes()].count("delete_payment") == 1
+    assert [o.total for o in ledger.live(ObjectKind.PAYMENT)] == [Decimal("400.00")]
+
+
+def test_a_cancellation_after_a_payment_is_a_credit_note_and_its_allocation(
+    connection, ledger, organisation, customer, gst
+):
+    invoice = issue(organisation, customer, gst, "1000.00")
+    services.record_payment(invoice, Decimal("300.00"), "card")
+    credit_note = services.cancel_invoice(invoice)
+    run(connection, ledger)
+    cancelled = record(connection, ObjectKind.CANCELLATION, credit_note)
+    assert cancelled.state == SyncState.SYNCED
+    assert cancelled.ledger_total_minor == cancelled.cashflow_total_minor == 70000
+    assert [s[0] for s in ledger.writes() if s[0] in ("credit_note", "allocate")] == [
+        "credit_note",
+        "allocate",
+    ]
+
+
+# --- audit ------------------------------------------------------------------------------------------------
+
+
+def test_every_call_is_logged_with_allowlisted_fields(connection, ledger, organisation, customer, gst):
+    invoice = issue(organisation, customer, gst)
+    ledger.rejects[str(invoice.pk)] = NeedsAttention("Account must be valid.", code="validation", status=400)
+    run(connection, ledger)
+    attempts = list(Attempt.objects.filter(connection=connection).order_by("id"))
+    assert [a.path for a in attempts] == ["contacts (match by email)", "/customers", "/invoices"]
+    last = attempts[-1]
+    assert last.outcome == "failed" and last.error_message == "Account must be valid."
+    assert last.item_count == 1 and last.idempotency_key.startswith("ll-")
+    assert list(last.records.values_list("subject_id", flat=True)) == [str(invoice.pk)]
+
+
+def test_records_stay_with_their_organisation(ledger, gst):
+    other = services.create_organisation("Other Solar Inc", "AU")
+    connection = connect(other, tenant_id="tenant-other")
+    mine = gst.organisation
+    me = connect(mine, tenant_id="tenant-mine")
+    cust = services.create_customer(mine, services.CustomerInput(name="Bo", email="bo@example.com"))
+    map_gst(mine, gst)
+    issue(mine, cust, gst)
+    assert not SyncRecord.objects.filter(connection=connection).exists()
+    assert SyncRecord.objects.filter(connection=me, organisation=mine).count() == 2
+    assert not Connection.objects.filter(pk=connection.pk, sync_records__isnull=False).exists()
