@@ -1,0 +1,86 @@
+"""The pages a demo user needs this round: sign in, the organisations, and the mapping. The full web app
+(wizard, sync console, charts) is the web issue's."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ledgerlink.cashflow.models import PaymentMethod, TaxRate
+from ledgerlink.ledgers import charts, connections, validation
+from ledgerlink.ledgers.mappings import resolve_mapping
+from ledgerlink.web import access
+from ledgerlink.web.mapping import MappingForm
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    rows = [
+        {"membership": m, "connection": connections.live_connection(m.organisation)}
+        for m in access.memberships(request.user)
+    ]
+    return render(request, "web/home.html", {"rows": rows})
+
+
+@login_required
+def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    org, is_admin = access.organisation_for(request.user, organisation_id)
+    connection = connections.live_connection(org)
+    problems: list[validation.Problem] = []
+    chart = charts.chart_for(connection) if connection else None
+    if connection and chart:
+        problems = _problems(org, connection.provider, chart)
+    return render(
+        request,
+        "web/organisation.html",
+        {
+            "organisation": org,
+            "is_admin": is_admin,
+            "connection": connection,
+            "chart": chart,
+            "problems": problems,
+        },
+    )
+
+
+def _problems(org, provider: str, chart) -> list[validation.Problem]:
+    labels = validation.Labels(
+        ledger=provider.title(),
+        tax_rates={str(t.pk): t.name for t in TaxRate.objects.filter(organisation=org)},
+    )
+    mapping = resolve_mapping(org, provider)
+    return validation.mapping_problems(mapping, chart, labels, methods=[m.value for m in PaymentMethod])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    org, _ = access.organisation_for(request.user, organisation_id, admin=request.method == "POST")
+    connection = connections.live_connection(org)
+    chart = charts.chart_for(connection) if connection else None
+    if connection is None or chart is None:
+        messages.info(request, "Connect a ledger first: its accounts and tax rates load as soon as you do.")
+        return redirect("web:organisation", organisation_id=org.pk)
+    kwargs = {"organisation": org, "provider": connection.provider, "chart": chart}
+    if request.method == "POST" and "suggest" not in request.POST:
+        form = MappingForm(request.POST, **kwargs)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Mapping saved. Invoices it could fix are queued again.")
+            return redirect("web:mapping", organisation_id=org.pk)
+    else:
+        form = MappingForm(**kwargs)
+        form.initial = form.initial_from_saved()
+        if "suggest" in request.POST or not form.initial:
+            form.initial = {**form.initial_from_chart(), **form.initial}
+            if "suggest" in request.POST:
+                messages.info(request, "Suggested from your chart of accounts: review, then save.")
+    problems = {p.field: p.message for p in _problems(org, connection.provider, chart)}
+    return render(
+        request,
+        "web/mapping.html",
+        {"organisation": org, "connection": connection, "form": form, "problems": problems, "chart": chart},
+    )
