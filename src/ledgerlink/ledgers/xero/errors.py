@@ -57,7 +57,9 @@ def validation_error(messages: list[str], noun: str, correlation_id: str = "") -
     lowered = text.lower()
     if "contact name" in lowered and "already assigned" in lowered:
         # Name clash among active contacts: data the user (or a disambiguated name) must fix.
-        return NeedsAttention(f"Xero refused the {noun}: {text}", code="contact_name_taken")
+        return NeedsAttention(
+            f"Xero refused the {noun}: {text}", code="contact_name_taken", correlation_id=correlation_id
+        )
     if "must be unique" in lowered or ("contact number" in lowered and "already assigned" in lowered):
         # "Invoice # must be unique." / a ContactNumber already used: the object is already in Xero.
         return Conflict(

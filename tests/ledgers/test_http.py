@@ -1,0 +1,135 @@
+"""The transport choke point: failures classified by whether the request may have been committed, every
+exchange signalled and logged without secrets. Real sockets on loopback, no mocks."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ledgerlink.ledgers import http
+from ledgerlink.ledgers.errors import Retry, UnknownOutcome
+from ledgerlink.ledgers.signals import ledger_call_made
+
+CONTEXT = http.CallContext("org-1", "xero", "Xero-Correlation-Id")
+
+
+def _serve(behaviour: str) -> Iterator[str]:
+    """A one-purpose loopback server: 'drop' reads the request then closes; 'slow' reads and never answers;
+    'ok' answers 200 with a correlation id."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def run() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                if behaviour == "ok":
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nXero-Correlation-Id: c-7\r\n"
+                        b'Content-Length: 16\r\nConnection: close\r\n\r\n{"Amount": 1.10}'
+                    )
+                elif behaviour == "slow":
+                    stop.wait(2)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/api.xro/2.0/Invoices"
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture
+def calls() -> Iterator[list[dict]]:
+    seen: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    ledger_call_made.connect(receiver, weak=False)
+    yield seen
+    ledger_call_made.disconnect(receiver)
+
+
+def test_nothing_listening_means_never_sent_so_retry(calls):
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    with pytest.raises(Retry) as raised:
+        http.send(CONTEXT, "PUT", f"http://127.0.0.1:{port}/x", content=b"{}")
+    assert raised.value.code == "unreachable"
+    assert calls[0]["status"] == 0 and calls[0]["path"] == "/x"
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_dropped_after_sending_a_write_is_an_unknown_outcome(method):
+    for url in _serve("drop"):
+        with pytest.raises(UnknownOutcome):
+            http.send(CONTEXT, method, url, content=b"{}")
+
+
+def test_dropped_read_is_just_retried():
+    for url in _serve("drop"):
+        with pytest.raises(Retry):
+            http.send(CONTEXT, "GET", url)
+
+
+def test_read_timeout_after_a_write_is_an_unknown_outcome(monkeypatch):
+    monkeypatch.setattr(http, "READ_TIMEOUT_S", 0.3)
+    for url in _serve("slow"):
+        started = time.perf_counter()
+        with pytest.raises(UnknownOutcome):
+            http.send(CONTEXT, "PUT", url, content=b"{}")
+        assert time.perf_counter() - started < 2
+
+
+def test_exchange_is_signalled_and_logged_without_tokens_or_query(calls, caplog):
+    caplog.set_level(logging.INFO, logger="ledgerlink.ledgers.http")
+    for url in _serve("ok"):
+        exchange = http.send(
+            CONTEXT,
+            "GET",
+            url,
+            headers={"Authorization": "Bearer SECRET-TOKEN"},
+            params={"where": 'EmailAddress=="jane@example.com"'},
+        )
+    assert exchange.status == 200 and exchange.correlation_id == "c-7"
+    assert str(exchange.json()["Amount"]) == "1.10"  # Decimal, not float
+    (call,) = calls
+    assert {
+        k: call[k]
+        for k in ("organisation_id", "provider", "method", "path", "status", "correlation_id", "calls")
+    } == {
+        "organisation_id": "org-1",
+        "provider": "xero",
+        "method": "GET",
+        "path": "/api.xro/2.0/Invoices",
+        "status": 200,
+        "correlation_id": "c-7",
+        "calls": 1,
+    }
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "/api.xro/2.0/Invoices" in logged
+    assert "SECRET-TOKEN" not in logged and "jane@example.com" not in logged
+
+
+def test_a_failing_receiver_never_breaks_the_call(calls):
+    def broken(sender, **kwargs):
+        raise RuntimeError("billing is down")
+
+    ledger_call_made.connect(broken, weak=False)
+    try:
+        for url in _serve("ok"):
+            assert http.send(CONTEXT, "GET", url).status == 200
+    finally:
+        ledger_call_made.disconnect(broken)
