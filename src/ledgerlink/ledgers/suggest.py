@@ -4,6 +4,7 @@ bank account. The user reviews it before anything is sent; nothing here writes."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,9 @@ from ledgerlink.ledgers.contract import Chart, LedgerAccount, LedgerTaxRate
 
 # Names accountants give the main income account, best first (Xero's default charts call it "Sales").
 SALES_NAMES = ("sales", "revenue", "income")
+# Words in tax rate names: for ordinary sales, or for another use (exports, purchases, capital).
+SALES_WORDS = {"income", "sales", "output"}
+OTHER_USE_WORDS = {"export", "exports", "import", "imports", "capital", "expenses", "purchases", "excluded"}
 
 
 @dataclass(frozen=True)
@@ -36,24 +40,39 @@ def sales_account(chart: Chart) -> LedgerAccount | None:
     return revenue[0] if revenue else None
 
 
-def tax_rate_for(chart: Chart, percent: Decimal) -> LedgerTaxRate | None:
-    """The active revenue tax rate with exactly this percentage (0% prefers a name that says so)."""
-    usable = [
-        t for t in chart.tax_rates if t.status == "ACTIVE" and t.applies_to_revenue and t.rate == percent
-    ]
-    if percent == 0:
-        usable.sort(key=lambda t: not any(w in t.name.lower() for w in ("exempt", "free", "zero", "no ")))
-    return usable[0] if usable else None
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def _fit(ledger_name: str, cashflow_name: str) -> int:
+    """How well a ledger tax rate's name fits: shared words count most (“Zero rated” finds “Zero Rated
+    Income”, “Exempt” finds “Exempt Income”), then words that say it is for ordinary sales."""
+    words = _words(ledger_name)
+    score = 2 * len(words & (_words(cashflow_name) - {"gst", "vat", "tax", "sales"}))
+    score += len(words & SALES_WORDS) - 2 * len(words & OTHER_USE_WORDS)
+    return score
+
+
+def tax_rate_for(chart: Chart, percent: Decimal, cashflow_name: str = "") -> LedgerTaxRate | None:
+    """The active revenue tax rate with exactly this percentage whose name fits best."""
+    active = (t for t in chart.tax_rates if t.status == "ACTIVE" and t.applies_to_revenue)
+    usable = [t for t in active if t.rate == percent]
+    return max(usable, key=lambda t: _fit(t.name, cashflow_name), default=None)
 
 
 def payment_account(chart: Chart) -> LedgerAccount | None:
     return next((a for a in chart.accounts if a.status == "ACTIVE" and a.accepts_payments), None)
 
 
-def propose(chart: Chart, tax_rates: Iterable[tuple[str, Decimal]]) -> MappingProposal:
-    """`tax_rates`: (CashFlow tax rate id, percentage) pairs."""
+def propose(
+    chart: Chart, tax_rates: Iterable[tuple[str, Decimal] | tuple[str, Decimal, str]]
+) -> MappingProposal:
+    """`tax_rates`: (CashFlow tax rate id, percentage[, name]); the name helps pick among equal rates."""
     account = sales_account(chart)
     return MappingProposal(
-        tax_rates=tuple(TaxRateProposal(rid, account, tax_rate_for(chart, pct)) for rid, pct in tax_rates),
+        tax_rates=tuple(
+            TaxRateProposal(rid, account, tax_rate_for(chart, pct, "".join(name)))
+            for rid, pct, *name in tax_rates
+        ),
         payment_account=payment_account(chart),
     )

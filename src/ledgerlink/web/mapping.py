@@ -78,7 +78,7 @@ class MappingForm(forms.Form):
         return initial
 
     def initial_from_chart(self) -> dict[str, str]:
-        proposal = suggest.propose(self.chart, [(str(r.pk), r.rate) for r in self.tax_rates])
+        proposal = suggest.propose(self.chart, [(str(r.pk), r.rate, r.name) for r in self.tax_rates])
         initial: dict[str, str] = {}
         for item in proposal.tax_rates:
             initial[f"tax_rate:{item.tax_rate_id}.account"] = item.account.id if item.account else ""

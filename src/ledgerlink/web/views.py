@@ -28,6 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
     org, is_admin = access.organisation_for(request.user, organisation_id)
+    # The billing pages work on the session's organisation: opening one here makes it the current one.
+    request.session["organisation_id"] = str(org.pk)
     connection = connections.live_connection(org)
     problems: list[validation.Problem] = []
     chart = charts.chart_for(connection) if connection else None
