@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StrictBool, WithJsonSchema
 
 from ledgerlink.cashflow.models import InvoiceStatus, LineType, PaymentMethod
 
@@ -40,6 +40,18 @@ PositiveMoney = _decimal_string(
 Quantity = _decimal_string(r"^\d{1,5}(\.\d{1,4})?$", "1", "A quantity with at most 4 decimal places")
 Percent = _decimal_string(r"^\d{1,3}(\.\d{1,4})?$", "10", "A percentage with at most 4 decimal places")
 Kilowatts = _decimal_string(r"^\d{1,6}(\.\d{1,3})?$", "6.6", "A size in kW with at most 3 decimal places")
+
+
+def _iso_date(value: object) -> object:
+    """Only "YYYY-MM-DD": pydantic would also read 0 or "1700000000" as a Unix time, which no caller means."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("A date as YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 def _storable(value: str) -> str:
@@ -157,7 +169,7 @@ class ProjectOut(Schema):
 class TaxRateIn(Schema):
     name: TaxRateName = Field(..., examples=["GST 10%"])
     rate: Percent
-    active: bool = True
+    active: StrictBool = True
 
 
 class TaxRateOut(Schema):
@@ -187,10 +199,10 @@ class InvoiceIn(Schema):
     project_id: uuid.UUID | None = None
     kind: Literal["milestone", "custom"]
     milestone_title: Title = ""
-    issue_date: dt.date | None = Field(None, description="Defaults to the day it is issued")
-    due_date: dt.date
+    issue_date: IsoDate | None = Field(None, description="Defaults to the day it is issued")
+    due_date: IsoDate
     currency: CurrencyCode | None = Field(None, description="Defaults to the organisation's home currency")
-    tax_inclusive: bool
+    tax_inclusive: StrictBool
     reference: Reference = ""
     lines: list[LineIn] = Field(..., min_length=1, max_length=100)
 
@@ -280,10 +292,10 @@ class InvoicePage(Schema):
 class InvoiceFilter(Schema):
     status: StatusName | None = None
     customer_id: uuid.UUID | None = None
-    issued_from: dt.date | None = None
-    issued_to: dt.date | None = None
-    due_from: dt.date | None = None
-    due_to: dt.date | None = None
+    issued_from: IsoDate | None = None
+    issued_to: IsoDate | None = None
+    due_from: IsoDate | None = None
+    due_to: IsoDate | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
 
@@ -294,7 +306,7 @@ class InvoiceFilter(Schema):
 class PaymentIn(Schema):
     amount: PositiveMoney
     method: MethodName
-    received_on: dt.date | None = Field(None, description="Defaults to today where the organisation is")
+    received_on: IsoDate | None = Field(None, description="Defaults to today where the organisation is")
     reference: Reference = ""
 
 
