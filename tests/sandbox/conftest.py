@@ -10,6 +10,8 @@ import requests
 
 from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 
+from .contract import Contract
+
 REDIRECT = "http://localhost:8000/xero/callback"
 FULL_SCOPE = (
     "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings"
@@ -24,6 +26,7 @@ class Xero:
     app: SandboxApp
     tenant_id: str
     tokens: dict[str, Any]
+    contract: Contract | None = None
     session: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -39,9 +42,12 @@ class Xero:
         }
 
     def call(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any):
-        return self.session.request(
-            method, self.api + path, headers=self.headers(**(headers or {})), **kwargs
-        )
+        """One Accounting call; every response is checked against the contract (tests/sandbox/contract.py)."""
+        url = self.api + path
+        response = self.session.request(method, url, headers=self.headers(**(headers or {})), **kwargs)
+        if self.contract is not None:
+            self.contract.check(response)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("GET", path, **kwargs)
@@ -77,7 +83,11 @@ class Xero:
 
 
 def connect(
-    sandbox: RunningSandbox, region: str = "AU", scope: str = FULL_SCOPE, **tenant_kwargs: Any
+    sandbox: RunningSandbox,
+    region: str = "AU",
+    scope: str = FULL_SCOPE,
+    contract: Contract | None = None,
+    **tenant_kwargs: Any,
 ) -> Xero:
     """A fresh app and tenant, consented and exchanged for tokens (fresh so tests never share budgets)."""
     control = sandbox.control
@@ -90,10 +100,37 @@ def connect(
         auth=(app.client_id, app.client_secret),
     )
     assert response.status_code == 200, response.text
-    return Xero(sandbox, app, tenant_id, response.json())
+    return Xero(sandbox, app, tenant_id, response.json(), contract)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """This suite's own sandbox: its tests move the clock and switch faults, which must not reach the
+    shared `xero_sandbox` other areas hold tokens on."""
+    from ledgerlink.devtools.sandboxes import start_sandbox
+
+    running = start_sandbox("xero")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def contract(sandbox: RunningSandbox) -> Contract:
+    """The official spec loaded once per session (per xdist worker), bound to the suite's sandbox."""
+    return Contract(sandbox.base_url)
 
 
 @pytest.fixture
-def xero(xero_sandbox: RunningSandbox) -> Xero:
-    """A new app+tenant connected to the session's sandbox."""
-    return connect(xero_sandbox)
+def xero(sandbox: RunningSandbox, contract: Contract) -> Xero:
+    """A new app+tenant connected to the suite's sandbox; every response it gets is contract-checked."""
+    return connect(sandbox, contract=contract)
+
+
+@pytest.fixture(scope="session")
+def scaled_sandbox():
+    """A second sandbox whose clock runs 60x: one real second is one sandbox minute."""
+    from ledgerlink.devtools.sandboxes import start_sandbox
+
+    sandbox = start_sandbox("xero", time_scale=60)
+    yield sandbox
+    sandbox.stop()

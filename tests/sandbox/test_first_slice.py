@@ -2,10 +2,12 @@
 
 from decimal import Decimal
 
-from .conftest import Xero
+from .conftest import connect
 
 
-def test_connect_create_and_read_back(xero: Xero, xero_sandbox) -> None:
+def test_connect_create_and_read_back(xero_sandbox, contract) -> None:
+    """Through the shared `xero_sandbox` fixture other areas use."""
+    xero = connect(xero_sandbox)
     assert set(xero.tokens) == {
         "id_token",
         "access_token",

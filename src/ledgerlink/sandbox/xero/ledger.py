@@ -884,7 +884,8 @@ class Books:
             return Outcome(allocation, problems)
         assert invoice is not None and amount is not None
         allocation.update(AllocationID=new_id(), Amount=amount.quantize(CENT), IsDeleted=False)
-        note["Allocations"].append({**allocation, "_invoice_id": invoice["InvoiceID"]})
+        summary = {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice.get("InvoiceNumber")}
+        note["Allocations"].append({**allocation, "Invoice": summary, "_invoice_id": invoice["InvoiceID"]})
         invoice["CreditNotes"].append(
             {
                 "CreditNoteID": note["CreditNoteID"],
