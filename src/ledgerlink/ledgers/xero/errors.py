@@ -91,7 +91,7 @@ def request_error(
 ) -> LedgerError:
     """A whole request failed: the error for every item in it. `body` is parsed JSON, or text when Xero
     answered plain text (503s)."""
-    ids = {"status": status, "correlation_id": correlation_id}
+    ids: dict[str, Any] = {"status": status, "correlation_id": correlation_id}
     detail = str(body.get("Detail", "")) if isinstance(body, Mapping) else ""
     text = body if isinstance(body, str) else ""
     if status == 400 and isinstance(body, Mapping):

@@ -199,12 +199,12 @@ class XeroLedger:
         assert isinstance(cancellation, Cancellation)
         invoice_id = _remote(item, "invoice")
         if cancellation.amount_paid == 0:
-            body = payloads.wrap("Invoices", [{"InvoiceID": invoice_id, **payloads.status_change("VOIDED")}])
-            return LedgerRequest("POST", f"/Invoices/{invoice_id}", (item,), "void", body=body)
+            void = payloads.wrap("Invoices", [{"InvoiceID": invoice_id, **payloads.status_change("VOIDED")}])
+            return LedgerRequest("POST", f"/Invoices/{invoice_id}", (item,), "void", body=void)
         if "credit_note" not in item.remote_ids:
-            body = payloads.credit_note_body(cancellation, mapping, _remote(item, "contact"))
+            note = payloads.credit_note_body(cancellation, mapping, _remote(item, "contact"))
             return LedgerRequest(
-                "PUT", "/CreditNotes", (item,), "credit_note", BATCH, payloads.wrap("CreditNotes", [body])
+                "PUT", "/CreditNotes", (item,), "credit_note", BATCH, payloads.wrap("CreditNotes", [note])
             )
         credit_note_id = item.remote_ids["credit_note"]
         allocation = payloads.allocation_body(
