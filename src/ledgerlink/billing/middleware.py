@@ -5,6 +5,7 @@ so the cashflow API never imports billing (ARCHITECTURE.md, "API usage metering"
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.db import DatabaseError
@@ -17,19 +18,23 @@ from ledgerlink.cashflow.models import Membership, Organisation
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
-EXEMPT_PREFIXES = {"/connections/": UsageKind.OAUTH_CALLBACK, "/webhooks/": UsageKind.WEBHOOK}
+# The connector's inbound traffic: the ledger's OAuth redirect back to us, and (next) its webhooks. The other
+# pages under /connections/ (connect, pick a tenant, preview) are the web UI, not API traffic: not counted.
+EXEMPT_PATHS = [
+    (re.compile(r"^/connections/(?P<provider>[^/]+)/callback/?$"), UsageKind.OAUTH_CALLBACK),
+    (re.compile(r"^/webhooks/(?P<provider>[^/]*)"), UsageKind.WEBHOOK),
+]
 PROVIDERS = {"xero", "quickbooks"}
 
 
-def exempt_kind(path: str) -> UsageKind | None:
-    """The exempt usage kind of a connector callback path, or None for any other path."""
-    return next((kind for prefix, kind in EXEMPT_PREFIXES.items() if path.startswith(prefix)), None)
-
-
-def path_provider(path: str) -> str:
-    """The ledger a callback path names (/connections/xero/callback -> "xero"), or "" when it names none."""
-    segments = path.split("/")
-    return segments[2] if len(segments) > 2 and segments[2] in PROVIDERS else ""
+def exempt_callback(path: str) -> tuple[UsageKind, str] | None:
+    """(kind, provider) when `path` is a callback the connector receives, else None."""
+    for pattern, kind in EXEMPT_PATHS:
+        match = pattern.match(path)
+        if match:
+            provider = match["provider"]
+            return kind, provider if provider in PROVIDERS else ""
+    return None
 
 
 def callback_organisation(request: HttpRequest) -> Organisation | None:
@@ -68,8 +73,8 @@ class UsageMeteringMiddleware:
                 api_key = getattr(request, "ledgerlink_api_key", None)
                 usage.record_api_call(organisation, api_key.pk if api_key is not None else None)
             return
-        kind = exempt_kind(path)
-        if kind is not None:
+        callback = exempt_callback(path)
+        if callback is not None:
             organisation = callback_organisation(request)
             if organisation is not None:
-                usage.record_exempt(organisation.pk, kind, provider=path_provider(path))
+                usage.record_exempt(organisation.pk, callback[0], provider=callback[1])

@@ -1,0 +1,172 @@
+"""Billing invoices: rendering, the pages scoped to the user's organisation, and email through a real SMTP
+server (aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ledgerlink.billing import invoicing, services
+from ledgerlink.billing.models import BillingInvoice
+from ledgerlink.billing.scheduler import run_billing
+from ledgerlink.cashflow.models import Role
+from ledgerlink.devtools.ports import free_port
+
+from .conftest import local_noon, make_organisation, make_user
+
+pytestmark = pytest.mark.django_db
+SYDNEY = "Australia/Sydney"
+
+
+def enabled(organisation, day=date(2026, 11, 24)):
+    admin = make_user(organisation, Role.ADMIN)
+    services.enable_connector(organisation, admin, None, "", now=local_noon(day, organisation.time_zone))
+    return admin
+
+
+def test_an_issued_invoice_is_emailed_once_to_the_accounting_contact(smtp_outbox):
+    organisation = make_organisation(SYDNEY, "AUD", email="books@sunny.example")
+    enabled(organisation)
+    run = run_billing(local_noon(date(2027, 1, 1), SYDNEY))
+    assert (run.invoices_issued, run.emails_sent) == (1, 1)
+    invoice = BillingInvoice.objects.get()
+    assert invoice.number == "LL-2027-000001" and invoice.emailed_at is not None
+    (message,) = smtp_outbox
+    assert message["To"] == "books@sunny.example"
+    assert message["Subject"] == "LedgerLink invoice LL-2027-000001 for January 2027: 69.00 AUD"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Period:  1 January 2027 to 31 January 2027" in text and "Total: 69.00 AUD" in text
+    assert "<h1>Invoice LL-2027-000001</h1>" in html and "69.00 AUD" in html
+    assert run_billing(local_noon(date(2027, 1, 2), SYDNEY)).emails_sent == 0
+    assert len(smtp_outbox) == 1
+
+
+def test_without_an_accounting_contact_the_administrators_get_the_invoice(smtp_outbox):
+    organisation = make_organisation(SYDNEY, "AUD", email="")
+    admin = enabled(organisation)
+    make_user(organisation, Role.MEMBER)
+    run_billing(local_noon(date(2027, 1, 1), SYDNEY))
+    (message,) = smtp_outbox
+    assert message["To"] == admin.email
+
+
+def test_an_unreachable_mail_server_delays_the_email_never_the_invoice(smtp_outbox, settings):
+    organisation = make_organisation(SYDNEY, "AUD")
+    enabled(organisation)
+    live_port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()
+    run = run_billing(local_noon(date(2027, 1, 1), SYDNEY))
+    assert (run.invoices_issued, run.emails_sent) == (1, 0)
+    assert BillingInvoice.objects.get().emailed_at is None
+    settings.EMAIL_PORT = live_port
+    assert run_billing(local_noon(date(2027, 1, 1), SYDNEY)).emails_sent == 1
+    assert len(smtp_outbox) == 1
+
+
+def test_only_one_sender_claims_an_invoices_email(organisation, admin):
+    services.enable_connector(organisation, admin, None, "", now=local_noon(date(2026, 11, 24), SYDNEY))
+    run_billing(local_noon(date(2027, 1, 1), SYDNEY))  # locmem backend here: sends and records
+    invoice = BillingInvoice.objects.get()
+    BillingInvoice.objects.filter(pk=invoice.pk).update(emailed_at=None, email_claimed_until=None)
+    now = local_noon(date(2027, 1, 1), SYDNEY)
+    assert invoicing._claim_email(invoice, now) is True
+    assert invoicing._claim_email(invoice, now) is False
+    assert invoicing._claim_email(invoice, now + invoicing.EMAIL_LEASE * 2) is True  # a crashed claim lapses
+
+
+def test_invoice_pages_are_scoped_to_the_users_organisation(client):
+    ours, theirs = make_organisation(SYDNEY, "AUD"), make_organisation("Europe/London", "GBP", "GB")
+    our_admin = enabled(ours)
+    enabled(theirs)
+    run_billing(local_noon(date(2027, 2, 1), SYDNEY))
+    our_invoice = BillingInvoice.objects.filter(organisation=ours).order_by("period_start").first()
+    their_invoice = BillingInvoice.objects.filter(organisation=theirs).first()
+
+    assert client.get(f"/billing/invoices/{our_invoice.pk}").status_code == 302  # sign in first
+    client.force_login(our_admin)
+    page = client.get(f"/billing/invoices/{our_invoice.pk}")
+    assert page.status_code == 200
+    assert our_invoice.number in page.content.decode() and "69.00 AUD" in page.content.decode()
+    text = client.get(f"/billing/invoices/{our_invoice.pk}.txt")
+    assert text["Content-Type"].startswith("text/plain")
+    assert f"LedgerLink invoice {our_invoice.number}" in text.content.decode()
+    assert client.get(f"/billing/invoices/{their_invoice.pk}").status_code == 404
+    assert client.get(f"/billing/invoices/{their_invoice.pk}.txt").status_code == 404
+    assert client.get("/billing/invoices/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("currency", "country", "shown"),
+    [
+        ("AUD", "AU", "69.00 AUD"),
+        ("USD", "US", "49.00 USD"),
+        ("GBP", "GB", "49.00 GBP"),
+        ("NZD", "NZ", "49.00 USD"),
+    ],
+)
+def test_enable_page_shows_the_price_in_the_organisations_currency_and_the_terms(
+    client, currency, country, shown
+):
+    organisation = make_organisation("UTC", currency, country)
+    client.force_login(make_user(organisation, Role.ADMIN))
+    page = client.get("/billing/enable").content.decode()
+    assert f"{shown} per month" in page
+    assert "The first month is free." in page
+    assert "Billing starts on the 1st of the month after the trial ends" in page
+    assert 'name="agree"' in page and "csrfmiddlewaretoken" in page
+
+
+def test_enabling_needs_the_box_ticked_and_a_csrf_token(organisation):
+    from django.test import Client
+
+    admin = make_user(organisation, Role.ADMIN)
+    browser = Client(enforce_csrf_checks=True, HTTP_USER_AGENT="Firefox/140", REMOTE_ADDR="198.51.100.20")
+    browser.force_login(admin)
+    browser.get("/billing/enable")
+    token = browser.cookies["csrftoken"].value
+    assert browser.post("/billing/enable", {"agree": "on"}).status_code == 403  # no CSRF token
+    refused = browser.post("/billing/enable", {"csrfmiddlewaretoken": token})
+    assert refused.status_code == 400 and "Tick “I agree”" in refused.content.decode()
+    assert not services.can_connect(organisation)
+    accepted = browser.post("/billing/enable", {"csrfmiddlewaretoken": token, "agree": "on"})
+    assert accepted.status_code == 302 and accepted["Location"] == "/billing/"
+    acceptance = organisation.terms_acceptances.get()
+    assert (acceptance.user, acceptance.ip_address, acceptance.user_agent) == (
+        admin,
+        "198.51.100.20",
+        "Firefox/140",
+    )
+    assert services.can_connect(organisation)
+
+
+def test_members_see_the_status_but_cannot_enable_or_cancel(client, organisation, member):
+    client.force_login(member)
+    assert client.get("/billing/enable").status_code == 403
+    assert client.post("/billing/enable", {"agree": "on"}).status_code == 403
+    status = client.get("/billing/")
+    assert status.status_code == 200 and "An administrator can enable it." in status.content.decode()
+    enabled(organisation)
+    assert client.post("/billing/cancel").status_code == 403
+    assert services.can_connect(organisation)
+
+
+def test_status_page_shows_the_subscription_and_cancel_then_enable_again(client, organisation, admin):
+    client.force_login(admin)
+    assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
+    subscription = services.subscription_of(organisation)
+    page = client.get("/billing/").content.decode()
+    assert '<dd id="state">Free trial</dd>' in page
+    assert f"{subscription.first_billing_date:%-d %B %Y}" in page
+    assert "Cancel the subscription" in page
+    assert client.post("/billing/cancel").status_code == 302
+    page = client.get("/billing/").content.decode()
+    assert '<dd id="state">Cancelled</dd>' in page and "Enable the connector again" in page
+    again = client.get("/billing/enable").content.decode()
+    assert "there is no second trial" in again
+    assert client.post("/billing/cancel").status_code == 302  # a repeated cancel is harmless
+
+
+def test_a_user_without_an_organisation_gets_404(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("loner", "l@example.com", None))
+    assert client.get("/billing/").status_code == 404

@@ -1,0 +1,191 @@
+"""Usage metering through the real API with real keys, and the connector's own traffic (real HTTP calls
+through the ledgers' choke point, an OAuth callback) recorded as exempt."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ledgerlink.billing import usage
+from ledgerlink.billing.models import ApiUsage, UsageKind
+from ledgerlink.cashflow import apikeys
+from ledgerlink.cashflow.models import Role
+from ledgerlink.ledgers import http as ledger_http
+
+from .conftest import make_organisation, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+class LedgerStub(BaseHTTPRequestHandler):
+    """A loopback HTTP server standing in for a ledger's host, so calls really go over the wire."""
+
+    def do_GET(self):
+        body = b'{"Connections": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def ledger_host():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LedgerStub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def this_month(organisation) -> str:
+    return f"{usage.local_month(organisation.time_zone):%Y-%m}"
+
+
+def test_usage_report_separates_standard_calls_by_key_from_the_connectors_exempt_traffic(client, ledger_host):
+    organisation = make_organisation("Australia/Sydney", "AUD", "AU")
+    admin = make_user(organisation, Role.ADMIN)
+    integration, integration_key = apikeys.create_api_key(organisation, "crm-integration")
+    script, script_key = apikeys.create_api_key(organisation, "nightly-script")
+
+    for _ in range(3):
+        assert client.get("/api/v1/tax-rates", headers=bearer(integration_key)).status_code == 200
+    assert client.get("/api/v1/invoices", headers=bearer(script_key)).status_code == 200
+    # A refused call with a valid key still reached the API: it counts (404 is the caller's doing).
+    assert client.get("/api/v1/customers/nope", headers=bearer(script_key)).status_code in (404, 422)
+    # Unauthenticated calls name no organisation: nobody is charged for them.
+    assert client.get("/api/v1/tax-rates").status_code == 401
+    assert client.get("/api/v1/tax-rates", headers=bearer("llk_bad_key")).status_code == 401
+
+    # The connector's own traffic: real HTTP calls through the ledgers' one choke point...
+    context = ledger_http.CallContext(organisation_id=str(organisation.pk), provider="xero")
+    for _ in range(4):
+        assert ledger_http.send(context, "GET", f"{ledger_host}/connections").status == 200
+    # ... and the OAuth callback the ledger sends the browser back to (here an invalid one: still received).
+    client.force_login(admin)
+    assert client.get("/connections/xero/callback/?state=unknown&code=x").status_code == 400
+    client.logout()
+
+    response = client.get(
+        "/api/v1/usage", {"month": this_month(organisation)}, headers=bearer(integration_key)
+    )
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert report["month"] == this_month(organisation)
+    assert report["time_zone"] == "Australia/Sydney"
+    assert report["standard"] == {
+        "total": 5,
+        "by_key": [
+            {
+                "api_key_id": integration.pk,
+                "name": "crm-integration",
+                "prefix": integration.prefix,
+                "calls": 3,
+            },
+            {"api_key_id": script.pk, "name": "nightly-script", "prefix": script.prefix, "calls": 2},
+        ],
+    }
+    assert report["exempt"] == {
+        "total": 5,
+        "by_kind": [
+            {"kind": "ledger_call", "provider": "xero", "calls": 4},
+            {"kind": "oauth_callback", "provider": "xero", "calls": 1},
+        ],
+    }
+    # The report call itself was counted after it answered: the next report shows it.
+    again = client.get("/api/v1/usage", headers=bearer(integration_key)).json()
+    assert again["standard"]["by_key"][0]["calls"] == 4
+    assert again["exempt"]["total"] == 5
+
+
+def test_usage_report_is_scoped_to_the_keys_organisation(client):
+    ours = make_organisation()
+    theirs = make_organisation()
+    _, our_key = apikeys.create_api_key(ours)
+    _, their_key = apikeys.create_api_key(theirs)
+    for _ in range(3):
+        client.get("/api/v1/tax-rates", headers=bearer(their_key))
+    usage.record_exempt(theirs.pk, UsageKind.LEDGER_CALL, provider="xero", calls=7)
+    report = client.get("/api/v1/usage", headers=bearer(our_key)).json()
+    assert report["standard"] == {"total": 0, "by_key": []}
+    assert report["exempt"] == {"total": 0, "by_kind": []}
+
+
+@pytest.mark.parametrize("month", ["2027-13", "2027-1", "27-01", "January", "2027-00", "2027-01-01"])
+def test_a_bad_month_is_a_field_level_422(client, month):
+    organisation = make_organisation()
+    _, key = apikeys.create_api_key(organisation)
+    response = client.get("/api/v1/usage", {"month": month}, headers=bearer(key))
+    assert response.status_code == 422
+    assert "month" in str(response.json()["detail"])
+
+
+def test_usage_report_needs_a_key(client, db):
+    assert client.get("/api/v1/usage").status_code == 401
+
+
+def test_a_past_month_reports_what_was_counted_then(client):
+    organisation = make_organisation("UTC", "GBP", "GB")
+    key_row, key = apikeys.create_api_key(organisation)
+    usage.record_api_call(organisation, key_row.pk, now=datetime(2027, 1, 31, 23, 59, tzinfo=UTC))
+    usage.record_api_call(organisation, key_row.pk, now=datetime(2027, 2, 1, 0, 0, tzinfo=UTC))
+    january = client.get("/api/v1/usage", {"month": "2027-01"}, headers=bearer(key)).json()
+    assert january["standard"]["total"] == 1
+    assert (
+        client.get("/api/v1/usage", {"month": "2026-12"}, headers=bearer(key)).json()["standard"]["total"]
+        == 0
+    )
+
+
+def test_the_month_is_the_organisations_local_month(db):
+    auckland = make_organisation("Pacific/Auckland", "NZD", "NZ")
+    # 31 January 11:30 UTC is already 1 February in Auckland.
+    usage.record_api_call(auckland, None, now=datetime(2027, 1, 31, 11, 30, tzinfo=UTC))
+    assert ApiUsage.objects.get().month == date(2027, 2, 1)
+
+
+def test_counting_is_one_row_per_month_and_key_updated_in_place(client):
+    organisation = make_organisation()
+    _, key = apikeys.create_api_key(organisation)
+    for _ in range(20):
+        client.get("/api/v1/tax-rates", headers=bearer(key))
+    assert ApiUsage.objects.filter(organisation=organisation).count() == 1
+    assert ApiUsage.objects.get(organisation=organisation).calls == 20
+    # A steady-state count is a single UPDATE, not a read-modify-write.
+    usage.record_api_call(organisation, None)  # the month's first unkeyed call inserts its row
+    with CaptureQueriesContext(connection) as queries:
+        usage.record_api_call(organisation, None)
+    assert [q["sql"].split()[0] for q in queries] == ["UPDATE"]
+    assert ApiUsage.objects.get(organisation=organisation, api_key=None).calls == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/connections/xero/callback/", (UsageKind.OAUTH_CALLBACK, "xero")),
+        ("/connections/quickbooks/callback/", (UsageKind.OAUTH_CALLBACK, "quickbooks")),
+        ("/connections/xero/connect/", None),
+        ("/connections/xero/preview/abc", None),
+        ("/webhooks/xero", (UsageKind.WEBHOOK, "xero")),
+        ("/webhooks/", (UsageKind.WEBHOOK, "")),
+        ("/api/v1/invoices", None),
+        ("/billing/", None),
+    ],
+)
+def test_which_paths_are_the_connectors_callbacks(path, expected):
+    from ledgerlink.billing.middleware import exempt_callback
+
+    assert exempt_callback(path) == expected
