@@ -152,9 +152,10 @@ def lookup_number(document: c.Document) -> str:
 
 def cashflow_total_minor(document: c.Document) -> int | None:
     """The amount the ledger's copy must show, to compare to the cent; None where nothing is compared."""
-    amount = {
-        c.Invoice: lambda d: d.total,
-        c.Payment: lambda d: d.amount,
-        c.Cancellation: lambda d: d.credit_amount,
-    }.get(type(document))
-    return to_minor(amount(document)) if amount else None
+    if isinstance(document, c.Invoice):
+        return to_minor(document.total)
+    if isinstance(document, c.Payment):
+        return to_minor(document.amount)
+    if isinstance(document, c.Cancellation) and document.amount_paid:
+        return to_minor(document.credit_amount)  # a credit note; a void creates no document to compare
+    return None

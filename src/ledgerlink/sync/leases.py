@@ -13,7 +13,7 @@ import uuid
 
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from ledgerlink.sync.models import DUE_STATES, SyncRecord, SyncState
@@ -47,10 +47,27 @@ def claim(connection_id: object, owner: str, limit: int, now: dt.datetime | None
         ids = list(candidates.values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(
-            state=SyncState.IN_FLIGHT, lease_owner=owner, lease_expires_at=now + LEASE
+        lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": now + LEASE}
+        SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(**lease)
+        # Records whose last request's outcome is unknown travel with all the companions of that request, due
+        # or not, so a replay rebuilds the very request its idempotency key was first used for.
+        keys = set(
+            SyncRecord.objects.filter(id__in=ids, lease_owner=owner, unknown_outcome_since__isnull=False)
+            .exclude(idempotency_key="")
+            .values_list("idempotency_key", flat=True)
         )
-    return list(SyncRecord.objects.filter(id__in=ids, lease_owner=owner, state=SyncState.IN_FLIGHT))
+        if keys:
+            SyncRecord.objects.filter(
+                _lease_free(now),
+                connection_id=connection_id,
+                idempotency_key__in=keys,
+                unknown_outcome_since__isnull=False,
+                state__in=DUE_STATES,
+            ).update(**lease)
+    held = SyncRecord.objects.filter(
+        connection_id=connection_id, lease_owner=owner, state=SyncState.IN_FLIGHT
+    )
+    return list(held.order_by("sequence", "id"))
 
 
 def renew(record_ids: list[int], owner: str, now: dt.datetime | None = None) -> bool:
@@ -64,8 +81,8 @@ def renew(record_ids: list[int], owner: str, now: dt.datetime | None = None) -> 
 
 def release_unfinished(owner: str, connection_id: object, delay: dt.timedelta = dt.timedelta(0)) -> int:
     """Hand back whatever `owner` still holds (unprocessed when a run stops early), due after `delay`."""
+    # Back to retrying when it had been tried before, so the user sees why it waits.
+    state = Case(When(attempts__gt=0, then=Value(SyncState.RETRYING)), default=Value(SyncState.PENDING))
     return SyncRecord.objects.filter(
         connection_id=connection_id, lease_owner=owner, state=SyncState.IN_FLIGHT
-    ).update(
-        state=SyncState.PENDING, lease_owner="", lease_expires_at=None, next_attempt_at=timezone.now() + delay
-    )
+    ).update(state=state, lease_owner="", lease_expires_at=None, next_attempt_at=timezone.now() + delay)

@@ -26,7 +26,8 @@ def mark_synced(record: SyncRecord, remote: RemoteRef, provider_name: str = "the
     """Store the remote id (and link), compare totals to the cent, and wake records waiting on this one."""
     now = timezone.now()
     record.remote_id, record.remote_number = remote.id, remote.number or record.remote_number
-    record.ledger_total_minor = to_minor(remote.total) if remote.total is not None else None
+    if remote.total is not None:  # else keep what an earlier step reported (a credit note before allocation)
+        record.ledger_total_minor = to_minor(remote.total)
     record.total_mismatch = (
         record.ledger_total_minor is not None
         and record.cashflow_total_minor is not None

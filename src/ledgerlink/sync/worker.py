@@ -12,11 +12,11 @@ import datetime as dt
 import itertools
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import TaxRate
@@ -105,8 +105,15 @@ def sync_connection(
     if connection.status != ConnectionStatus.ACTIVE:
         report.stopped_for = f"connection is {connection.status}"
         return report
-    run = _Run(connection, session or open_session(connection), owner or leases.new_owner(), budget_s, report)
-    run.execute()
+    if session is None:
+        try:
+            session = open_session(connection)
+        except LedgerError as error:  # the grant is gone (Reconnect), or the sign-in service failed (Retry)
+            report.stopped_for = error.message
+            if isinstance(error, Reconnect):
+                transitions.pause_connection(connection, error.message)
+            return report
+    _Run(connection, session, owner or leases.new_owner(), budget_s, report).execute()
     return report
 
 
@@ -119,6 +126,7 @@ class _Run:
         self.audit = AttemptLog(connection)
         self._holders = itertools.count()
         self._tax_names: dict[str, str] | None = None
+        self._complete_keys: set[str] = set()
 
     # --- the loop ---------------------------------------------------------------------------------------
 
@@ -162,6 +170,7 @@ class _Run:
         passed, and unknown outcomes past the key's lifetime looked up. Returns what may be sent."""
         documents = load_documents(kind, self.connection.organisation_id, [r.subject_id for r in records])
         links = self._dependency_links(kind, documents.values())
+        self._complete_keys = self._complete_groups(records)
         ready = []
         for record in records:
             document = documents.get(record.subject_id)
@@ -244,10 +253,25 @@ class _Run:
             self._tax_names = {str(pk): name for pk, name in rows.values_list("id", "name")}
         return self._tax_names
 
+    def _complete_groups(self, records: list[SyncRecord]) -> set[str]:
+        """Keys whose every in-doubt record is held by this run: only those requests can be rebuilt as
+        they were first sent (a key re-used on a different request is refused, xero.md 4)."""
+        held = Counter(r.idempotency_key for r in records if r.unknown_outcome_since and r.idempotency_key)
+        if not held:
+            return set()
+        totals = (
+            SyncRecord.objects.filter(
+                connection=self.connection, idempotency_key__in=held, unknown_outcome_since__isnull=False
+            )
+            .values("idempotency_key")
+            .annotate(count=Count("id"))
+        )
+        return {row["idempotency_key"] for row in totals if held[row["idempotency_key"]] == row["count"]}
+
     def _replayable(self, record: SyncRecord) -> bool:
         since = record.unknown_outcome_since
         return (
-            bool(record.idempotency_key)
+            record.idempotency_key in self._complete_keys
             and since is not None
             and replay_is_safe(since, self.session.key_lifetime, timezone.now())
         )
@@ -258,7 +282,7 @@ class _Run:
         try:
             found = self.call_lookup(item)
         except LedgerError as error:
-            self.on_item_error(record, item, error, lookup_failed=True)
+            self.on_lookup_error([(record, item)], error)
             return True
         if found is not None:
             transitions.mark_synced(record, found, self.session.display_name)
@@ -281,8 +305,7 @@ class _Run:
                 list(records),
             )
         except LedgerError as error:
-            for record, item in ready:
-                self.on_item_error(record, item, error, lookup_failed=True)
+            self.on_lookup_error(ready, error)
             return []
         self.apply_outcomes(records, resolution.matched)
         return [(records[item.record_id], item) for item in resolution.to_create]
@@ -399,7 +422,11 @@ class _Run:
             elif not outcome.done and item is not None:
                 record.step_ids = {**record.step_ids, **outcome.extra_ids}
                 record.unknown_outcome_since = None
-                record.save(update_fields=["step_ids", "unknown_outcome_since", "updated_at"])
+                if outcome.remote is not None and outcome.remote.total is not None:
+                    record.ledger_total_minor = to_minor(outcome.remote.total)
+                record.save(
+                    update_fields=["step_ids", "unknown_outcome_since", "ledger_total_minor", "updated_at"]
+                )
                 follow_ups.append(
                     dataclasses.replace(item, remote_ids={**item.remote_ids, **outcome.extra_ids})
                 )
@@ -419,15 +446,32 @@ class _Run:
                 self.session.token_rejected()  # expired early (clock skew): refresh before the retry
             except LedgerError as refresh_error:
                 error = refresh_error
-        if isinstance(error, Retry) and error.status in TENANT_WIDE_STATUSES:
-            wait = error.after_s or 60.0
-            ratelimit.pause(self.session.provider, self.session.tenant_id, wait)
-            for record in records:
-                transitions.mark_retry(record, error, retry_after_s=wait)
-            raise _Stop(error.message, resume_in_s=wait)
+        self.stop_if_tenant_wide(records, error)
         items = {item.record_id: item for item in request.items}
         for record in records:
             self.on_item_error(record, items.get(str(record.pk)), error)
+
+    def on_lookup_error(self, pairs: list[tuple[SyncRecord, SyncItem]], error: LedgerError) -> None:
+        """A read (customer match, look-up) failed: nothing was written, so nothing is in doubt anew."""
+        self.stop_if_tenant_wide([record for record, _ in pairs], error)
+        for record, item in pairs:
+            self.on_item_error(record, item, error, lookup_failed=True)
+
+    def stop_if_tenant_wide(self, records: list[SyncRecord], error: LedgerError) -> None:
+        """A 429 or 503 speaks for the whole tenant: pause every worker on it for Retry-After and end."""
+        if not (isinstance(error, Retry) and error.status in TENANT_WIDE_STATUSES):
+            return
+        wait = error.after_s or 60.0
+        ratelimit.pause(self.session.provider, self.session.tenant_id, wait)
+        for record in records:
+            transitions.mark_retry(
+                record,
+                error,
+                retry_after_s=wait,
+                in_doubt=record.unknown_outcome_since is not None,
+                fresh_key=False,
+            )
+        raise _Stop(error.message, resume_in_s=wait)
 
     def on_item_error(
         self, record: SyncRecord, item: SyncItem | None, error: LedgerError, *, lookup_failed: bool = False
@@ -458,7 +502,7 @@ class _Run:
         try:
             found = self.call_lookup(item)
         except LedgerError as lookup_error:
-            self.on_item_error(record, item, lookup_error, lookup_failed=True)
+            self.on_lookup_error([(record, item)], lookup_error)
             return
         ledger = self.session.display_name
         if found is None:

@@ -1,0 +1,78 @@
+"""The engine end to end over real HTTP against the Xero sandbox: connect through the ledgers' views, map,
+issue/pay/refund/cancel through cashflow's services, and check the sandbox's books to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ledgerlink.cashflow import services
+from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.sync.models import SyncRecord, SyncState
+
+from .conftest import issue
+from .xero_world import build_world
+
+pytestmark = pytest.mark.xdist_group("xero-sandbox")
+
+
+@pytest.fixture
+def world(db, settings, xero_sandbox):
+    return build_world(settings, xero_sandbox)
+
+
+def test_issue_pay_and_the_books_agree_to_the_cent(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1234.57")
+    services.record_payment(invoice, Decimal("234.57"), "card")
+    world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    xero = world.by_number()[invoice.number]
+    assert Decimal(str(xero["Total"])) == Decimal("1234.57")
+    assert Decimal(str(xero["AmountDue"])) == Decimal("1000.00")
+    assert xero["Status"] == "AUTHORISED"
+    contacts = world.ledger()["Contacts"]
+    assert [c["EmailAddress"] for c in contacts if c.get("EmailAddress") == "ada@example.com"] == [
+        "ada@example.com"
+    ]
+    record = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
+    assert record.remote_id == xero["InvoiceID"] and not record.total_mismatch
+
+
+def test_a_partial_refund_leaves_the_remainder_paid_in_xero(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1000.00")
+    payment = services.record_payment(invoice, Decimal("600.00"), "card")
+    world.drain()
+    services.refund_payment(payment, Decimal("150.00"))
+    world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    xero = world.by_number()[invoice.number]
+    assert Decimal(str(xero["AmountPaid"])) == Decimal("450.00")
+    assert Decimal(str(xero["AmountDue"])) == Decimal("550.00")
+    live = [p for p in world.ledger()["Payments"] if p["Status"] == "AUTHORISED"]
+    assert [Decimal(str(p["Amount"])) for p in live] == [Decimal("450.00")]
+
+
+def test_cancelling_an_unpaid_invoice_voids_it(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "300.00")
+    world.drain()
+    services.cancel_invoice(invoice)
+    world.drain()
+    assert world.by_number()[invoice.number]["Status"] == "VOIDED"
+    cancellation = SyncRecord.objects.get(kind=ObjectKind.CANCELLATION)
+    assert cancellation.state == SyncState.SYNCED and not cancellation.total_mismatch
+
+
+def test_cancelling_a_part_paid_invoice_credits_the_balance_to_zero(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1000.00")
+    services.record_payment(invoice, Decimal("400.00"), "bank_transfer")
+    credit_note = services.cancel_invoice(invoice)
+    world.drain()
+    xero = world.by_number()[invoice.number]
+    assert Decimal(str(xero["AmountDue"])) == Decimal("0.00")
+    notes = world.ledger()["CreditNotes"]
+    assert [(n["CreditNoteNumber"], Decimal(str(n["Total"]))) for n in notes] == [
+        (credit_note.number, Decimal("600.00"))
+    ]
+    cancellation = SyncRecord.objects.get(kind=ObjectKind.CANCELLATION)
+    assert cancellation.state == SyncState.SYNCED and not cancellation.total_mismatch

@@ -1,0 +1,153 @@
+"""End-to-end harness: a CashFlow organisation connected to a tenant of the real Xero sandbox through the
+ledgers' own connect views (OAuth with state and PKCE, instant chart load), mapped from the ledgers'
+suggestion, and a way to drive the worker until nothing is due."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from ledgerlink.billing.services import enable_connector
+from ledgerlink.cashflow import services
+from ledgerlink.cashflow.models import Membership, Organisation, Role, TaxRate
+from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
+from ledgerlink.ledgers.charts import chart_for
+from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
+from ledgerlink.ledgers.suggest import propose
+from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.worker import RunReport, sync_connection
+
+CALLBACK = "/connections/xero/callback/"
+
+
+@dataclass
+class XeroWorld:
+    """One organisation, its Xero tenant in the sandbox, and the connection between them."""
+
+    sandbox: RunningSandbox
+    app: SandboxApp
+    organisation: Organisation
+    tenant_id: str
+    connection: Connection
+    gst: TaxRate
+    customer: Any
+
+    @property
+    def control(self):  # type: ignore[no-untyped-def]
+        return self.sandbox.control
+
+    def ledger(self) -> dict[str, Any]:
+        return self.control.ledger(self.tenant_id)
+
+    def ledger_chart(self):  # type: ignore[no-untyped-def]
+        return chart_for(self.connection)
+
+    def invoices(self, status: str | None = None) -> list[dict[str, Any]]:
+        return [i for i in self.ledger()["Invoices"] if status is None or i["Status"] == status]
+
+    def by_number(self) -> dict[str, dict[str, Any]]:
+        """The tenant's sales invoices by number; a duplicate number fails here (dict would hide it)."""
+        invoices = [i for i in self.invoices() if i.get("Type") == "ACCREC"]
+        numbers = [i["InvoiceNumber"] for i in invoices]
+        assert len(numbers) == len(set(numbers)), f"duplicate invoices in Xero: {sorted(numbers)}"
+        return {i["InvoiceNumber"]: i for i in invoices}
+
+    def writes(self, path: str, method: str = "PUT") -> list[dict[str, Any]]:
+        return [r for r in self.control.requests(self.tenant_id, method=method, path=path)]
+
+    def drain(self, rounds: int = 12) -> list[RunReport]:
+        """Run the worker until nothing is due; short waits (backoff, rate limit) are slept through."""
+        reports = []
+        for _ in range(rounds):
+            reports.append(sync_connection(self.connection.pk, budget_s=30))
+            due = SyncRecord.objects.filter(
+                connection=self.connection, state__in=(SyncState.PENDING, SyncState.RETRYING)
+            ).order_by("next_attempt_at")
+            first = due.first()
+            if first is None:
+                break
+            from django.utils import timezone
+
+            wait = (first.next_attempt_at - timezone.now()).total_seconds()
+            if wait > 20:
+                break
+            time.sleep(max(wait, 0))
+        return reports
+
+
+def configure(settings, sandbox: RunningSandbox) -> SandboxApp:  # type: ignore[no-untyped-def]
+    """Point LedgerLink's Xero settings at the sandbox, with a fresh OAuth app."""
+    app = sandbox.control.create_app([f"{settings.PUBLIC_URL}{CALLBACK}"])
+    settings.XERO_API_URL = settings.XERO_IDENTITY_URL = sandbox.base_url
+    settings.XERO_AUTHORIZE_URL = f"{sandbox.base_url}/identity/connect/authorize"
+    settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = app.client_id, app.client_secret
+    return app
+
+
+def connect_through_views(
+    client: Client, sandbox: RunningSandbox, app: SandboxApp, organisation, tenant_id: str
+):
+    """An administrator enables the connector, presses Connect, consents in "Xero", comes back."""
+    user = get_user_model().objects.create_user(f"admin-{uuid.uuid4().hex[:12]}", password="x" * 12)
+    Membership.objects.create(user=user, organisation=organisation, role=Role.ADMIN)
+    enable_connector(organisation, user, "127.0.0.1", "pytest")
+    client.force_login(user)
+    start = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
+    assert start.status_code == 302, start.content
+    query = {k: v[0] for k, v in parse_qs(urlparse(start["Location"]).query).items()}
+    code = sandbox.control.consent(
+        app.client_id,
+        [tenant_id],
+        query["scope"],
+        redirect_uri=query["redirect_uri"],
+        state=query["state"],
+        code_challenge=query["code_challenge"],
+    )
+    back = client.get(CALLBACK, {"code": code, "state": query["state"]})
+    assert back.status_code in (200, 302), back.content
+    return Connection.objects.get(organisation=organisation, tenant_id=tenant_id)
+
+
+def map_from_suggestion(connection: Connection, gst: TaxRate) -> None:
+    """Accept the ledgers' suggested mapping, as a user finishing setup in one sitting would."""
+    chart = chart_for(connection)
+    assert chart is not None, "the chart loads right after connecting (instant setup)"
+    proposal = propose(chart, [(str(gst.pk), gst.rate)])
+    suggestion = proposal.tax_rates[0]
+    assert suggestion.account and suggestion.tax and proposal.payment_account
+    TaxRateMapping.objects.create(
+        organisation=connection.organisation,
+        provider="xero",
+        tax_rate=gst,
+        account_id=suggestion.account.id,
+        account_code=suggestion.account.code,
+        ledger_tax_code=suggestion.tax.code,
+    )
+    PaymentAccountMapping.objects.create(
+        organisation=connection.organisation,
+        provider="xero",
+        account_id=proposal.payment_account.id,
+        account_code=proposal.payment_account.code,
+        is_default=True,
+    )
+
+
+def build_world(settings, sandbox: RunningSandbox, *, mapped: bool = True, limits=None) -> XeroWorld:  # type: ignore[no-untyped-def]
+    app = configure(settings, sandbox)
+    organisation = services.create_organisation("Sunny Roofs Pty Ltd", "AU")
+    gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
+    customer = services.create_customer(
+        organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
+    )
+    tenant_id = sandbox.control.create_tenant("AU", "Sunny Roofs", limits=limits)
+    connection = connect_through_views(Client(), sandbox, app, organisation, tenant_id)
+    if mapped:
+        map_from_suggestion(connection, gst)
+    return XeroWorld(sandbox, app, organisation, tenant_id, connection, gst, customer)
