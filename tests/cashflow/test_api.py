@@ -287,3 +287,11 @@ def test_an_invalid_idempotency_key_is_422(client, organisation):
     response = ApiClient(client, raw).post("/tax-rates", {"name": "X", "rate": "1"}, key="k" * 256)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][:2] == ["header", "Idempotency-Key"]
+
+
+def test_customers_are_found_by_email(api_client, other_api_client, customer):
+    api_client.post("/customers", {"name": "Zed", "email": "zed@example.com"})
+    found = api_client.get("/customers", email="ADA@example.com").json()
+    assert [c["id"] for c in found["items"]] == [str(customer.pk)] and found["count"] == 1
+    assert api_client.get("/customers").json()["count"] == 2
+    assert other_api_client.get("/customers", email="ada@example.com").json()["count"] == 0

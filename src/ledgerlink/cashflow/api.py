@@ -22,12 +22,15 @@ from ledgerlink.cashflow.models import ApiKey, Customer, Invoice, Organisation, 
 from ledgerlink.cashflow.schemas import (
     ERROR_RESPONSES,
     READ_ERRORS,
+    CustomerFilter,
     CustomerIn,
     CustomerOut,
+    CustomerPage,
     InvoiceFilter,
     InvoiceIn,
     InvoiceOut,
     InvoicePage,
+    PageQuery,
     PaymentIn,
     PaymentOut,
     ProjectIn,
@@ -115,6 +118,12 @@ def _payment_out(payment: Payment) -> PaymentOut:
     return PaymentOut.from_orm(Payment.objects.prefetch_related("reversals").get(pk=payment.pk))
 
 
+def _page(queryset: QuerySet, query: PageQuery) -> dict[str, Any]:
+    """One page of an ordered queryset, with the total count."""
+    items = list(queryset[query.offset : query.offset + query.limit])
+    return {"items": items, "count": queryset.count(), "limit": query.limit, "offset": query.offset}
+
+
 @api.get("/health", auth=None, response={200: dict})
 def health(request: HttpRequest) -> dict:
     return {"status": "ok"}
@@ -152,6 +161,15 @@ def create_customer(request: HttpRequest, body: CustomerIn, idempotency_key: str
         return 201, CustomerOut.from_orm(customer)
 
     return respond(request, idempotency_key, work)
+
+
+@api.get("/customers", response={200: CustomerPage, **READ_ERRORS}, tags=["customers"])
+def list_customers(request: HttpRequest, filters: Query[CustomerFilter]) -> dict:
+    """Customers by name; `email` finds the one CashFlow already sent before creating another."""
+    customers = Customer.objects.filter(organisation=_organisation(request))
+    if filters.email:
+        customers = customers.filter(email__iexact=filters.email)
+    return _page(customers.order_by("name", "id"), filters)
 
 
 @api.get("/customers/{customer_id}", response={200: CustomerOut, **READ_ERRORS}, tags=["customers"])
@@ -210,8 +228,7 @@ def list_invoices(request: HttpRequest, filters: Query[InvoiceFilter]) -> dict:
         "due_date__lte": filters.due_to,
     }
     invoices = invoices.filter(**{name: value for name, value in conditions.items() if value is not None})
-    page = invoices.order_by("-created_at", "-id")[filters.offset : filters.offset + filters.limit]
-    return {"items": list(page), "count": invoices.count(), "limit": filters.limit, "offset": filters.offset}
+    return _page(invoices.order_by("-created_at", "-id"), filters)
 
 
 @api.get("/invoices/{invoice_id}", response={200: InvoiceOut, **READ_ERRORS}, tags=["invoices"])

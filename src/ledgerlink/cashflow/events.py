@@ -13,6 +13,18 @@ Contract (the sync engine and anything else reacting to CashFlow relies on it):
   a `PaymentReversal` for payment.refunded / payment.charged_back / payment.undone. The payload is small
   (ids, numbers, money as decimal strings); readers load the rows for the rest.
 - cashflow never imports its consumers; they register from their AppConfig.ready().
+- `DomainEvent.id` grows with insertion, but on PostgreSQL concurrent transactions can commit out of id
+  order: a consumer scanning by id must allow a grace window before trusting "nothing below N is missing".
+
+Payloads (money as decimal strings in the invoice's currency):
+
+- invoice.issued (subject: invoice): number, total, currency.
+- invoice.cancelled (subject: invoice): number, credit_note_id, credit_note_number, credit_amount,
+  amount_paid. A draft is cancelled without an event: it was never sent, so no ledger knows it.
+- payment.received (subject: payment): invoice_id, invoice_number, amount, method, offline.
+- payment.refunded / payment.charged_back / payment.undone (subject: payment_reversal): payment_id,
+  invoice_id, invoice_number, amount, remaining (what is left of the payment), credit_note_id (null, or
+  set when the invoice was already cancelled: the reversed money is then credited so it stays at zero due).
 """
 
 from __future__ import annotations

@@ -282,6 +282,11 @@ class InvoiceOut(Schema):
         return getattr(invoice, "number", "") or None
 
 
+class PageQuery(Schema):
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
 class InvoicePage(Schema):
     items: list[InvoiceOut]
     count: int
@@ -289,15 +294,24 @@ class InvoicePage(Schema):
     offset: int
 
 
-class InvoiceFilter(Schema):
+class InvoiceFilter(PageQuery):
     status: StatusName | None = None
     customer_id: uuid.UUID | None = None
     issued_from: IsoDate | None = None
     issued_to: IsoDate | None = None
     due_from: IsoDate | None = None
     due_to: IsoDate | None = None
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class CustomerFilter(PageQuery):
+    email: Email | None = Field(None, description="Exact match, ignoring case")
 
 
 # --- payments -------------------------------------------------------------------------------------------
