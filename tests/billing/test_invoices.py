@@ -170,3 +170,22 @@ def test_status_page_shows_the_subscription_and_cancel_then_enable_again(client,
 def test_a_user_without_an_organisation_gets_404(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("loner", "l@example.com", None))
     assert client.get("/billing/").status_code == 404
+
+
+def test_support_staff_see_billing_in_the_admin_and_can_only_change_an_invoices_status(
+    client, django_user_model
+):
+    organisation = make_organisation(SYDNEY, "AUD")
+    enabled(organisation)
+    run_billing(local_noon(date(2027, 1, 1), SYDNEY))
+    invoice = BillingInvoice.objects.get()
+    client.force_login(django_user_model.objects.create_superuser("support", "s@ledgerlink.example", None))
+    for model in ("subscription", "termsacceptance", "billinginvoice", "apiusage"):
+        assert client.get(f"/admin/billing/{model}/").status_code == 200
+    change = f"/admin/billing/billinginvoice/{invoice.pk}/change/"
+    assert client.get(change).status_code == 200
+    response = client.post(change, {"status": "paid", "amount_minor": 1})
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_minor) == ("paid", 6900)
+    assert client.get("/admin/billing/billinginvoice/add/").status_code == 403

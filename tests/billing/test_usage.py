@@ -1,11 +1,10 @@
-"""Usage metering through the real API with real keys, and the connector's own traffic (real HTTP calls
-through the ledgers' choke point, an OAuth callback) recorded as exempt."""
+"""Usage metering through the real API with real keys, and the connector's own traffic (the real Xero
+connector talking to the Xero sandbox over loopback, the OAuth callback it receives) recorded as exempt."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -15,36 +14,12 @@ from ledgerlink.billing import usage
 from ledgerlink.billing.models import ApiUsage, UsageKind
 from ledgerlink.cashflow import apikeys
 from ledgerlink.cashflow.models import Role
-from ledgerlink.ledgers import http as ledger_http
+from ledgerlink.ledgers.oauth import redirect_uri
+from ledgerlink.ledgers.signals import ledger_call_made
 
 from .conftest import make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-class LedgerStub(BaseHTTPRequestHandler):
-    """A loopback HTTP server standing in for a ledger's host, so calls really go over the wire."""
-
-    def do_GET(self):
-        body = b'{"Connections": []}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def ledger_host():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LedgerStub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -55,7 +30,49 @@ def this_month(organisation) -> str:
     return f"{usage.local_month(organisation.time_zone):%Y-%m}"
 
 
-def test_usage_report_separates_standard_calls_by_key_from_the_connectors_exempt_traffic(client, ledger_host):
+@pytest.fixture
+def xero(xero_sandbox, settings):
+    """LedgerLink pointed at the Xero sandbox, with a registered app and one AU tenant."""
+    base = xero_sandbox.base_url
+    settings.XERO_AUTHORIZE_URL = f"{base}/identity/connect/authorize"
+    settings.XERO_IDENTITY_URL = settings.XERO_API_URL = base
+    app = xero_sandbox.control.create_app([redirect_uri("xero")])
+    settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = app.client_id, app.client_secret
+    return xero_sandbox.control, xero_sandbox.control.create_tenant("AU", "Sunny Installs")
+
+
+@pytest.fixture
+def ledger_calls():
+    """Every `ledger_call_made` signal sent during the test."""
+    seen: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    ledger_call_made.connect(receiver)
+    yield seen
+    ledger_call_made.disconnect(receiver)
+
+
+def connect_xero(client, organisation, control, tenant_id):
+    """The browser flow: connect (the billing gate answers first), consent at the ledger, callback."""
+    started = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
+    if started.status_code != 302:
+        return started
+    query = {k: v[0] for k, v in parse_qs(urlsplit(started["Location"]).query).items()}
+    code = control.consent(
+        query["client_id"],
+        [tenant_id],
+        query["scope"],
+        query["redirect_uri"],
+        query["state"],
+        query["code_challenge"],
+    )
+    return client.get("/connections/xero/callback/", {"code": code, "state": query["state"]})
+
+
+def test_connector_traffic_is_exempt_and_api_calls_count_by_key(client, xero, ledger_calls):
+    control, tenant_id = xero
     organisation = make_organisation("Australia/Sydney", "AUD", "AU")
     admin = make_user(organisation, Role.ADMIN)
     integration, integration_key = apikeys.create_api_key(organisation, "crm-integration")
@@ -64,20 +81,26 @@ def test_usage_report_separates_standard_calls_by_key_from_the_connectors_exempt
     for _ in range(3):
         assert client.get("/api/v1/tax-rates", headers=bearer(integration_key)).status_code == 200
     assert client.get("/api/v1/invoices", headers=bearer(script_key)).status_code == 200
-    # A refused call with a valid key still reached the API: it counts (404 is the caller's doing).
+    # A refused call with a valid key still reached the API: it counts (the caller asked for nothing).
     assert client.get("/api/v1/customers/nope", headers=bearer(script_key)).status_code in (404, 422)
     # Unauthenticated calls name no organisation: nobody is charged for them.
     assert client.get("/api/v1/tax-rates").status_code == 401
     assert client.get("/api/v1/tax-rates", headers=bearer("llk_bad_key")).status_code == 401
 
-    # The connector's own traffic: real HTTP calls through the ledgers' one choke point...
-    context = ledger_http.CallContext(organisation_id=str(organisation.pk), provider="xero")
-    for _ in range(4):
-        assert ledger_http.send(context, "GET", f"{ledger_host}/connections").status == 200
-    # ... and the OAuth callback the ledger sends the browser back to (here an invalid one: still received).
+    # Nothing connects before an administrator accepts the terms...
     client.force_login(admin)
-    assert client.get("/connections/xero/callback/?state=unknown&code=x").status_code == 400
+    refused = connect_xero(client, organisation, control, tenant_id)
+    assert refused.status_code == 409 and "agree to the pricing terms" in refused.content.decode()
+    assert ledger_calls == []
+    # ... then the real connector talks to the (sandbox) ledger: token exchange, tenants, the chart.
+    assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
+    connected = connect_xero(client, organisation, control, tenant_id)
+    assert connected.status_code == 200, connected.content.decode()
     client.logout()
+    assert len(ledger_calls) >= 3
+    assert {(call["organisation_id"], call["provider"]) for call in ledger_calls} == {
+        (str(organisation.pk), "xero")
+    }
 
     response = client.get(
         "/api/v1/usage", {"month": this_month(organisation)}, headers=bearer(integration_key)
@@ -99,16 +122,16 @@ def test_usage_report_separates_standard_calls_by_key_from_the_connectors_exempt
         ],
     }
     assert report["exempt"] == {
-        "total": 5,
+        "total": len(ledger_calls) + 1,
         "by_kind": [
-            {"kind": "ledger_call", "provider": "xero", "calls": 4},
+            {"kind": "ledger_call", "provider": "xero", "calls": len(ledger_calls)},
             {"kind": "oauth_callback", "provider": "xero", "calls": 1},
         ],
     }
     # The report call itself was counted after it answered: the next report shows it.
     again = client.get("/api/v1/usage", headers=bearer(integration_key)).json()
     assert again["standard"]["by_key"][0]["calls"] == 4
-    assert again["exempt"]["total"] == 5
+    assert again["exempt"]["total"] == len(ledger_calls) + 1
 
 
 def test_usage_report_is_scoped_to_the_keys_organisation(client):
