@@ -139,13 +139,18 @@ def map_from_suggestion(connection: Connection, gst: TaxRate) -> None:
     )
 
 
-def build_world(settings, sandbox: RunningSandbox, *, mapped: bool = True, limits=None) -> XeroWorld:  # type: ignore[no-untyped-def]
+def build_world(
+    settings, sandbox: RunningSandbox, *, mapped: bool = True, limits=None, before_connect=None
+) -> XeroWorld:  # type: ignore[no-untyped-def]
+    """`before_connect(organisation, gst, customer)` runs before the connection exists (history)."""
     app = configure(settings, sandbox)
     organisation = services.create_organisation("Sunny Roofs Pty Ltd", "AU")
     gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
     customer = services.create_customer(
         organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
     )
+    if before_connect is not None:
+        before_connect(organisation, gst, customer)
     tenant_id = sandbox.control.create_tenant("AU", "Sunny Roofs", limits=limits)
     connection = connect_through_views(Client(), sandbox, app, organisation, tenant_id)
     if mapped:

@@ -35,14 +35,14 @@ from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import leases, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
-from ledgerlink.sync.models import RemoteLink, SyncRecord
+from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord
 from ledgerlink.sync.policy import replay_is_safe, request_key
 from ledgerlink.sync.preflight import preflight_problems
 from ledgerlink.sync.session import LedgerSession, open_session
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 250
+CLAIM_BATCH = 1000  # a historical push claims whole batches of every kind at once, so packing stays full
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
 MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
@@ -127,6 +127,7 @@ class _Run:
         self._holders = itertools.count()
         self._tax_names: dict[str, str] | None = None
         self._complete_keys: set[str] = set()
+        self._pushes: set[int] = set()
 
     # --- the loop ---------------------------------------------------------------------------------------
 
@@ -138,6 +139,7 @@ class _Run:
                 if not records:
                     break
                 self.report.claimed += len(records)
+                self._pushes.update(r.history_push_id for r in records if r.history_push_id)
                 self.process(records)
             else:
                 resume = 0.0  # out of time with work left: hand over to a fresh run
@@ -146,10 +148,18 @@ class _Run:
         finally:
             leases.release_unfinished(self.owner, self.connection.pk, dt.timedelta(seconds=resume or 0))
         self.report.resume_in_s = resume
+        self.refresh_pushes()
         if resume is not None:
             from ledgerlink.sync.outbox import ring
 
             ring(self.connection.pk, delay_s=resume)
+
+    def refresh_pushes(self) -> None:
+        """Historical pushes whose records this run moved: recount their progress."""
+        from ledgerlink.sync.history import refresh_progress
+
+        for push in HistoricalPush.objects.filter(pk__in=self._pushes, state=HistoricalPush.State.RUNNING):
+            refresh_progress(push)
 
     def process(self, records: list[SyncRecord]) -> None:
         by_kind: dict[ObjectKind, list[SyncRecord]] = defaultdict(list)
