@@ -104,6 +104,8 @@ def test_several_tenants_are_picked_with_a_csrf_protected_form(admin, harness):
     connection = Connection.objects.get(organisation=organisation)
     assert (connection.tenant_id, connection.tenant_name) == (second, "South Books")
     assert not OAuthState.objects.exists()
+    # The unpicked tenant's connection is released: it would count against the app's connection limit.
+    assert [t.id for t in oauth_for(harness.provider).tenants(connection.access_token)] == [second]
 
 
 def test_only_admins_connect_and_a_blocking_receiver_refuses_with_its_message(admin, client, harness):
@@ -259,6 +261,21 @@ def test_customers_are_matched_by_email_in_one_call_and_name_clashes_get_a_suffi
     assert created.error is None
     names = {c["Name"]: c.get("ContactNumber") for c in harness.remote_documents(books.tenant, "Contacts")}
     assert names == {"Customer 1": "cust-1", "Customer 1 (customer3@example.com)": "cust-3"}
+
+
+def test_many_customers_resolve_in_few_calls_and_same_names_in_one_batch_are_told_apart(books, harness):
+    items = [
+        SyncItem(f"r{n}", ObjectKind.CUSTOMER, d.customer(n, name=f"Homeowner {n}")) for n in range(10, 60)
+    ]
+    twins = [SyncItem(f"t{n}", ObjectKind.CUSTOMER, d.customer(n, name="Sam Lee")) for n in (70, 71)]
+    before = harness.calls(books.tenant, method="GET")
+    resolution = books.ledger.resolve_customers(items + twins)
+    assert harness.calls(books.tenant, method="GET") - before == 2  # 52 customers, 104 clauses, 2 filters
+    assert resolution.matched == ()
+    outcomes = push(books.ledger, resolution.to_create, books.mapping)
+    assert all(o.error is None for o in outcomes) and len(outcomes) == 52
+    names = {c["Name"] for c in harness.remote_documents(books.tenant, "Contacts")}
+    assert {"Sam Lee", "Sam Lee (customer71@example.com)"} <= names
 
 
 def test_a_batch_with_one_bad_account_saves_the_rest_in_one_call(books, harness):

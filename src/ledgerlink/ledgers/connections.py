@@ -158,6 +158,25 @@ def finish_connect(request: HttpRequest, state: OAuthState, tokens: TokenSet, te
     )
 
 
+def release_unpicked(provider: str, organisation_id: str, tokens: TokenSet, tenants: list[Tenant]) -> None:
+    """Remove the ledger connections the user authorised but did not pick: Xero counts every connection
+    against the app's tier (Starter allows 5, xero.md 5). A tenant another organisation here is live on
+    is left alone; failures are logged, never shown: the connect itself succeeded."""
+    live = set(
+        Connection.objects.filter(provider=provider, tenant_id__in=[t.id for t in tenants])
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .values_list("tenant_id", flat=True)
+    )
+    oauth = oauth_for(provider, organisation_id)
+    for tenant in tenants:
+        if tenant.id in live or not tenant.connection_id:
+            continue
+        try:
+            oauth.disconnect(tokens.access_token, tenant.connection_id, refresh_token="")
+        except LedgerError as exc:
+            logger.warning("could not release unpicked %s tenant connection: %s", provider, exc.code)
+
+
 # --- Disconnect ------------------------------------------------------------------------------------------
 
 

@@ -191,6 +191,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     refusal = connections.connect_refusal(organisation, request.user, provider)
     if refusal:
         return page(request, f"Connect {name}", refusal, status=409)
+    connections.purge_expired_states()  # abandoned attempts may hold tokens: keep none past 10 minutes
     verifier, challenge = pkce_pair()
     nonce = secrets.token_urlsafe(32)
     state = OAuthState.objects.create(
@@ -312,4 +313,9 @@ def pick_tenant(request: HttpRequest, provider: str, state_value: str) -> HttpRe
             status=400,
         )
     del request.session[SESSION_PREFIX + "pick." + state_value]
-    return connections.finish_connect(request, state, connections.held_tokens(state), chosen)
+    tokens = connections.held_tokens(state)
+    organisation_id = str(state.organisation_id)
+    response = connections.finish_connect(request, state, tokens, chosen)
+    if response.status_code == 200:
+        connections.release_unpicked(provider, organisation_id, tokens, [t for t in tenants if t != chosen])
+    return response

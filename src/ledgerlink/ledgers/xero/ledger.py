@@ -35,6 +35,8 @@ from ledgerlink.ledgers.xero import errors, payloads, results
 from ledgerlink.ledgers.xero.client import XeroClient
 
 BATCH = {"summarizeErrors": "false"}
+# Characters of one where= filter: percent-encoded it stays well inside the 8 KB URL limit of common servers.
+WHERE_BUDGET = 2000
 # Kinds that pack into one PUT, with the collection they go to.
 BATCHED: Mapping[ObjectKind, tuple[str, results.Collection]] = {
     ObjectKind.CUSTOMER: ("/Contacts", results.CONTACTS),
@@ -46,6 +48,18 @@ BATCHED: Mapping[ObjectKind, tuple[str, results.Collection]] = {
 def _quoted(value: str) -> str:
     # Xero's where= takes C#-like string literals; escape the two characters that would end one.
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _packed(clauses: list[str], budget: int) -> Iterable[list[str]]:
+    """Clauses grouped so each group's joined text stays within `budget` characters."""
+    group: list[str] = []
+    for clause in clauses:
+        if group and len(" OR ".join([*group, clause])) > budget:
+            yield group
+            group = []
+        group.append(clause)
+    if group:
+        yield group
 
 
 def _chunks(items: Sequence[SyncItem], size: int) -> Iterable[tuple[SyncItem, ...]]:
@@ -105,9 +119,10 @@ class XeroLedger:
     # --- Customers ----------------------------------------------------------------------------------------
 
     def resolve_customers(self, items: Sequence[SyncItem]) -> CustomerResolution:
-        """One GET /Contacts whose where= ORs every email and name (xero.md 3, Contacts): customers whose
-        email is on an active contact are matched; the rest are created, with a suffix on names an active
-        contact already holds."""
+        """GET /Contacts with a where= that ORs every email and name (xero.md 3, Contacts; one call unless
+        the filter grows past WHERE_BUDGET): customers whose email is on an active contact are matched; the
+        rest are created, with a suffix on a name an active contact (or an earlier customer of this same
+        batch) already holds, since Xero keeps names unique among active contacts."""
         customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
         if not customers:
             return CustomerResolution(matched=(), to_create=())
@@ -118,23 +133,25 @@ class XeroLedger:
         for item, customer in customers:
             contact = by_email.get(customer.email.lower()) if customer.email else None
             if contact is not None:
-                ref = RemoteRef(
-                    ObjectKind.CUSTOMER, str(contact["ContactID"]), str(contact.get("ContactNumber", ""))
-                )
+                number = str(contact.get("ContactNumber", ""))
+                ref = RemoteRef(ObjectKind.CUSTOMER, str(contact["ContactID"]), number)
                 matched.append(ItemOutcome(record_id=item.record_id, remote=ref))
-            elif customer.name.lower() in taken_names:
-                to_create.append(
-                    replace(item, document=replace(customer, name=payloads.disambiguated_name(customer)))
-                )
-            else:
-                to_create.append(item)
+                continue
+            if customer.name.lower() in taken_names:
+                customer = replace(customer, name=payloads.disambiguated_name(customer))
+                item = replace(item, document=customer)
+            taken_names.add(customer.name.lower())
+            to_create.append(item)
         return CustomerResolution(matched=tuple(matched), to_create=tuple(to_create))
 
     def _contacts_matching(self, customers: Sequence[tuple[SyncItem, Customer]]) -> list[dict[str, Any]]:
         clauses = [f"EmailAddress=={_quoted(c.email)}" for _, c in customers if c.email]
         clauses += [f"Name=={_quoted(c.name)}" for _, c in customers]
-        where = f'({" OR ".join(dict.fromkeys(clauses))}) AND ContactStatus=="ACTIVE"'
-        return self.client.get_all("/Contacts", "Contacts", {"where": where})
+        found: list[dict[str, Any]] = []
+        for group in _packed(list(dict.fromkeys(clauses)), WHERE_BUDGET):
+            where = f'({" OR ".join(group)}) AND ContactStatus=="ACTIVE"'
+            found += self.client.get_all("/Contacts", "Contacts", {"where": where})
+        return found
 
     # --- Build --------------------------------------------------------------------------------------------
 
