@@ -399,3 +399,21 @@ def _account_id(books, code):
     return next(
         a.id for a in chart_for(Connection.objects.get(tenant_id=books.tenant)).accounts if a.code == code
     )
+
+
+def test_the_connect_page_and_chart_reload_work_for_admins_only(connected, client, admin, harness):
+    connection, tenant = connected
+    page = client.get(reverse("ledgers:connect", args=[harness.provider]))
+    assert page.status_code == 200
+    assert b"csrfmiddlewaretoken" in page.content and str(connection.organisation.pk).encode() in page.content
+    reloaded = client.post(
+        reverse("ledgers:chart", args=[harness.provider]), {"organisation": connection.organisation.pk}
+    )
+    assert reloaded.status_code == 200 and b"accounts" in reloaded.content
+    assert harness.calls(tenant, method="GET") == 6  # instant setup, then one reload: three calls each
+    admin[0].memberships.update(role="member")
+    refused = client.post(
+        reverse("ledgers:chart", args=[harness.provider]), {"organisation": connection.organisation.pk}
+    )
+    assert refused.status_code == 403
+    assert client.get(reverse("ledgers:connect", args=["nonesuch"])).status_code == 404
