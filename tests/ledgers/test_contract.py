@@ -292,14 +292,16 @@ def test_a_batch_with_one_bad_account_saves_the_rest_in_one_call(books, harness)
             lines=(d.line("1000.00", "100.00"), d.line("-100.00", "-10.00", line_type="discount")),
         ),
     ]
+    items.append(books.invoice_item("INV-00004", lines=(d.line("1100.00", "100.00"),), inclusive=True))
     puts_before = harness.calls(books.tenant, method="PUT")
-    ok, bad, ok_too = push(books.ledger, items, mapping)
+    ok, bad, ok_too, inclusive = push(books.ledger, items, mapping)
     assert harness.calls(books.tenant, method="PUT") == puts_before + 1
     assert (ok.remote.number, ok.remote.total) == ("INV-00001", Decimal("13.48"))
     assert (ok_too.remote.number, ok_too.remote.total) == ("INV-00003", Decimal("990.00"))
     assert isinstance(bad.error, NeedsAttention) and bad.error.configuration and bad.remote is None
     saved = {i["InvoiceNumber"]: i for i in harness.remote_documents(books.tenant, "Invoices")}
-    assert sorted(saved) == ["INV-00001", "INV-00003"]
+    assert (inclusive.remote.total, inclusive.error) == (Decimal("1100.00"), None)
+    assert sorted(saved) == ["INV-00001", "INV-00003", "INV-00004"]
     assert Decimal(str(saved["INV-00001"]["TotalTax"])) == Decimal("1.23")
 
 

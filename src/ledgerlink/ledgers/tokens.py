@@ -66,10 +66,13 @@ def ensure_fresh_token(
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection_id)
         if connection.status != ConnectionStatus.ACTIVE:
-            raise Reconnect(
-                f"This {connection.get_provider_display()} connection is {connection.status}.",
-                code=connection.status,
+            name = connection.get_provider_display()
+            state = (
+                "is disconnected"
+                if connection.status == ConnectionStatus.DISCONNECTED
+                else "needs reconnecting"
             )
+            raise Reconnect(f"{name} {state}.", code=connection.status)
         if not force and not _needs_refresh(connection, rejected_access_token, now):
             return connection
         try:

@@ -103,3 +103,11 @@ def test_intermediate_step_reports_the_new_id_for_the_next_step():
         answer, [item], results.CREDIT_NOTES, ObjectKind.CANCELLATION, ["CN-00001"], done=False
     )
     assert (outcome.done, outcome.remote, dict(outcome.extra_ids)) == (False, None, {"credit_note": "cn-9"})
+
+
+def test_an_answer_that_is_not_json_leaves_every_item_unknown():
+    items = _items("INV-00001")
+    (outcome,) = results.read_batch(
+        "<html>gateway</html>", items, results.INVOICES, ObjectKind.INVOICE, ["INV-00001"]
+    )
+    assert isinstance(outcome.error, UnknownOutcome)

@@ -97,7 +97,8 @@ def read_batch(
 ) -> list[ItemOutcome]:
     """Outcomes for a batch answer, one per item. `numbers` are the items' numbers as sent (for collections
     with a number field): an element is matched by number first, by position otherwise."""
-    elements = [e for e in (body or {}).get(collection.key) or [] if isinstance(e, Mapping)]
+    listed = body.get(collection.key) if isinstance(body, Mapping) else None  # a text body lists nothing
+    elements = [e for e in listed or [] if isinstance(e, Mapping)]
     by_number = {str(e.get(collection.number_field)): e for e in elements} if numbers else {}
     outcomes = []
     for index, item in enumerate(items):
