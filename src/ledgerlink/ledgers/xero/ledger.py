@@ -35,6 +35,11 @@ from ledgerlink.ledgers.xero import errors, payloads, results
 from ledgerlink.ledgers.xero.client import XeroClient
 
 BATCH = {"summarizeErrors": "false"}
+# Steps answered with a collection of elements: (collection, the outcome's kind, whether it is the last step).
+ANSWERED_AS_BATCH: Mapping[str, tuple[results.Collection, ObjectKind, bool]] = {
+    "repost_payment": (results.PAYMENTS, ObjectKind.PAYMENT_REVERSAL, True),
+    "credit_note": (results.CREDIT_NOTES, ObjectKind.CANCELLATION, False),
+}
 # Characters of one where= filter: percent-encoded it stays well inside the 8 KB URL limit of common servers.
 WHERE_BUDGET = 2000
 # Kinds that pack into one PUT, with the collection they go to.
@@ -256,42 +261,24 @@ class XeroLedger:
                 response.status, response.body, response.headers, request.step, response.correlation_id
             )
             return [ItemOutcome(record_id=item.record_id, error=error) for item in request.items]
-        step, cid = request.step, response.correlation_id
-        if step == "create":
-            _path, collection = BATCHED[request.items[0].kind]
-            numbers = [self._number(item) for item in request.items] if collection.number_field else []
-            return results.read_batch(
-                response.body, request.items, collection, request.items[0].kind, numbers, cid
-            )
-        if step == "repost_payment":
-            return results.read_batch(
-                response.body,
-                request.items,
-                results.PAYMENTS,
-                ObjectKind.PAYMENT_REVERSAL,
-                correlation_id=cid,
-            )
-        if step == "credit_note":
-            numbers = [request.items[0].document.number]  # type: ignore[union-attr]
-            return results.read_batch(
-                response.body,
-                request.items,
-                results.CREDIT_NOTES,
-                ObjectKind.CANCELLATION,
-                numbers,
-                cid,
-                done=False,
-            )
-        return [self._single_step_outcome(request, response)]
+        kind = request.items[0].kind
+        if request.step == "create":
+            collection, done = BATCHED[kind][1], True
+        elif request.step in ANSWERED_AS_BATCH:
+            collection, kind, done = ANSWERED_AS_BATCH[request.step]
+        else:
+            return [self._single_step_outcome(request, response)]
+        numbers = [self._number(item) for item in request.items] if collection.number_field else []
+        cid = response.correlation_id
+        return results.read_batch(response.body, request.items, collection, kind, numbers, cid, done)
 
     @staticmethod
     def _number(item: SyncItem) -> str:
+        """The number Xero echoes back for the item (see results.Collection.number_field)."""
         document = item.document
         if isinstance(document, Customer):
             return document.id[:50]
-        if isinstance(document, Invoice):
-            return document.number
-        return ""
+        return document.number if isinstance(document, Invoice | Cancellation) else ""
 
     @staticmethod
     def _single_step_outcome(request: LedgerRequest, response: LedgerResponse) -> ItemOutcome:
@@ -309,9 +296,9 @@ class XeroLedger:
                 ObjectKind.CANCELLATION, item.remote_ids["invoice"], document.invoice.number, Decimal(0)
             )
             return ItemOutcome(item.record_id, remote=ref)
-        allocation = results.read_batch(response.body, (item,), results.ALLOCATIONS, ObjectKind.CANCELLATION)[
-            0
-        ]
+        (allocation,) = results.read_batch(
+            response.body, (item,), results.ALLOCATIONS, ObjectKind.CANCELLATION
+        )
         if allocation.error:
             return allocation
         ref = RemoteRef(ObjectKind.CANCELLATION, item.remote_ids["credit_note"], document.number)
