@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.urls import reverse
 
 from ledgerlink.ledgers.errors import Reconnect
@@ -70,3 +73,42 @@ def test_every_answer_reports_the_rate_budget(connected):
     assert response.status == 200
     assert isinstance(response.budget.minute_remaining, int) and response.budget.minute_remaining < 60
     assert isinstance(response.budget.day_remaining, int)
+
+
+def test_the_browser_round_trip_through_xeros_consent_page(admin, client, xero):
+    """As a browser does it: our connect form, Xero's consent page (its form, the user ticks one
+    organisation and allows), the redirect back to our callback."""
+
+    tenant = xero.new_tenant("Browser Books")
+    started = client.post(reverse("ledgers:connect", args=["xero"]), {"organisation": admin[1].pk})
+    consent_page = requests.get(started["Location"], timeout=10)
+    assert consent_page.status_code == 200 and "Browser Books" in consent_page.text
+    hidden = {
+        html.unescape(k): html.unescape(v)
+        for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', consent_page.text)
+    }
+    allowed = requests.post(
+        started["Location"].split("?")[0],
+        data={**hidden, "tenant_id": tenant, "decision": "allow"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    back = urlsplit(allowed.headers["Location"])
+    assert back.path == reverse("ledgers:callback", args=["xero"])
+    done = client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
+    assert done.status_code == 200 and b"Browser Books" in done.content
+
+
+def test_a_user_who_cancels_at_xero_connects_nothing(admin, client, xero):
+    started = client.post(reverse("ledgers:connect", args=["xero"]), {"organisation": admin[1].pk})
+    query = {k: v[0] for k, v in parse_qs(urlsplit(started["Location"]).query).items()}
+    denied = requests.post(
+        started["Location"].split("?")[0],
+        data={**query, "decision": "deny"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    back = urlsplit(denied.headers["Location"])
+    response = client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
+    assert response.status_code == 400 and b"did not grant access" in response.content
+    assert not OAuthState.objects.filter(used_at__isnull=True).exists()
