@@ -98,6 +98,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("LEDGERLINK_HUEY_IMMEDIATE", False)
+# How long a sync worker's claim on records lasts before another worker may take them over (sync/leases.py).
+LEDGERLINK_SYNC_LEASE_S = float(os.environ.get("LEDGERLINK_SYNC_LEASE_S", "120"))
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

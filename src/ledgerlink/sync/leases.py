@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 
+from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
@@ -18,7 +19,11 @@ from django.utils import timezone
 
 from ledgerlink.sync.models import DUE_STATES, SyncRecord, SyncState
 
-LEASE = dt.timedelta(seconds=120)
+
+def lease_length() -> dt.timedelta:
+    """Longer than any one call (timeouts included), so a live worker's lease never lapses mid-request; short
+    enough that a killed worker's records move on soon (settings.LEDGERLINK_SYNC_LEASE_S)."""
+    return dt.timedelta(seconds=getattr(settings, "LEDGERLINK_SYNC_LEASE_S", 120.0))
 
 
 def new_owner() -> str:
@@ -47,7 +52,7 @@ def claim(connection_id: object, owner: str, limit: int, now: dt.datetime | None
         ids = list(candidates.values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": now + LEASE}
+        lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": now + lease_length()}
         SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(**lease)
         # Records whose last request's outcome is unknown travel with all the companions of that request, due
         # or not, so a replay rebuilds the very request its idempotency key was first used for.
@@ -75,7 +80,7 @@ def renew(record_ids: list[int], owner: str, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     renewed = SyncRecord.objects.filter(
         id__in=record_ids, lease_owner=owner, state=SyncState.IN_FLIGHT, lease_expires_at__gt=now
-    ).update(lease_expires_at=now + LEASE)
+    ).update(lease_expires_at=now + lease_length())
     return renewed == len(set(record_ids))
 
 
