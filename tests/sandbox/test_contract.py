@@ -78,9 +78,17 @@ def test_invoices_payments_credit_notes(xero: Xero) -> None:
     assert xero.get(f"/Payments/{payment['PaymentID']}").status_code == 200
     note = xero.put(
         "/CreditNotes",
-        {"CreditNotes": [{"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact["ContactID"]},
-                          "Status": "AUTHORISED", "LineItems": [{**line, "UnitAmount": 100}]}]},
-    ).json()["CreditNotes"][0]  # fmt: skip
+        {
+            "CreditNotes": [
+                {
+                    "Type": "ACCRECCREDIT",
+                    "Contact": {"ContactID": contact["ContactID"]},
+                    "Status": "AUTHORISED",
+                    "LineItems": [{**line, "UnitAmount": 100}],
+                }
+            ]
+        },
+    ).json()["CreditNotes"][0]
     allocation = xero.put(
         f"/CreditNotes/{note['CreditNoteID']}/Allocations",
         {

@@ -101,10 +101,14 @@ def test_client_auth_basic_or_body_and_errors(setup) -> None:
     url = sandbox.base_url + "/connect/token"
     body_auth = requests.post(
         url,
-        data={"grant_type": "authorization_code", "code": _code(sandbox, app, tenant),
-              "redirect_uri": REDIRECT,
-              "client_id": app.client_id, "client_secret": app.client_secret},
-    )  # fmt: skip
+        data={
+            "grant_type": "authorization_code",
+            "code": _code(sandbox, app, tenant),
+            "redirect_uri": REDIRECT,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+        },
+    )
     assert body_auth.status_code == 200
     bad_secret = requests.post(url, data={"grant_type": "refresh_token"}, auth=(app.client_id, "nope"))
     assert bad_secret.json() == {"error": "invalid_client"}
@@ -112,10 +116,13 @@ def test_client_auth_basic_or_body_and_errors(setup) -> None:
     assert unsupported.json() == {"error": "unsupported_grant_type"}
     no_secret = requests.post(
         url,
-        data={"grant_type": "authorization_code", "code": _code(sandbox, app, tenant),
-              "redirect_uri": REDIRECT,
-              "client_id": app.client_id},
-    )  # fmt: skip
+        data={
+            "grant_type": "authorization_code",
+            "code": _code(sandbox, app, tenant),
+            "redirect_uri": REDIRECT,
+            "client_id": app.client_id,
+        },
+    )
     assert no_secret.json() == {"error": "invalid_client"}
 
 
@@ -186,16 +193,18 @@ def test_tenant_header_rules(xero: Xero) -> None:
 
 
 def test_scopes_are_enforced(sandbox, contract) -> None:
-    read_only = connect(sandbox, scope="offline_access accounting.settings.read accounting.contacts.read",
-                        contract=contract)  # fmt: skip
+    read_only = connect(
+        sandbox, scope="offline_access accounting.settings.read accounting.contacts.read", contract=contract
+    )
     assert read_only.get("/Accounts").status_code == 200
     assert read_only.get("/Contacts").status_code == 200
     for response in (read_only.get("/Invoices"), read_only.put("/Contacts", {"Contacts": [{"Name": "x"}]})):
         assert response.status_code == 401
         assert response.json()["Detail"] == "AuthorizationUnsuccessful"
         assert "insufficient_scope" in response.headers["WWW-Authenticate"]
-    granular = connect(sandbox, scope="offline_access accounting.invoices accounting.payments.read",
-                       contract=contract)  # fmt: skip
+    granular = connect(
+        sandbox, scope="offline_access accounting.invoices accounting.payments.read", contract=contract
+    )
     assert granular.get("/Invoices").status_code == 200
     assert granular.get("/Items").status_code == 200
     assert granular.get("/Payments").status_code == 200
@@ -207,10 +216,15 @@ def test_granular_only_app_refuses_broad_scopes(sandbox) -> None:
     app = sandbox.control.create_app([REDIRECT], granular_only=True)
     response = requests.get(
         sandbox.base_url + "/identity/connect/authorize",
-        params={"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT,
-                "scope": "offline_access accounting.transactions", "state": "s1"},
+        params={
+            "response_type": "code",
+            "client_id": app.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "offline_access accounting.transactions",
+            "state": "s1",
+        },
         allow_redirects=False,
-    )  # fmt: skip
+    )
     query = parse_qs(urlparse(response.headers["Location"]).query)
     assert response.status_code == 302
     assert (query["error"], query["state"]) == (["invalid_scope"], ["s1"])
@@ -221,8 +235,13 @@ def test_browser_consent_page(sandbox) -> None:
     app = control.create_app([REDIRECT])
     tenant = control.create_tenant("NZ", "Kiwi Sun Ltd")
     url = sandbox.base_url + "/identity/connect/authorize"
-    params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT,
-              "scope": FULL_SCOPE, "state": "abc"}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": FULL_SCOPE,
+        "state": "abc",
+    }
     page = requests.get(url, params=params)
     assert page.status_code == 200 and "Kiwi Sun Ltd" in page.text
     posted = requests.post(

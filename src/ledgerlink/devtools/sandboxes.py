@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
+import select
 import subprocess
 import sys
 import time
@@ -161,12 +161,6 @@ class SandboxControl:
         self._call("POST", "/reset")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class RunningSandbox:
     """A sandbox subprocess: its base URL, control client and process."""
@@ -190,19 +184,33 @@ class RunningSandbox:
             self.process.stdout.close()
 
 
+def _read_ready_line(process: subprocess.Popen[str], deadline: float) -> str:
+    """The sandbox prints ``READY http://host:port ...`` once it listens; port 0 avoids any port race."""
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {process.returncode} before it was ready")
+        readable, _, _ = select.select([process.stdout], [], [], 0.1)
+        if readable:
+            line = process.stdout.readline()
+            if line.startswith("READY "):
+                return line.split()[1]
+    raise RuntimeError("sandbox did not report READY in time")
+
+
 def start_sandbox(
     provider: str = "xero",
     *,
-    port: int | None = None,
+    port: int = 0,
     state_file: Path | None = None,
     time_scale: float = 1.0,
     token: str | None = None,
     extra_args: list[str] | None = None,
-    ready_timeout: float = 20.0,
+    ready_timeout: float = 30.0,
 ) -> RunningSandbox:
-    """Start ``python -m ledgerlink.sandbox <provider>`` on a free loopback port and wait until it answers."""
+    """Start ``python -m ledgerlink.sandbox <provider>`` on a loopback port (0: the OS picks a free one) and
+    wait until it answers its health check."""
     token = token or secrets.token_urlsafe(18)
-    port = port or free_port()
     command = [sys.executable, "-m", "ledgerlink.sandbox", provider, "--port", str(port)]
     command += ["--time-scale", str(time_scale), "--control-token", token]
     if state_file is not None:
@@ -210,12 +218,15 @@ def start_sandbox(
     command += extra_args or []
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
-    base_url = f"http://127.0.0.1:{port}"
-    sandbox = RunningSandbox(provider, base_url, token, process, SandboxControl(base_url, token))
     deadline = time.monotonic() + ready_timeout
+    try:
+        base_url = _read_ready_line(process, deadline)
+    except RuntimeError:
+        if process.poll() is None:
+            process.kill()
+        raise
+    sandbox = RunningSandbox(provider, base_url, token, process, SandboxControl(base_url, token))
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sandbox exited with {process.returncode} before it was ready")
         with contextlib.suppress(requests.RequestException):
             if requests.get(f"{base_url}/_sandbox/health", timeout=0.5).ok:
                 return sandbox

@@ -786,7 +786,7 @@ class XeroProvider:
         view = books.delete_allocation(key, allocation_id)
         if view is None:
             return xf.not_found()
-        return xf.json_response(envelope("Allocations", [view], self._now()))
+        return xf.json_response(render(view))  # the spec's DELETE answers a bare Allocation
 
     # -- payments ---------------------------------------------------------------------------------------
     def payments(self, request: Request, books: Books) -> Response:
