@@ -80,7 +80,7 @@ def test_two_scheduler_threads_at_once_bill_each_month_once(settings):
         thread.start()
     for thread in threads:
         thread.join(120)
-    assert all(isinstance(result, BillingRun) for result in results), results
+    assert all(isinstance(result, BillingRun) and result.spans_failed == 0 for result in results), results
     total = assert_billed_exactly_once(organisations, ENABLED_ON, UNTIL)
     assert sum(result.invoices_issued for result in results) == total
     # Each invoice emailed once, whichever scheduler claimed it.
@@ -144,3 +144,31 @@ def test_two_scheduler_processes_at_once_on_an_embedded_sqlite_file(tmp_path):
     assert len(by_organisation) == ORGANISATIONS
     assert all(sorted(months) == expected for months in by_organisation.values())
     assert len({number for *_, number in rows}) == len(rows) == sum(issued) == ORGANISATIONS * len(expected)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_enabling_at_once_start_one_trial():
+    organisation = make_organisation("Europe/London", "GBP", "GB")
+    admins = [make_user(organisation), make_user(organisation)]
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def enable(admin) -> None:
+        try:
+            start.wait()
+            results.append(services.enable_connector(organisation, admin, "192.0.2.7", "race"))
+        except BaseException as exc:  # surfaced by the assertion below
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=enable, args=(admin,)) for admin in admins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [type(result).__name__ for result in results] == ["Subscription", "Subscription"], results
+    assert results[0].pk == results[1].pk
+    assert organisation.terms_acceptances.count() == 1
+    assert organisation.terms_acceptances.get().starts_trial

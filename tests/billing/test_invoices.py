@@ -10,7 +10,7 @@ import pytest
 from ledgerlink.billing import invoicing, services
 from ledgerlink.billing.models import BillingInvoice
 from ledgerlink.billing.scheduler import run_billing
-from ledgerlink.cashflow.models import Role
+from ledgerlink.cashflow.models import Membership, Role
 from ledgerlink.devtools.ports import free_port
 
 from .conftest import local_noon, make_organisation, make_user
@@ -189,3 +189,20 @@ def test_support_staff_see_billing_in_the_admin_and_can_only_change_an_invoices_
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_minor) == ("paid", 6900)
     assert client.get("/admin/billing/billinginvoice/add/").status_code == 403
+
+
+def test_pages_follow_the_organisation_chosen_in_the_session_only_among_the_users_own(client):
+    first, second, stranger = (make_organisation(SYDNEY, "AUD") for _ in range(3))
+    user = make_user(first, Role.ADMIN)
+    Membership.objects.create(user=user, organisation=second, role=Role.MEMBER)
+    client.force_login(user)
+    assert first.name in client.get("/billing/").content.decode()
+    session = client.session
+    session["organisation_id"] = str(second.pk)
+    session.save()
+    page = client.get("/billing/").content.decode()
+    assert second.name in page and "An administrator can enable it." in page  # a member of the second
+    session["organisation_id"] = str(stranger.pk)
+    session.save()
+    page = client.get("/billing/").content.decode()
+    assert first.name in page and stranger.name not in page

@@ -225,3 +225,41 @@ def test_run_billing_command_rejects_a_bad_date(db):
 
     with pytest.raises(CommandError, match="2027-01-01"):
         call_command("run-billing", "--today", "01/02/2027")
+
+
+def test_one_organisations_bad_data_does_not_stop_the_others(caplog):
+    broken, healthy = make_organisation(SYDNEY, "AUD"), make_organisation(SYDNEY, "AUD")
+    for organisation in (broken, healthy):
+        services.enable_connector(
+            organisation, make_user(organisation), None, "", now=local_noon(d("2026-11-24"), SYDNEY)
+        )
+    type(broken).objects.filter(pk=broken.pk).update(time_zone="Mars/Olympus_Mons")
+    run = run_billing(local_noon(d("2027-01-02"), SYDNEY))
+    assert (run.spans_failed, run.invoices_issued) == (1, 1)
+    assert billed(healthy) == [d("2027-01-01")] and billed(broken) == []
+    assert f"billing failed for organisation {broken.pk}" in caplog.text
+    # Once the data is fixed, the next run bills what was due.
+    type(broken).objects.filter(pk=broken.pk).update(time_zone=SYDNEY)
+    assert run_billing(local_noon(d("2027-01-03"), SYDNEY)).invoices_issued == 1
+
+
+def test_the_command_exits_non_zero_when_an_organisation_failed(organisation, admin):
+    from django.core.management import CommandError
+
+    services.enable_connector(organisation, admin, None, "", now=datetime(2020, 1, 1, tzinfo=UTC))
+    type(organisation).objects.filter(pk=organisation.pk).update(time_zone="Mars/Olympus_Mons")
+    with pytest.raises(CommandError, match="1 subscriptions failed"):
+        call_command("run-billing")
+
+
+def test_the_hourly_task_is_a_periodic_huey_task_running_the_job(organisation, admin):
+    from ledgerlink.billing.tasks import billing_hourly
+
+    schedule = billing_hourly.task_class()
+    assert all(schedule.validate_datetime(datetime(2027, 1, 1, hour, 7)) for hour in range(24))
+    assert not schedule.validate_datetime(datetime(2027, 1, 1, 0, 8))
+    services.enable_connector(organisation, admin, None, "", now=datetime(2020, 1, 1, tzinfo=UTC))
+    result = billing_hourly.call_local()
+    assert result.invoices_issued == len(
+        rules.billing_dates(d("2020-01-01"), services.local_today(organisation))
+    )

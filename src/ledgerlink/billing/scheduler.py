@@ -7,6 +7,7 @@ nothing new: the unique (organisation, period_start) key decides, not the cursor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from ledgerlink.billing.invoicing import issue_invoice, send_pending_emails
 from ledgerlink.billing.models import Enablement, Subscription, SubscriptionStatus
 from ledgerlink.billing.services import local_today
 
+logger = logging.getLogger(__name__)
 MAX_UTC_OFFSET = timedelta(hours=14)
 
 
@@ -28,6 +30,7 @@ class BillingRun:
     spans_checked: int
     invoices_issued: int
     emails_sent: int
+    spans_failed: int = 0
 
 
 def due_spans(horizon: date) -> list[Enablement]:
@@ -66,5 +69,13 @@ def run_billing(
     `track` wraps the spans (the CLI passes a progress bar)."""
     # No zone is more than 14 hours ahead of UTC (Pacific/Kiritimati): a cheap bound for the due query.
     spans = due_spans(as_of or (now + MAX_UTC_OFFSET).date())
-    issued = sum(bill_span(span, now, as_of) for span in track(spans))
-    return BillingRun(spans_checked=len(spans), invoices_issued=issued, emails_sent=send_pending_emails(now))
+    issued = failed = 0
+    for span in track(spans):
+        try:
+            issued += bill_span(span, now, as_of)
+        except Exception:
+            # One organisation's bad data must not stop everyone's billing; its months stay due and the
+            # next run retries them.
+            logger.exception("billing failed for organisation %s", span.subscription.organisation_id)
+            failed += 1
+    return BillingRun(len(spans), issued, send_pending_emails(now), failed)

@@ -35,3 +35,7 @@ class Command(BaseCommand):
             f"Checked {result.spans_checked} subscriptions, issued {result.invoices_issued} invoices, "
             f"emailed {result.emails_sent}."
         )
+        if result.spans_failed:
+            raise CommandError(
+                f"{result.spans_failed} subscriptions failed (logged); they are retried next run."
+            )
