@@ -329,7 +329,7 @@ def _prepare_invoice(organisation: Organisation, data: InvoiceInput) -> _Prepare
         _check_text(errors, ("milestone_title",), data.milestone_title, required=True, max_length=255)
         if data.project_id is None:
             errors.add(("project_id",), "A milestone invoice belongs to a project.")
-    currency = data.currency or organisation.home_currency
+    currency = (data.currency or organisation.home_currency).upper()
     if not organisation.uses_currency(currency):
         errors.add(("currency",), f"This organisation invoices in {organisation.home_currency} only.")
     if data.issue_date is not None and data.due_date < data.issue_date:
