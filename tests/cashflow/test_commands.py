@@ -60,6 +60,10 @@ def test_create_api_key_prints_a_working_key_once(db):
         _run("create-api-key", str(uuid.uuid4()))
     with pytest.raises(CommandError, match="No organisation"):
         _run("create-api-key", "not-a-uuid")
+    assert "Revoked" in _run("revoke-api-key", key)
+    assert apikeys.authenticate(key) is None
+    with pytest.raises(CommandError, match="No API key"):
+        _run("revoke-api-key", "nope")
 
 
 def test_seed_demo_covers_the_taxonomy_and_refuses_to_seed_twice(db):
