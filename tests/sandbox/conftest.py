@@ -13,6 +13,7 @@ from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 from .contract import Contract
 
 REDIRECT = "http://localhost:8000/xero/callback"
+LINE_ITEM = {"Description": "Panel", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200"}
 FULL_SCOPE = (
     "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings"
 )

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from .conftest import LINE_ITEM as LINE
 from .conftest import Xero, connect
-
-LINE = {"Description": "Panel", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200"}
 
 
 def _errors(response) -> list[str]:

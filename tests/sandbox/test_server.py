@@ -1,0 +1,62 @@
+"""The transport: loopback latency without the Nagle/delayed-ACK penalty, keep-alive, concurrency, the
+body size limit, a dropped response leaving the server healthy, and the state file across a restart."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import requests
+
+from ledgerlink.devtools.sandboxes import running_sandbox
+
+from .conftest import LINE_ITEM, Xero, connect
+
+
+def test_per_call_latency_on_loopback(xero: Xero) -> None:
+    session = requests.Session()
+    url, headers = xero.api + "/TaxRates", xero.headers()
+    session.get(url, headers=headers)
+    started = time.perf_counter()
+    for _ in range(50):
+        assert session.get(url, headers=headers).status_code == 200
+    per_call_ms = (time.perf_counter() - started) / 50 * 1000
+    assert per_call_ms < 20, per_call_ms  # ~1 ms measured; 40+ ms would mean Nagle + delayed ACK
+
+
+def test_response_is_one_write_with_content_length(xero: Xero) -> None:
+    host, port = xero.sandbox.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200")
+    head, _, body = first.partition(b"\r\n\r\n")
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+    )
+    assert len(body) == length  # status line, headers and body arrived in one segment
+
+
+def test_oversized_body_is_refused(xero: Xero) -> None:
+    response = xero.session.put(
+        xero.api + "/Contacts",
+        data=b"x" * 3_600_000,
+        headers={**xero.headers(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_state_file_survives_a_restart(tmp_path) -> None:
+    state = tmp_path / "xero.json"
+    with running_sandbox("xero", state_file=state) as first:
+        xero = connect(first, region="UK")
+        invoice = xero.invoice(xero.contact()["ContactID"], [LINE_ITEM], Status="AUTHORISED")
+    assert state.exists()
+    with running_sandbox("xero", state_file=state) as second:
+        xero.sandbox = second
+        xero.session = requests.Session()
+        again = xero.get(f"/Invoices/{invoice['InvoiceID']}")
+        assert again.status_code == 200  # the signing key, grant and ledger all came back
+        assert again.json()["Invoices"][0]["Total"] == invoice["Total"]
+        assert xero.refresh().status_code == 200
+        assert second.control.ledger(xero.tenant_id)["region"] == "UK"
