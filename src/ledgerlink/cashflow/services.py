@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -124,7 +124,7 @@ class _PreparedInvoice:
     customer: Customer
     project: Project | None
     currency: str
-    lines: tuple[_PreparedLine, ...] = field(default=())
+    lines: tuple[_PreparedLine, ...]
 
 
 # --- small helpers --------------------------------------------------------------------------------------
@@ -170,11 +170,15 @@ def _check_text(errors: ErrorCollector, loc: Loc, value: str, *, required: bool,
         errors.add(loc, f"At most {max_length} characters.")
 
 
-def _check_money(errors: ErrorCollector, loc: Loc, amount: Decimal, *, maximum: Decimal) -> None:
+def _check_money(
+    errors: ErrorCollector, loc: Loc, amount: Decimal, *, maximum: Decimal, positive: bool = False
+) -> None:
     if not is_whole_cents(amount):
         errors.add(loc, "Amounts have at most two decimal places.")
     elif abs(amount) > maximum:
         errors.add(loc, f"At most {maximum} in absolute value.")
+    elif positive and amount <= 0:
+        errors.add(loc, "Greater than zero.")
 
 
 # --- organisations, customers, projects, tax rates ------------------------------------------------------
@@ -218,6 +222,9 @@ def _check_email(errors: ErrorCollector, loc: Loc, email: str) -> None:
         validate_email(email)
     except DjangoValidationError:
         errors.add(loc, "Enter a valid email address.")
+    else:
+        if len(email) > 254:  # RFC 5321's limit, and the column's
+            errors.add(loc, "At most 254 characters.")
 
 
 def create_customer(organisation: Organisation, data: CustomerInput) -> Customer:
@@ -225,8 +232,15 @@ def create_customer(organisation: Organisation, data: CustomerInput) -> Customer
     errors = ErrorCollector()
     _check_text(errors, ("name",), data.name, required=True, max_length=255)
     _check_email(errors, ("email",), data.email)
-    limits = {"phone": 50, "address_line1": 255, "address_line2": 255, "city": 100, "region": 100}
-    for name, max_length in (limits | {"postal_code": 20}).items():
+    limits = {
+        "phone": 50,
+        "address_line1": 255,
+        "address_line2": 255,
+        "city": 100,
+        "region": 100,
+        "postal_code": 20,
+    }
+    for name, max_length in limits.items():
         _check_text(errors, (name,), getattr(data, name), required=False, max_length=max_length)
     if data.country and (len(data.country) != 2 or not data.country.isalpha()):
         errors.add(("country",), "A two-letter ISO country code, e.g. AU.")
@@ -252,15 +266,17 @@ def create_project(
         errors.add(("customer_id",), "No such customer in this organisation.")
     _check_text(errors, ("name",), name, required=True, max_length=255)
     _check_text(errors, ("site_address",), site_address, required=False, max_length=500)
-    if system_size_kw is not None and not (Decimal(0) < system_size_kw < Decimal(1_000_000)):
-        errors.add(("system_size_kw",), "Between 0 and 1,000,000 kW, exclusive.")
+    if system_size_kw is not None:
+        system_size_kw = system_size_kw.quantize(Decimal("0.001"))
+        if not Decimal(0) < system_size_kw < Decimal(1_000_000):
+            errors.add(("system_size_kw",), "Between 0 and 1,000,000 kW, exclusive.")
     errors.raise_if_any()
     return Project.objects.create(
         organisation=organisation,
         customer=customer,
         name=name.strip(),
         site_address=site_address,
-        system_size_kw=None if system_size_kw is None else system_size_kw.quantize(Decimal("0.001")),
+        system_size_kw=system_size_kw,
     )
 
 
@@ -491,9 +507,7 @@ def record_payment(
 ) -> Payment:
     """Money received against an issued invoice; refused above the amount due. Emits payment.received."""
     errors = ErrorCollector()
-    _check_money(errors, ("amount",), amount, maximum=MAX_PAYMENT_AMOUNT)
-    if amount <= 0:
-        errors.add(("amount",), "A payment is greater than zero.")
+    _check_money(errors, ("amount",), amount, maximum=MAX_PAYMENT_AMOUNT, positive=True)
     if method not in PaymentMethod.values:
         errors.add(("method",), f"One of {', '.join(PaymentMethod.values)}.")
     _check_text(errors, ("reference",), reference, required=False, max_length=255)
@@ -619,9 +633,7 @@ def refund_payment(
     """Refund part (`amount`) or all (None) of what is left of a payment; the invoice's balance reopens."""
     if amount is not None:
         errors = ErrorCollector()
-        _check_money(errors, ("amount",), amount, maximum=MAX_PAYMENT_AMOUNT)
-        if amount <= 0:
-            errors.add(("amount",), "A refund is greater than zero.")
+        _check_money(errors, ("amount",), amount, maximum=MAX_PAYMENT_AMOUNT, positive=True)
         errors.raise_if_any()
     return _reverse(payment, ReversalKind.REFUND, amount, reference, occurred_on)
 
