@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from ..control.faults import Fault
-from ..control.grants import format_expired_at
-from ..control.limiter import LimitProblem
+from ..control.grants import AccessDenied, format_expired_at
+from ..control.limiter import LimitProblem, Remaining
 from .wire import dumps, render
 
 JSON = "application/json; charset=utf-8"
@@ -107,3 +107,35 @@ def render_fault(kind: Fault, retry_after_s: int, expired_at: float | None = Non
     if kind is Fault.TOKEN_REVOKED:
         return authorization_unsuccessful()
     return None
+
+
+class XeroRenderer:
+    """The gateway's refusals in Xero's shapes (control.gateway.WireRenderer)."""
+
+    def denied(self, denied: AccessDenied) -> Response:
+        if denied.reason == "expired":
+            return token_expired(denied.expired_at)
+        return authorization_unsuccessful()
+
+    def forbidden(self) -> Response:
+        return authentication_unsuccessful()
+
+    def rate_limited(self, problem_kind: LimitProblem, retry_after_s: int | None) -> Response:
+        return rate_limited(problem_kind, retry_after_s)
+
+    def fault(self, kind: Fault, retry_after_s: int, now: float) -> Response:
+        response = render_fault(kind, retry_after_s, now)
+        assert response is not None, kind
+        return response
+
+    def bad_request(self, message: str) -> Response:
+        return bad_request(message)
+
+    def acceptable(self, request: Request) -> Response | None:
+        """Xero answers XML unless asked for JSON; the sandbox speaks JSON only, so it refuses instead."""
+        return None if "json" in request.headers.get("Accept", "").lower() else not_acceptable()
+
+    def remaining(self, response: Response, remaining: Remaining) -> None:
+        response.headers["X-DayLimit-Remaining"] = str(remaining.day)
+        response.headers["X-MinLimit-Remaining"] = str(remaining.minute)
+        response.headers["X-AppMinLimit-Remaining"] = str(remaining.app_minute)

@@ -1,43 +1,32 @@
-"""Xero's HTTP surface at its real paths: identity (``/identity/connect/authorize``, ``/connect/token``,
-``/connect/revocation``, ``/connections``) and the Accounting API under ``/api.xro/2.0``.
-
-Every Accounting call passes the same gates in Xero's order (xero.md §4, §5, §10): bearer token (401),
-tenant header (403), scope (401), rate limits (429), latency and gateway faults, the idempotency store, then
-the operation itself; a "drop after commit" fault runs the operation and closes the connection unanswered.
-"""
+"""The Accounting API under ``/api.xro/2.0`` (xero.md §3): routing, scope families, list reads (where,
+order, If-Modified-Since, paging), batch writes with and without ``summarizeErrors``, and the Xero
+provider's hooks for the control plane. Identity lives in ``identity.py``; the gates every call passes
+(token, tenant, limits, faults, idempotency) in ``control/gateway.py``."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
-import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..control.consent import consent_page
-from ..control.faults import GATEWAY_FAULTS, TOKEN_FAULTS, CallInfo, Fault
-from ..control.grants import Access, AccessDenied, OAuthError, OAuthPolicy
-from ..control.idempotency import Claim, StoredResponse, fingerprint
-from ..control.limiter import Remaining
-from ..control.server import DROP_KEY
+from ..control.gateway import Gateway
+from ..control.grants import Access, OAuthPolicy
 from . import faults as xf
 from . import seed
+from .identity import XeroIdentity
 from .ledger import CENT, Books, Outcome
 from .where import WhereError, compile_where
-from .wire import BodyError, csv_param, elements, envelope, iso_instant, parse_bool, parse_json, render
+from .wire import BodyError, csv_param, elements, envelope, parse_bool, parse_json, render
 
 if TYPE_CHECKING:
     from ..control.plane import ControlPlane
 
 API_PREFIX = "/api.xro/2.0"
-MAX_IDEMPOTENCY_KEY = 128
 IDENTITY_SCOPES = {"openid", "profile", "email", "offline_access"}
 BROAD_SCOPES = {"accounting.transactions", "accounting.transactions.read"}
 GRANULAR_SCOPES = {
@@ -66,11 +55,6 @@ def _scope_allows(scopes: frozenset[str], family: str, write: bool) -> bool:
     return any(base in scopes or (not write and f"{base}.read" in scopes) for base in SCOPE_FAMILIES[family])
 
 
-def _accepts_json(request: Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "json" in accept.lower()
-
-
 class XeroProvider:
     """The Xero side of a sandbox: its OAuth policy, seed data, routes and views."""
 
@@ -80,19 +64,8 @@ class XeroProvider:
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
         self.policy = OAuthPolicy(issuer="https://identity.xero.com")
-        self.identity = Map(
-            [
-                Rule("/identity/connect/authorize", endpoint="authorize", methods=["GET", "POST"]),
-                Rule("/connect/authorize", endpoint="authorize", methods=["GET", "POST"]),
-                Rule("/connect/token", endpoint="token", methods=["POST"]),
-                Rule("/connect/revocation", endpoint="revocation", methods=["POST"]),
-                Rule("/connections", endpoint="connections", methods=["GET"]),
-                Rule("/connections/<connection_id>", endpoint="disconnect", methods=["DELETE"]),
-                Rule("/.well-known/openid-configuration", endpoint="discovery", methods=["GET"]),
-                Rule("/.well-known/openid-configuration/jwks", endpoint="jwks", methods=["GET"]),
-            ],
-            strict_slashes=False,
-        )
+        self.gateway = Gateway(plane, xf.XeroRenderer())
+        self.identity = XeroIdentity(plane, self.gateway, self)
         read, write = ["GET"], ["PUT", "POST"]
         self.accounting = Map(
             [
@@ -209,308 +182,15 @@ class XeroProvider:
 
     # -- dispatch ---------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        path = request.path
-        if path.lower() == API_PREFIX.lower() or path.lower().startswith(API_PREFIX.lower() + "/"):
-            return self._accounting(request, path[len(API_PREFIX) :].lower() or "/")
-        adapter = self.identity.bind("sandbox", path_info=self._identity_path(path))
-        try:
-            endpoint, values = adapter.match(method=request.method)
-        except HTTPException as exc:
-            return xf.text_response(exc.description or "Not found", exc.code or 404)
-        handler = getattr(self, f"identity_{endpoint}")
-        response: Response = handler(request, **values)
-        self._log(request, response.status_code, None, None)
-        return response
+        path = request.path.lower()
+        if path == API_PREFIX.lower() or path.startswith(API_PREFIX.lower() + "/"):
+            tenant_id = request.headers.get("xero-tenant-id", "").strip().lower() or None
+            return self.gateway.serve(request, tenant_id, self._operate)
+        return self.identity.handle(request)
 
-    @staticmethod
-    def _identity_path(path: str) -> str:
-        # xero-python calls /Connections with a capital C (real-clients.md trap 2).
-        lowered = path.lower()
-        return lowered if lowered.startswith("/connections") else path
-
-    def _log(
-        self,
-        request: Request,
-        status: int,
-        tenant_id: str | None,
-        client_id: str | None,
-        replayed: bool = False,
-        fault: str | None = None,
-    ) -> None:
-        self.plane.store.log_request(
-            method=request.method,
-            path=request.path,
-            status=status,
-            tenant_id=tenant_id,
-            client_id=client_id,
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            replayed=replayed,
-            fault=fault,
-        )
-
-    # -- identity ---------------------------------------------------------------------------------------
-    def identity_discovery(self, request: Request) -> Response:
-        base = request.host_url.rstrip("/")
-        return xf.json_response(
-            {
-                "issuer": self.policy.issuer,
-                "authorization_endpoint": f"{base}/identity/connect/authorize",
-                "token_endpoint": f"{base}/connect/token",
-                "revocation_endpoint": f"{base}/connect/revocation",
-                "jwks_uri": f"{base}/.well-known/openid-configuration/jwks",
-                "response_types_supported": ["code"],
-                "code_challenge_methods_supported": ["S256"],
-                "grant_types_supported": ["authorization_code", "refresh_token"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            }
-        )
-
-    def identity_jwks(self, request: Request) -> Response:
-        return xf.json_response(self.plane.grants.jwks())
-
-    def identity_authorize(self, request: Request) -> Response:
-        """The browser leg: validate, show the consent page, then redirect back with code and state."""
-        params = request.form if request.method == "POST" else request.args
-        app = self.plane.store.apps.get(params.get("client_id", ""))
-        if app is None:
-            return xf.text_response("unauthorized_client: unknown client_id", 400)
-        redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri not in app["redirect_uris"]:
-            return xf.text_response("invalid_request: redirect_uri is not registered for this app", 400)
-        state = params.get("state", "")
-
-        def back(**query: str) -> Response:
-            if state:
-                query["state"] = state
-            return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"})
-
-        if params.get("response_type") != "code":
-            return back(error="unsupported_response_type")
-        scope = params.get("scope", "")
-        error = self.scope_error(app, scope)
-        if error:
-            return back(error=error, error_description="Invalid scope for client")
-        challenge = params.get("code_challenge") or None
-        if challenge and params.get("code_challenge_method") != "S256":
-            return back(error="invalid_request", error_description="code_challenge_method must be S256")
-        if request.method == "GET":
-            hidden = {k: params.get(k, "") for k in (
-                "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                "code_challenge_method",
-            )}  # fmt: skip
-            with self.plane.store.lock:
-                tenants = list(self.plane.store.tenants.values())
-            page = consent_page("Xero", app["name"], scope, tenants, hidden, request.path)
-            return Response(page, content_type="text/html; charset=utf-8")
-        if params.get("decision") != "allow":
-            return back(error="access_denied")
-        tenant_ids = [t for t in request.form.getlist("tenant_id") if t in self.plane.store.tenants]
-        code = self.plane.grants.issue_code(
-            app["client_id"], redirect_uri, scope, tenant_ids, params.get("user_id") or None, challenge
-        )
-        return back(code=code, scope=" ".join(scope.split()))
-
-    def _client_credentials(self, request: Request) -> tuple[str | None, str | None]:
-        header = request.headers.get("Authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(header[6:].strip()).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return None, None
-            client_id, _, secret = decoded.partition(":")
-            return client_id, secret
-        return request.form.get("client_id"), request.form.get("client_secret")
-
-    def identity_token(self, request: Request) -> Response:
-        """Token endpoint: Basic or body client auth; authorization_code and refresh_token grants."""
-        try:
-            client_id, secret = self._client_credentials(request)
-            app = self.plane.grants.authenticate_client(client_id, secret)
-            grant_type = request.form.get("grant_type")
-            if grant_type == "authorization_code":
-                tokens = self.plane.grants.exchange_code(
-                    app,
-                    request.form.get("code", ""),
-                    request.form.get("redirect_uri", ""),
-                    request.form.get("code_verifier"),
-                    secret is not None,
-                )
-            elif grant_type == "refresh_token":
-                tokens = self.plane.grants.refresh(
-                    app, request.form.get("refresh_token", ""), secret is not None
-                )
-            else:
-                raise OAuthError("unsupported_grant_type")
-        except OAuthError as exc:
-            body = {"error": exc.code}
-            if exc.description:
-                body["error_description"] = exc.description
-            return xf.json_response(body, exc.status, {"Cache-Control": "no-store"})
-        return xf.json_response(tokens, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
-
-    def identity_revocation(self, request: Request) -> Response:
-        try:
-            client_id, secret = self._client_credentials(request)
-            app = self.plane.grants.authenticate_client(client_id, secret)
-        except OAuthError as exc:
-            return xf.json_response({"error": exc.code}, exc.status)
-        self.plane.grants.revoke_refresh(app, request.form.get("token", ""))
-        return Response(status=200)
-
-    def _bearer(self, request: Request) -> Access | Response:
-        header = request.headers.get("Authorization", "")
-        if not header.lower().startswith("bearer "):
-            return xf.authorization_unsuccessful()
-        try:
-            return self.plane.grants.verify_access(header[7:].strip())
-        except AccessDenied as denied:
-            if denied.reason == "expired":
-                return xf.token_expired(denied.expired_at)
-            return xf.authorization_unsuccessful()
-
-    def identity_connections(self, request: Request) -> Response:
-        access = self._bearer(request)
-        if isinstance(access, Response):
-            return access
-        event = request.args.get("authEventId")
-        with self.plane.store.lock:
-            rows = [
-                {
-                    "id": c["id"],
-                    "authEventId": c["auth_event_id"],
-                    "tenantId": c["tenant_id"],
-                    "tenantType": "ORGANISATION",
-                    "tenantName": self.plane.store.tenants[c["tenant_id"]]["name"],
-                    "createdDateUtc": iso_instant(c["created_at"]) + ".0000000",
-                    "updatedDateUtc": iso_instant(c["updated_at"]) + ".0000000",
-                }
-                for c in self.plane.grants.connections_for(access)
-                if c["tenant_id"] in self.plane.store.tenants and (not event or c["auth_event_id"] == event)
-            ]
-        return xf.json_response(rows)
-
-    def identity_disconnect(self, request: Request, connection_id: str) -> Response:
-        access = self._bearer(request)
-        if isinstance(access, Response):
-            return access
-        if not self.plane.grants.disconnect(access, connection_id):
-            return xf.not_found()
-        return Response(status=204)
-
-    # -- the accounting pipeline ------------------------------------------------------------------------
-    def _rate_headers(self, response: Response, remaining: Remaining) -> Response:
-        response.headers["X-DayLimit-Remaining"] = str(remaining.day)
-        response.headers["X-MinLimit-Remaining"] = str(remaining.minute)
-        response.headers["X-AppMinLimit-Remaining"] = str(remaining.app_minute)
-        return response
-
-    def _accounting(self, request: Request, subpath: str) -> Response:
-        tenant_id = request.headers.get("xero-tenant-id", "").strip().lower() or None
-        access = self._bearer(request)
-        client_id = access.client_id if isinstance(access, Access) else None
-        call = CallInfo(request.method, request.path, tenant_id, client_id)
-        response, fault = self._gate_token(access, call)
-        if response is not None:
-            self._log(request, response.status_code, tenant_id, client_id, fault=fault)
-            return response
-        assert isinstance(access, Access)
-        tenant = self.plane.store.tenants.get(tenant_id or "")
-        if tenant is None or not self.plane.grants.can_reach(access, tenant["tenant_id"]):
-            response = xf.authentication_unsuccessful()
-            self._log(request, 403, tenant_id, client_id)
-            return response
-        tenant_id = tenant["tenant_id"]
-        admission = self.plane.limiter.acquire(access.client_id, tenant_id)
-        if admission.problem is not None:
-            wait = (
-                None
-                if admission.retry_after_s is None
-                else self.plane.clock.retry_after(admission.retry_after_s)
-            )
-            response = self._rate_headers(xf.rate_limited(admission.problem, wait), admission.remaining)
-            self._log(request, 429, tenant_id, client_id, fault="limit:" + admission.problem.value)
-            return response
-        try:
-            response, replayed, fault = self._admitted(request, subpath, access, tenant, call)
-        finally:
-            self.plane.limiter.release(access.client_id, tenant_id)
-        if not request.environ.get(DROP_KEY):
-            self._rate_headers(response, admission.remaining)
-        status = 0 if request.environ.get(DROP_KEY) else response.status_code
-        self._log(request, status, tenant_id, client_id, replayed, fault)
-        return response
-
-    def _gate_token(self, access: Access | Response, call: CallInfo) -> tuple[Response | None, str | None]:
-        if isinstance(access, Response):
-            return access, None
-        for rule in self.plane.faults.fire(call, TOKEN_FAULTS):
-            return xf.render_fault(rule.kind, 1, self.plane.clock.now()), rule.kind.value
-        return None, None
-
-    def _admitted(
-        self, request: Request, subpath: str, access: Access, tenant: dict[str, Any], call: CallInfo
-    ) -> tuple[Response, bool, str | None]:
-        fired = self.plane.faults.fire(call, frozenset(Fault) - TOKEN_FAULTS)
-        delay = sum(rule.latency_ms for rule in fired if rule.kind is Fault.LATENCY)
-        if delay:
-            time.sleep(delay / 1000)
-        for rule in fired:
-            if rule.kind in GATEWAY_FAULTS:
-                if rule.kind is Fault.DROP:
-                    request.environ[DROP_KEY] = True
-                    return Response(status=500), False, rule.kind.value
-                retry = self.plane.clock.retry_after(60)
-                return xf.render_fault(rule.kind, retry), False, rule.kind.value  # type: ignore[return-value]
-        if not _accepts_json(request):
-            return xf.not_acceptable(), False, None
-        server_error = any(rule.kind is Fault.SERVER_ERROR for rule in fired)
-        drop_after = any(rule.kind is Fault.DROP_AFTER_COMMIT for rule in fired) and request.method != "GET"
-        fault = "server_error" if server_error else ("drop_after_commit" if drop_after else None)
-
-        def run() -> Response:
-            if server_error:
-                return xf.render_fault(Fault.SERVER_ERROR, 1)  # type: ignore[return-value]
-            return self._operate(request, subpath, access, tenant)
-
-        key = request.headers.get("Idempotency-Key")
-        if key is None or request.method not in ("PUT", "POST"):
-            response, replayed = run(), False
-        else:
-            response, replayed = self._idempotent(request, key, access, tenant, run)
-        if drop_after:
-            request.environ[DROP_KEY] = True
-        return response, replayed, fault
-
-    def _idempotent(
-        self, request: Request, key: str, access: Access, tenant: dict[str, Any], run: Callable[[], Response]
-    ) -> tuple[Response, bool]:
-        """First response per (app, key) replayed byte for byte; a different request under a key refused."""
-        if len(key) > MAX_IDEMPOTENCY_KEY:
-            return xf.bad_request(f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters."), False
-        print_ = fingerprint(request.method, request.path.lower(), request.query_string.decode(),
-                             tenant["tenant_id"], request.get_data())  # fmt: skip
-        decision = self.plane.idempotency.claim(access.client_id, key, print_)
-        if decision.claim is Claim.MISMATCH:
-            message = "The Idempotency-Key has already been used for a different request."
-            return xf.bad_request(message), False
-        if decision.claim is Claim.REPLAY:
-            stored = decision.response
-            assert stored is not None
-            return Response(stored.body, status=stored.status, headers=list(stored.headers)), True
-        try:
-            response = run()
-        except BaseException:
-            self.plane.idempotency.abandon(access.client_id, key)
-            raise
-        stored = StoredResponse(
-            response.status_code,
-            tuple((k, v) for k, v in response.headers.items() if k.lower() != "content-length"),
-            response.get_data(),
-        )
-        self.plane.idempotency.complete(access.client_id, key, stored)
-        return response, False
-
-    def _operate(self, request: Request, subpath: str, access: Access, tenant: dict[str, Any]) -> Response:
+    def _operate(self, request: Request, access: Access, tenant: dict[str, Any]) -> Response:
+        """Route an admitted Accounting call, check its scope and run it under the store lock."""
+        subpath = request.path[len(API_PREFIX) :].lower() or "/"
         adapter = self.accounting.bind("sandbox", path_info=subpath)
         try:
             (operation, family), values = adapter.match(method=request.method)
