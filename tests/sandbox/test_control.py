@@ -1,0 +1,65 @@
+"""The /_sandbox control API itself: token protection, validation of its inputs, the request log and
+counter, tenant reset, the read-only tenant page."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from ledgerlink.devtools.sandboxes import SandboxControl, SandboxError
+
+from .conftest import LINE_ITEM, REDIRECT, Xero
+
+
+def test_control_api_needs_the_token(sandbox) -> None:
+    assert requests.post(sandbox.base_url + "/_sandbox/tenants", json={"region": "AU"}).status_code == 401
+    wrong = SandboxControl(sandbox.base_url, "wrong-token")
+    with pytest.raises(SandboxError, match="401"):
+        wrong.create_tenant("AU")
+    assert requests.get(sandbox.base_url + "/_sandbox/health").json()["provider"] == "xero"
+
+
+def test_inputs_are_validated(sandbox) -> None:
+    control = sandbox.control
+    for call in (
+        lambda: control.create_tenant("FR"),
+        lambda: control.create_app([]),
+        lambda: control.create_tenant("AU", limits={"per_hour": 5}),
+        lambda: control.advance_clock(-1),
+    ):
+        with pytest.raises(SandboxError, match="400"):
+            call()
+    app = control.create_app([REDIRECT])
+    with pytest.raises(SandboxError, match="404"):
+        control.consent(app.client_id, ["no-such-tenant"], "offline_access")
+    tenant = control.create_tenant("AU")
+    with pytest.raises(SandboxError, match="400"):
+        control.consent(app.client_id, [tenant], "offline_access", redirect_uri="http://elsewhere.test/cb")
+    with pytest.raises(SandboxError, match="invalid_scope"):
+        control.consent(app.client_id, [tenant], "accounting.everything")
+
+
+def test_request_log_and_counter(xero: Xero) -> None:
+    control = xero.sandbox.control
+    xero.get("/Organisation")
+    xero.put("/Contacts", {"Contacts": [{"Name": "Logged"}]}, headers={"Idempotency-Key": "log-1"})
+    rows = control.requests(xero.tenant_id)
+    assert [(r["method"], r["path"], r["status"]) for r in rows] == [
+        ("GET", "/api.xro/2.0/Organisation", 200),
+        ("PUT", "/api.xro/2.0/Contacts", 200),
+    ]
+    assert rows[1]["idempotency_key"] == "log-1" and rows[1]["client_id"] == xero.app.client_id
+    assert control.count(xero.tenant_id, method="put") == 1
+    assert control.count(xero.tenant_id, path="*/Organisation") == 1
+    assert control.requests(xero.tenant_id, since=rows[0]["seq"]) == rows[1:]
+
+
+def test_tenant_reset_and_page(xero: Xero) -> None:
+    xero.invoice(xero.contact("Page Customer")["ContactID"], [LINE_ITEM], InvoiceNumber="PAGE-1")
+    page = requests.get(f"{xero.sandbox.base_url}/_sandbox/tenants/{xero.tenant_id}")
+    assert page.status_code == 200 and "PAGE-1" in page.text and "Page Customer" in page.text
+    assert xero.tenant_id in requests.get(xero.sandbox.base_url + "/_sandbox").text
+    xero.sandbox.control.reset_tenant(xero.tenant_id)
+    ledger = xero.sandbox.control.ledger(xero.tenant_id)
+    assert (ledger["Invoices"], ledger["Contacts"]) == ([], [])
+    assert xero.get("/Organisation").status_code == 200  # the connection survives a reset
