@@ -4,57 +4,14 @@ problem the pre-flight check shows, and save. Members can look but not change; s
 
 from __future__ import annotations
 
-from decimal import Decimal
-from urllib.parse import parse_qs, urlparse
-
 import pytest
-from django.contrib.auth import get_user_model
 
 from ledgerlink.cashflow import services
-from ledgerlink.cashflow.models import Membership, Role
 from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
 
+from .world import connect
+
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def xero_app(settings, xero_sandbox):
-    app = xero_sandbox.control.create_app([f"{settings.PUBLIC_URL}/connections/xero/callback/"])
-    settings.XERO_API_URL = settings.XERO_IDENTITY_URL = xero_sandbox.base_url
-    settings.XERO_AUTHORIZE_URL = f"{xero_sandbox.base_url}/identity/connect/authorize"
-    settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = app.client_id, app.client_secret
-    return app
-
-
-@pytest.fixture
-def installer():
-    organisation = services.create_organisation(
-        "Bright Roofs Solar", "AU", accounting_email="books@bright.example"
-    )
-    gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
-    free = services.create_tax_rate(organisation, "GST free", Decimal("0"))
-    users = get_user_model()
-    admin = users.objects.create_user("alex", password="correct horse battery")
-    member = users.objects.create_user("sam", password="correct horse battery")
-    Membership.objects.create(user=admin, organisation=organisation, role=Role.ADMIN)
-    Membership.objects.create(user=member, organisation=organisation, role=Role.MEMBER)
-    return organisation, gst, free, admin, member
-
-
-def _connect(client, xero_sandbox, xero_app, organisation, tenant_id):
-    start = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
-    assert start.status_code == 302, start.content.decode()
-    query = {k: v[0] for k, v in parse_qs(urlparse(start["Location"]).query).items()}
-    assert query["code_challenge_method"] == "S256"
-    code = xero_sandbox.control.consent(
-        xero_app.client_id,
-        [tenant_id],
-        query["scope"],
-        redirect_uri=query["redirect_uri"],
-        state=query["state"],
-        code_challenge=query["code_challenge"],
-    )
-    return client.get("/connections/xero/callback/", {"code": code, "state": query["state"]})
 
 
 def test_admin_sets_up_xero_in_one_sitting(client, xero_sandbox, xero_app, installer):
@@ -72,7 +29,7 @@ def test_admin_sets_up_xero_in_one_sitting(client, xero_sandbox, xero_app, insta
     assert refused.status_code == 409 and b"pricing terms" in refused.content
     assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
 
-    connected = _connect(client, xero_sandbox, xero_app, organisation, tenant_id)
+    connected = connect(client, xero_sandbox, xero_app, organisation, tenant_id)
     assert connected.status_code in (200, 302)
     connection = Connection.objects.get(organisation=organisation)
     assert connection.tenant_id == tenant_id

@@ -12,5 +12,4 @@ urlpatterns = [
     path("<str:provider>/tenants/<str:state_value>/", oauth.pick_tenant, name="tenants"),
     path("<str:provider>/disconnect/", views.disconnect, name="disconnect"),
     path("<str:provider>/chart/", views.reload_chart, name="chart"),
-    path("<str:provider>/preview/<str:invoice_id>", views.preview, name="preview"),
 ]

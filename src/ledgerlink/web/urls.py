@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from ledgerlink.web import views
+from ledgerlink.web import console, views
 
 app_name = "web"
 
@@ -11,4 +11,16 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<uuid:organisation_id>/", views.organisation, name="organisation"),
     path("orgs/<uuid:organisation_id>/mapping/", views.mapping, name="mapping"),
+    path("orgs/<uuid:organisation_id>/invoices/", console.invoices, name="invoices"),
+    path(
+        "orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/retry/", console.retry_one, name="retry_one"
+    ),
+    path("orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/preview/", views.preview, name="preview"),
+    path("orgs/<uuid:organisation_id>/retry/", console.retry_all, name="retry_all"),
+    path("orgs/<uuid:organisation_id>/history/", console.start_history, name="start_history"),
+    path(
+        "orgs/<uuid:organisation_id>/history/<int:push_id>/",
+        console.history_progress,
+        name="history_progress",
+    ),
 ]

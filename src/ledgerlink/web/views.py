@@ -6,13 +6,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from ledgerlink.cashflow.models import PaymentMethod, TaxRate
+from ledgerlink.cashflow.models import Invoice, PaymentMethod, TaxRate
 from ledgerlink.ledgers import charts, connections, validation
+from ledgerlink.ledgers.http import json_bytes
 from ledgerlink.ledgers.mappings import resolve_mapping
-from ledgerlink.web import access
+from ledgerlink.ledgers.preview import preview_invoice
+from ledgerlink.sync import history
+from ledgerlink.sync.documents import invoice_document
+from ledgerlink.sync.models import RemoteLink
+from ledgerlink.web import access, console
 from ledgerlink.web.mapping import MappingForm
 
 
@@ -35,17 +40,21 @@ def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
     chart = charts.chart_for(connection) if connection else None
     if connection and chart:
         problems = _problems(org, connection.provider, chart)
-    return render(
-        request,
-        "web/organisation.html",
-        {
-            "organisation": org,
-            "is_admin": is_admin,
-            "connection": connection,
-            "chart": chart,
-            "problems": problems,
-        },
-    )
+    push = console.latest_push(org)
+    if push is not None:
+        push = history.refresh_progress(push)
+    context = {
+        "organisation": org,
+        "is_admin": is_admin,
+        "connection": connection,
+        "chart": chart,
+        "problems": problems,
+        "summary": console.summary(org),
+        "push": push,
+        "eta": console.eta(push) if push else "",
+        "history_form": console.HistoryForm(),
+    }
+    return render(request, "web/organisation.html", context)
 
 
 def _problems(org, provider: str, chart) -> list[validation.Problem]:
@@ -86,3 +95,35 @@ def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "web/mapping.html",
         {"organisation": org, "connection": connection, "form": form, "problems": problems, "chart": chart},
     )
+
+
+@login_required
+def preview(request: HttpRequest, organisation_id: str, invoice_id: str) -> HttpResponse:
+    """The exact ledger body of one invoice, built by the code that sends it, without sending anything:
+    a page, or JSON with ?format=json or an Accept: application/json request."""
+    org, _ = access.organisation_for(request.user, organisation_id)
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("customer", "project"), pk=invoice_id, organisation=org
+    )
+    if not invoice.number or invoice.issue_date is None:
+        return render(
+            request,
+            "base.html",
+            {"title": "Preview", "message": "A draft has no ledger body yet: issue it first."},
+            status=409,
+        )
+    connection = connections.live_connection(org)
+    provider = connection.provider if connection else "xero"
+    link = (
+        RemoteLink.objects.filter(
+            connection=connection, subject_type="customer", subject_id=str(invoice.customer_id)
+        ).first()
+        if connection
+        else None
+    )
+    result = preview_invoice(invoice_document(invoice), org, provider, link.remote_id if link else "")
+    if request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", ""):
+        return HttpResponse(json_bytes(result), content_type="application/json")
+    body = json_bytes(result["body"]).decode() if result["body"] is not None else ""
+    context = {"organisation": org, "invoice": invoice, "result": result, "body": body, "provider": provider}
+    return render(request, "web/preview.html", context)

@@ -38,7 +38,7 @@ def issued(connected):
 
 
 def _preview(client, invoice, **params):
-    return client.get(reverse("ledgers:preview", args=["xero", invoice.pk]), params)
+    return client.get(reverse("web:preview", args=[invoice.organisation_id, invoice.pk]), params)
 
 
 def test_preview_shows_the_exact_xero_body_and_the_missing_mapping(issued, client):
@@ -87,4 +87,6 @@ def test_preview_is_scoped_to_the_users_organisations(issued, django_user_model)
     stranger = Client()
     stranger.force_login(django_user_model.objects.create_user("stranger", password="pw-123456"))
     assert _preview(stranger, invoice, format="json").status_code == 404
-    assert Client().get(reverse("ledgers:preview", args=["xero", invoice.pk])).status_code == 302  # sign in
+    assert (
+        Client().get(reverse("web:preview", args=[invoice.organisation_id, invoice.pk])).status_code == 302
+    )  # sign in

@@ -1,0 +1,179 @@
+"""The sync console: each invoice's sync status and why, retry (one or all), and historical pushes with a
+live progress bar. Reads the engine's records; changes go through the engine's own functions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ledgerlink.cashflow.models import Invoice, InvoiceStatus, Organisation
+from ledgerlink.ledgers import connections
+from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.sync import history, retry
+from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
+from ledgerlink.web import access
+
+# What a user reads for each engine state; "not attempted" and "not connected" have no record at all.
+STATUS_WORDS = {
+    SyncState.SYNCED: ("Synced", "ok"),
+    SyncState.PENDING: ("Pending", "muted"),
+    SyncState.IN_FLIGHT: ("Sending", "muted"),
+    SyncState.RETRYING: ("Retrying", "warn"),
+    SyncState.NEEDS_ATTENTION: ("Needs attention", "bad"),
+    SyncState.PAUSED: ("Disconnected: reconnect", "bad"),
+    SyncState.SKIPPED: ("Skipped", "muted"),
+}
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    invoice: Invoice
+    record: SyncRecord | None
+    label: str
+    tone: str
+
+
+def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> list[InvoiceRow]:
+    connection = connections.live_connection(organisation)
+    invoices = list(invoices.select_related("customer")[:PAGE_SIZE])
+    records = {
+        r.subject_id: r
+        for r in SyncRecord.objects.filter(
+            organisation=organisation, kind=ObjectKind.INVOICE, subject_id__in=[str(i.pk) for i in invoices]
+        ).order_by("created_at")
+    }
+    rows = []
+    for invoice in invoices:
+        record = records.get(str(invoice.pk))
+        if record is not None:
+            label, tone = STATUS_WORDS[SyncState(record.state)]
+        elif invoice.status == InvoiceStatus.DRAFT:
+            label, tone = "Draft: not sent", "muted"
+        elif connection is None:
+            label, tone = "Not connected", "muted"
+        else:
+            label, tone = "Not attempted", "muted"
+        rows.append(InvoiceRow(invoice, record, label, tone))
+    return rows
+
+
+def summary(organisation: Organisation) -> dict[str, int]:
+    states = SyncRecord.objects.filter(organisation=organisation, kind=ObjectKind.INVOICE).values_list(
+        "state", flat=True
+    )
+    counts = Counter(states)
+    return {STATUS_WORDS[SyncState(s)][0]: n for s, n in counts.most_common()}
+
+
+class HistoryForm(forms.Form):
+    date_from = forms.DateField(
+        label="Issued from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="Issued to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end of the range is before its start.")
+        return data
+
+
+@login_required
+def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    org, is_admin = access.organisation_for(request.user, organisation_id)
+    wanted = request.GET.get("sync", "")
+    query = Invoice.objects.filter(organisation=org).order_by("-issue_date", "-number")
+    if wanted in SyncState.values:
+        ids = SyncRecord.objects.filter(organisation=org, kind=ObjectKind.INVOICE, state=wanted).values(
+            "subject_id"
+        )
+        query = query.filter(pk__in=[i["subject_id"] for i in ids])
+    context = {
+        "organisation": org,
+        "is_admin": is_admin,
+        "rows": invoice_rows(org, query),
+        "states": SyncState.choices,
+        "wanted": wanted,
+        "connection": connections.live_connection(org),
+    }
+    return render(request, "web/invoices.html", context)
+
+
+@login_required
+@require_POST
+def retry_one(request: HttpRequest, organisation_id: str, invoice_id: str) -> HttpResponse:
+    org, _ = access.organisation_for(request.user, organisation_id, admin=True)
+    records = SyncRecord.objects.filter(organisation=org, subject_id=str(invoice_id))
+    retried = sum(retry.retry_record(record) for record in records)
+    messages.info(request, "Sent again." if retried else "Nothing to retry for that invoice.")
+    return redirect("web:invoices", organisation_id=org.pk)
+
+
+@login_required
+@require_POST
+def retry_all(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    org, _ = access.organisation_for(request.user, organisation_id, admin=True)
+    count = retry.retry_failed(org)
+    messages.info(request, f"{count} record{'s' if count != 1 else ''} queued again.")
+    return redirect("web:invoices", organisation_id=org.pk)
+
+
+@login_required
+@require_POST
+def start_history(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    org, _ = access.organisation_for(request.user, organisation_id, admin=True)
+    form = HistoryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("web:organisation", organisation_id=org.pk)
+    selection = history.Selection(
+        date_from=form.cleaned_data["date_from"], date_to=form.cleaned_data["date_to"]
+    )
+    try:
+        push = history.start_push(org.pk, selection)
+    except history.NoConnection:
+        messages.error(request, "Connect a ledger before pushing history.")
+        return redirect("web:organisation", organisation_id=org.pk)
+    messages.success(request, f"Pushing {push.total} historical invoice{'s' if push.total != 1 else ''}.")
+    return redirect("web:organisation", organisation_id=org.pk)
+
+
+@login_required
+def history_progress(request: HttpRequest, organisation_id: str, push_id: int) -> HttpResponse:
+    """The progress partial the organisation page polls (htmx) while a push runs."""
+    org, _ = access.organisation_for(request.user, organisation_id)
+    push = history.refresh_progress(get_object_or_404(HistoricalPush, pk=push_id, organisation=org))
+    return render(
+        request, "web/_history_progress.html", {"organisation": org, "push": push, "eta": eta(push)}
+    )
+
+
+def eta(push: HistoricalPush) -> str:
+    """Remaining time at the pace so far, in words; empty until there is a pace to go by."""
+    settled = push.done + push.failed
+    if push.state != HistoricalPush.State.RUNNING or not settled or settled >= push.total:
+        return ""
+    elapsed = (timezone.now() - push.started_at).total_seconds()
+    remaining = elapsed / settled * (push.total - settled)
+    return (
+        f"about {max(1, round(remaining / 60))} min left"
+        if remaining >= 60
+        else f"about {int(remaining) + 1} s left"
+    )
+
+
+def latest_push(organisation: Organisation) -> HistoricalPush | None:
+    return HistoricalPush.objects.filter(organisation=organisation).order_by("-started_at").first()
