@@ -77,7 +77,7 @@ def embedded(tmp_path) -> Iterator[tuple[str, requests.Session]]:
     )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: CI machines run both test workers at once
         while True:
             try:
                 if requests.get(f"{base}/health", timeout=5).ok:
