@@ -4,9 +4,11 @@ invoices through cashflow's services, and a runner that drives the worker synchr
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db
 from django.utils import timezone
 
 from ledgerlink.cashflow import services
@@ -127,3 +129,32 @@ def issue(
         ),
     )
     return services.issue_invoice(draft)
+
+
+def needs_real_concurrency() -> None:
+    """Threads racing on the database: PostgreSQL only. pytest-django's SQLite test database is in-memory
+    with a shared cache, which answers "table is locked" at once instead of waiting like the embedded file
+    database (WAL, IMMEDIATE transactions, busy timeout) does."""
+    if db.vendor != "postgresql":
+        pytest.skip("racing threads need a database that waits on locks (the PostgreSQL pass)")
+
+
+def in_threads(target, args: list) -> None:  # type: ignore[no-untyped-def]
+    """Run target(arg) in one thread per arg, each on its own connection; re-raise the first failure."""
+    failures: list[BaseException] = []
+
+    def body(arg) -> None:  # type: ignore[no-untyped-def]
+        try:
+            target(arg)
+        except BaseException as error:  # collected and raised in the test's thread
+            failures.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=body, args=(arg,)) for arg in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]

@@ -18,8 +18,9 @@ from django.utils import timezone
 from ledgerlink.cashflow.models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentReversal
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync import outbox
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
-from ledgerlink.sync.outbox import Planned, queue_records, ring
+from ledgerlink.sync.outbox import Planned, queue_records
 
 QUEUE_CHUNK = 500
 SENT_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PART_PAID, InvoiceStatus.PAID, InvoiceStatus.CANCELLED)
@@ -90,7 +91,7 @@ def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
         with transaction.atomic():
             _queue_chunk(push, connection, [str(i) for i in ids[start : start + QUEUE_CHUNK]])
     refresh_progress(push)
-    transaction.on_commit(lambda: ring(connection.pk))
+    transaction.on_commit(lambda: outbox.ring(connection.pk))
     return push
 
 

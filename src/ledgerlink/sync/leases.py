@@ -52,7 +52,9 @@ def claim(connection_id: object, owner: str, limit: int, now: dt.datetime | None
         ids = list(candidates.values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": now + lease_length()}
+        # The exact expiry marks this claim's rows apart from any the owner still holds from before.
+        expires = now + lease_length()
+        lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": expires}
         SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(**lease)
         # Records whose last request's outcome is unknown travel with all the companions of that request, due
         # or not, so a replay rebuilds the very request its idempotency key was first used for.
@@ -70,7 +72,7 @@ def claim(connection_id: object, owner: str, limit: int, now: dt.datetime | None
                 state__in=DUE_STATES,
             ).update(**lease)
     held = SyncRecord.objects.filter(
-        connection_id=connection_id, lease_owner=owner, state=SyncState.IN_FLIGHT
+        connection_id=connection_id, lease_owner=owner, state=SyncState.IN_FLIGHT, lease_expires_at=expires
     )
     return list(held.order_by("sequence", "id"))
 

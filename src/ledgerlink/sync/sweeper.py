@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync import outbox
 from ledgerlink.sync.models import DUE_STATES, HistoricalPush, SyncRecord, SyncState
-from ledgerlink.sync.outbox import materialise_missed_events, ring
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class SweepReport:
 def sweep(now: dt.datetime | None = None) -> SweepReport:
     """Plan missed events, free lapsed leases, and ring every active connection that has due records."""
     now = now or timezone.now()
-    planned = materialise_missed_events(now)
+    planned = outbox.materialise_missed_events(now)
     expired = SyncRecord.objects.filter(state=SyncState.IN_FLIGHT, lease_expires_at__lt=now).update(
         state=SyncState.PENDING, lease_owner="", lease_expires_at=None
     )
@@ -40,7 +40,7 @@ def sweep(now: dt.datetime | None = None) -> SweepReport:
     ).exclude(state=SyncState.IN_FLIGHT)
     connection_ids = sorted(set(due.values_list("connection_id", flat=True)))
     for connection_id in connection_ids:
-        ring(connection_id)
+        outbox.ring(connection_id)
     for push in HistoricalPush.objects.filter(state=HistoricalPush.State.RUNNING):
         from ledgerlink.sync.history import refresh_progress
 

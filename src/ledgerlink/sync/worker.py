@@ -141,6 +141,7 @@ class _Run:
                 self.report.claimed += len(records)
                 self._pushes.update(r.history_push_id for r in records if r.history_push_id)
                 self.process(records)
+                leases.release_unfinished(self.owner, self.connection.pk)  # nothing held across batches
             else:
                 resume = 0.0  # out of time with work left: hand over to a fresh run
         except _Stop as stop:

@@ -1,0 +1,85 @@
+"""Leases: a record is held by one worker at a time; a dead worker's claim lapses; sweeper and schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from ledgerlink.cashflow import events
+from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.sync import leases, outbox
+from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.sweeper import sweep
+
+from .conftest import in_threads, issue, needs_real_concurrency, run
+
+
+def test_two_claims_never_share_a_record(connection, organisation, customer, gst):
+    for _ in range(5):
+        issue(organisation, customer, gst)
+    first = leases.claim(connection.pk, "worker-a", 4)
+    second = leases.claim(connection.pk, "worker-b", 100)
+    assert len(first) == 4 and len(second) == 2
+    assert not {r.pk for r in first} & {r.pk for r in second}
+    assert leases.claim(connection.pk, "worker-c", 100) == []
+
+
+def test_a_lapsed_lease_passes_to_another_worker(connection, organisation, customer, gst, settings):
+    issue(organisation, customer, gst)
+    held = leases.claim(connection.pk, "dead-worker", 100)
+    later = timezone.now() + dt.timedelta(seconds=settings.LEDGERLINK_SYNC_LEASE_S + 1)
+    assert leases.renew([r.pk for r in held], "dead-worker", now=later) is False
+    taken = leases.claim(connection.pk, "live-worker", 100, now=later)
+    assert {r.pk for r in taken} == {r.pk for r in held}
+    assert leases.renew([r.pk for r in held], "dead-worker", now=later) is False  # the old owner may not send
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claimers_split_the_records(connection, organisation, customer, gst):
+    needs_real_concurrency()
+    for _ in range(20):
+        issue(organisation, customer, gst)
+    claimed: dict[str, list[int]] = {}
+
+    def claimer(name: str) -> None:
+        got = []
+        while batch := leases.claim(connection.pk, name, 3):
+            got += [r.pk for r in batch]
+        claimed[name] = got
+
+    in_threads(claimer, [f"w{n}" for n in range(4)])
+    assert len(claimed) == 4
+    everything = [pk for got in claimed.values() for pk in got]
+    assert len(everything) == len(set(everything)) == SyncRecord.objects.count()
+
+
+def test_the_sweeper_frees_lapsed_leases_and_rings_due_connections(
+    connection, organisation, customer, gst, doorbells
+):
+    issue(organisation, customer, gst)
+    leases.claim(connection.pk, "dead-worker", 100)
+    SyncRecord.objects.update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
+    doorbells.clear()
+    report = sweep()
+    assert report.leases_expired == 2 and report.connections_rung == 1
+    assert doorbells == [(connection.pk, None)]
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.PENDING}
+
+
+def test_the_sweeper_plans_an_event_whose_records_were_missed(
+    connection, organisation, customer, gst, ledger
+):
+    events.unregister_handler(outbox.on_domain_event)
+    try:
+        invoice = issue(organisation, customer, gst)
+    finally:
+        events.register_handler(outbox.on_domain_event)
+    assert not SyncRecord.objects.exists()
+    assert sweep().events_planned == 2
+    assert sweep().events_planned == 0  # idempotent
+    run(connection, ledger)
+    assert (
+        SyncRecord.objects.get(kind=ObjectKind.INVOICE, subject_id=str(invoice.pk)).state == SyncState.SYNCED
+    )

@@ -1,0 +1,108 @@
+"""The shared per-tenant budget: a sliding minute, the in-flight cap, the day, Retry-After and the ledger's
+remaining-count headers; and correctness when many workers take from it at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.utils import timezone
+
+from ledgerlink.ledgers.contract import RateBudget
+from ledgerlink.sync import ratelimit
+from ledgerlink.sync.models import TenantBudget
+from ledgerlink.sync.ratelimit import RateLimits, acquire, release
+
+from .conftest import in_threads, needs_real_concurrency
+
+LIMITS = RateLimits(per_minute=10, in_flight=3, per_day=25)
+T0 = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+def take(n: int, when: dt.datetime, tenant: str = "t1") -> list[float]:
+    """n calls that each finish at once (slot given back)."""
+    waits = []
+    for i in range(n):
+        wait = acquire("xero", tenant, f"h{i}", LIMITS, now=when)
+        if wait == 0:
+            release("xero", tenant, f"h{i}", now=when)
+        waits.append(wait)
+    return waits
+
+
+def test_xero_limits_are_the_published_ones():
+    assert ratelimit.limits_for("xero") == RateLimits(per_minute=60, in_flight=5, per_day=5000)
+
+
+def test_no_sixty_second_window_holds_more_than_the_minute_limit(db):
+    assert take(10, at(0)) == [0.0] * 10
+    waits = take(1, at(30))
+    assert waits[0] == pytest.approx(30.0)  # the first call of the window ages out at 60 s
+    assert take(1, at(60.001)) == [0.0]
+
+
+def test_the_in_flight_cap_holds_until_a_slot_is_given_back(db):
+    for i in range(3):
+        assert acquire("xero", "t1", f"busy{i}", LIMITS, now=at(0)) == 0
+    assert 0 < acquire("xero", "t1", "fourth", LIMITS, now=at(0)) <= 0.2
+    release("xero", "t1", "busy0", now=at(1))
+    assert acquire("xero", "t1", "fourth", LIMITS, now=at(1)) == 0
+
+
+def test_a_killed_workers_slot_lapses(db):
+    for i in range(3):
+        acquire("xero", "t1", f"dead{i}", LIMITS, now=at(0))
+    later = at(LIMITS.slot_ttl_s + 1)
+    assert acquire("xero", "t1", "alive", LIMITS, now=later) == 0
+
+
+def test_retry_after_pauses_every_worker_of_the_tenant_only(db):
+    release("xero", "t1", "h", RateBudget(retry_after_s=45), now=at(0))
+    assert acquire("xero", "t1", "a", LIMITS, now=at(1)) == pytest.approx(44)
+    assert acquire("xero", "t2", "b", LIMITS, now=at(1)) == 0  # tenants are isolated
+    assert acquire("xero", "t1", "a", LIMITS, now=at(45)) == 0
+
+
+def test_the_ledgers_remaining_count_slows_down_before_a_429(db):
+    acquire("xero", "t1", "a", LIMITS, now=at(0))
+    release("xero", "t1", "a", RateBudget(minute_remaining=1), now=at(0))
+    assert acquire("xero", "t1", "b", LIMITS, now=at(1)) == 0  # one left: it may go
+    release("xero", "t1", "b", RateBudget(minute_remaining=0), now=at(1))
+    assert acquire("xero", "t1", "c", LIMITS, now=at(2)) == pytest.approx(
+        58
+    )  # none left: wait out the minute
+    assert acquire("xero", "t1", "c", LIMITS, now=at(61)) == 0
+
+
+def test_the_day_budget_and_its_header(db):
+    for minute in range(3):
+        take(10, at(minute * 61))
+    assert take(1, at(200))[0] > 3600  # 25 a day in this test's limits: wait for the day to roll
+    release("xero", "t3", "x", RateBudget(day_remaining=0), now=at(0))
+    assert acquire("xero", "t3", "y", LIMITS, now=at(1)) == ratelimit.DAY_EXHAUSTED_PAUSE_S
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_never_exceed_the_budget():
+    """Eight threads (each with its own database connection) race for one tenant's budget."""
+    needs_real_concurrency()
+    granted: list[str] = []
+    lock = threading.Lock()
+    now = timezone.now()
+
+    def worker(n: int) -> None:
+        for i in range(6):
+            if acquire("xero", "race", f"w{n}-{i}", LIMITS, now=now) == 0:
+                with lock:
+                    granted.append(f"w{n}-{i}")
+
+    in_threads(worker, list(range(8)))
+    budget = TenantBudget.objects.get(tenant_id="race")
+    assert len(granted) == LIMITS.in_flight  # nobody released: the in-flight cap binds first
+    assert sorted(budget.in_flight) == sorted(granted)
+    assert len(budget.minute_calls) == LIMITS.in_flight
