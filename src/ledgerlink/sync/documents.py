@@ -110,7 +110,7 @@ def cancellation_document(credit_note: cf.CreditNote) -> c.Cancellation:
     )
 
 
-_LOADERS: dict[ObjectKind, tuple[type, Callable[..., c.Document], tuple[str, ...]]] = {
+_LOADERS: dict[ObjectKind, tuple[type[Any], Callable[..., c.Document], tuple[str, ...]]] = {
     ObjectKind.CUSTOMER: (cf.Customer, customer_document, ()),
     ObjectKind.INVOICE: (cf.Invoice, invoice_document, ("customer", "project")),
     ObjectKind.PAYMENT: (cf.Payment, payment_document, ("invoice",)),

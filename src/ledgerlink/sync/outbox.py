@@ -145,8 +145,11 @@ def materialise_missed_events(now: dt.datetime | None = None) -> int:
     created = 0
     events = DomainEvent.objects.filter(id__gt=mark.position).order_by("id")
     settled, advancing = mark.position, True
+    connections: dict[object, list[Connection]] = {}
     for event in events.iterator():
-        for connection in live_connections(event.organisation_id):
+        if event.organisation_id not in connections:
+            connections[event.organisation_id] = live_connections(event.organisation_id)
+        for connection in connections[event.organisation_id]:
             if connection.connected_at <= event.created_at:
                 created += queue_records(
                     connection, plan_event(event), event_id=str(event.id), sequence=event.id

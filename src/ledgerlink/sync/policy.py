@@ -37,13 +37,14 @@ def replay_is_safe(since: dt.datetime, lifetime: dt.timedelta, now: dt.datetime)
 
 
 def request_key(
-    connection_id: object, index: int, request: LedgerRequest, generations: Mapping[str, int]
+    connection_id: object, step: str, request: LedgerRequest, generations: Mapping[str, int]
 ) -> str:
-    """The Idempotency-Key for one request: a digest of the connection, the request's place in the build,
-    its method and path, and each item's record id and generation. The same records at the same generation
-    give the same key, so a replay after an unknown outcome is recognised; a new generation (after a lookup
-    found nothing, or a cached error) gives a new one. 35 characters: within Xero's 128 and QBO's 36."""
-    parts = [str(connection_id), str(index), request.method, request.path]
+    """The Idempotency-Key for one request: a digest of the connection, the step of the operation (a key
+    re-used on a different request is refused, so each step has its own), the method and path, and each
+    item's record id and generation. The same records at the same generation give the same key, so a replay
+    after an unknown outcome is recognised; a new generation (after a look-up found nothing, or a cached
+    error) gives a new one. 35 characters: within Xero's 128 and QBO's 36."""
+    parts = [str(connection_id), step, request.method, request.path]
     parts += [f"{item.record_id}.{generations[item.record_id]}" for item in request.items]
     return "ll-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 

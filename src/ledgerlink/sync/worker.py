@@ -324,8 +324,8 @@ class _Run:
     def pack(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[list[tuple[SyncRecord, SyncItem]]]:
         """Chunks of at most the ledger's batch size. Records replaying an unknown outcome travel with the
         same companions as before, so the rebuilt request matches its key (xero.md section 4)."""
-        replays: dict[str, list] = defaultdict(list)
-        fresh = []
+        replays: dict[str, list[tuple[SyncRecord, SyncItem]]] = defaultdict(list)
+        fresh: list[tuple[SyncRecord, SyncItem]] = []
         for record, item in ready:
             if record.unknown_outcome_since and record.idempotency_key:
                 replays[record.idempotency_key].append((record, item))
@@ -418,16 +418,15 @@ class _Run:
     ) -> list[SyncItem]:
         by_id = {outcome.record_id: outcome for outcome in outcomes}
         follow_ups = []
-        expected = [item for item in request.items] if request else []
-        for item in expected:
-            if item.record_id not in by_id:
+        expected_items = {item.record_id: item for item in (request.items if request else ())}
+        for silent in expected_items.values():
+            if silent.record_id not in by_id:
                 self.on_item_error(
-                    records[item.record_id], item, UnknownOutcome("The ledger said nothing about it.")
+                    records[silent.record_id], silent, UnknownOutcome("The ledger said nothing about it.")
                 )
-        items = {item.record_id: item for item in expected}
         for record_id, outcome in by_id.items():
             record = records[record_id]
-            item = items.get(record_id)
+            item = expected_items.get(record_id)
             if outcome.error is not None:
                 self.on_item_error(record, item, outcome.error)
             elif not outcome.done and item is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -33,13 +34,13 @@ class Command(BaseCommand):
             "--background", action="store_true", help="Queue the push for the workers and return at once."
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         if options["ids"] and (options["date_from"] or options["date_to"]):
             raise CommandError("Choose either --ids or a date range, not both.")
         selection = Selection(
             date_from=options["date_from"],
             date_to=options["date_to"],
-            ids=tuple(options["ids"]),  # type: ignore[arg-type]
+            ids=tuple(options["ids"]),
         )
         try:
             push = start_push(options["organisation_id"], selection)
