@@ -170,7 +170,7 @@ class ControlAPI:
             raise ControlError("settings must be an object")
         tenant_id = new_id()
         now = self.plane.clock.now()
-        tenant = {
+        tenant: dict[str, Any] = {
             "tenant_id": tenant_id,
             "region": region,
             "name": name,

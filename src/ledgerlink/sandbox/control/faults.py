@@ -116,7 +116,7 @@ def _kind(raw: dict[str, Any]) -> Fault:
         except (KeyError, ValueError, TypeError):
             raise FaultRuleError("status must be one of 429, 500, 503") from None
     try:
-        return Fault(raw.get("kind"))
+        return Fault(str(raw.get("kind")))
     except ValueError:
         raise FaultRuleError(f"kind must be one of {', '.join(f.value for f in Fault)}") from None
 

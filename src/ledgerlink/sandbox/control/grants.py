@@ -87,13 +87,15 @@ class Grants:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             ).decode()
-        self._private_key = serialization.load_pem_private_key(store.signing_key_pem.encode(), None)
+        private_key = serialization.load_pem_private_key(store.signing_key_pem.encode(), None)
+        assert isinstance(private_key, rsa.RSAPrivateKey)
+        self._private_key: rsa.RSAPrivateKey = private_key
         self.key_id = hashlib.sha256(store.signing_key_pem.encode()).hexdigest()[:16]
 
     # -- apps -------------------------------------------------------------------------------------------
     def create_app(self, redirect_uris: list[str], name: str, granular_only: bool) -> dict[str, Any]:
         """Register an app; its secret is returned once, like a developer portal shows it."""
-        app = {
+        app: dict[str, Any] = {
             "client_id": secrets.token_hex(16).upper(),
             "client_secret": secrets.token_urlsafe(36),
             "redirect_uris": list(redirect_uris),
@@ -325,7 +327,7 @@ class Grants:
         try:
             claims = jwt.decode(
                 token,
-                self._private_key.public_key(),  # type: ignore[union-attr]
+                self._private_key.public_key(),
                 algorithms=["RS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_aud": False},
             )
@@ -404,7 +406,7 @@ class Grants:
             return True
 
     def jwks(self) -> dict[str, Any]:
-        public = self._private_key.public_key()  # type: ignore[union-attr]
+        public = self._private_key.public_key()
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
         jwk.update({"kid": self.key_id, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}

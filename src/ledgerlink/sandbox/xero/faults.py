@@ -38,8 +38,8 @@ def text_response(text: str, status: int, headers: dict[str, str] | None = None)
 
 def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
     """Xero's gateway error shape for 401/403 (xero.md §6)."""
-    body = {"Type": None, "Title": title, "Status": status, "Detail": detail, "Instance": str(uuid.uuid4()),
-            "Extensions": {}}  # fmt: skip
+    body: dict[str, Any] = {"Type": None, "Title": title, "Status": status, "Detail": detail}
+    body.update(Instance=str(uuid.uuid4()), Extensions={})
     return json_response(body, status, headers)
 
 

@@ -101,10 +101,18 @@ class XeroIdentity:
         if challenge and params.get("code_challenge_method") != "S256":
             return back(error="invalid_request", error_description="code_challenge_method must be S256")
         if request.method == "GET":
-            hidden = {k: params.get(k, "") for k in (
-                "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                "code_challenge_method",
-            )}  # fmt: skip
+            hidden = {
+                k: params.get(k, "")
+                for k in (
+                    "response_type",
+                    "client_id",
+                    "redirect_uri",
+                    "scope",
+                    "state",
+                    "code_challenge",
+                    "code_challenge_method",
+                )
+            }
             with self.plane.store.lock:
                 tenants = list(self.plane.store.tenants.values())
             page = consent_page("Xero", app["name"], scope, tenants, hidden, request.path)

@@ -335,7 +335,7 @@ class Books:
                     }
         return None
 
-    def _number(self, raw: dict[str, Any], name: str, problems: Problems, n: int) -> Decimal | None:
+    def _number(self, raw: dict[str, Any], name: str, problems: Problems, n: int | None) -> Decimal | None:
         if raw.get(name) is None:
             return None
         try:

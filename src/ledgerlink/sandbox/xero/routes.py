@@ -59,7 +59,7 @@ class XeroProvider:
     """The Xero side of a sandbox: its OAuth policy, seed data, routes and views."""
 
     name = "xero"
-    regions = seed.REGIONS
+    regions: tuple[str, ...] = seed.REGIONS
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
@@ -388,8 +388,11 @@ class XeroProvider:
         view = dict(doc)
         contact = ledger["contacts"].get(doc.get("Contact", {}).get("ContactID", ""))
         if contact is not None:
-            view["Contact"] = {k: contact[k] for k in ("ContactID", "Name", "ContactNumber", "EmailAddress",
-                                                     "ContactStatus") if contact.get(k)}  # fmt: skip
+            view["Contact"] = {
+                k: contact[k]
+                for k in ("ContactID", "Name", "ContactNumber", "EmailAddress", "ContactStatus")
+                if contact.get(k)
+            }
         if summary:
             view.pop("LineItems", None)
         elif unitdp != 4:
@@ -425,9 +428,13 @@ class XeroProvider:
         unitdp = 4 if request.args.get("unitdp") == "4" else 2
         summary = parse_bool(request.args.get("summaryOnly"))
         return self._list(
-            request, key, rows, id_field, paged=True,
+            request,
+            key,
+            rows,
+            id_field,
+            paged=True,
             view=lambda d: self._invoice_view(books.ledger, d, unitdp, summary),
-        )  # fmt: skip
+        )
 
     def _document(self, request: Request, books: Books, kind: str, key: str) -> Response:
         envelope_key = "Invoices" if kind == "invoice" else "CreditNotes"

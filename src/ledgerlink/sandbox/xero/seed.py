@@ -11,7 +11,7 @@ from typing import Any
 
 from ..control.state import new_id
 
-REGIONS = ("AU", "UK", "NZ", "US")
+REGIONS: tuple[str, ...] = ("AU", "UK", "NZ", "US")
 
 _CLASS_OF_TYPE = {
     **dict.fromkeys(("BANK", "CURRENT", "FIXED", "INVENTORY", "NONCURRENT", "PREPAYMENT"), "ASSET"),

@@ -80,6 +80,18 @@ def _compare(left: Any, op: str, right: Any) -> bool:
         return False
 
 
+def _text_test(field: str, test: Callable[[str, str], bool], argument: str) -> Predicate:
+    def predicate(entity: dict[str, Any]) -> bool:
+        value = _lookup(entity, field)
+        return isinstance(value, str) and test(value.lower(), argument)
+
+    return predicate
+
+
+def _comparison(path: str, op: str, value: Any) -> Predicate:
+    return lambda entity: _compare(_lookup(entity, path), op, value)
+
+
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens, self.pos = tokens, 0
@@ -170,15 +182,12 @@ class _Parser:
                 self.expect("(")
                 argument = str(self.literal()).lower()
                 self.expect(")")
-                return lambda e, f=field, t=test, a=argument: (
-                    isinstance(_lookup(e, f), str) and t(_lookup(e, f).lower(), a)
-                )
+                return _text_test(field, test, argument)
         op_kind, op = self.take()
         if op_kind != "op" or op not in ("==", "=", "!=", ">", "<", ">=", "<="):
             raise WhereError(f"Expected a comparison after '{path}'")
         op = "==" if op == "=" else op
-        value = self.literal()
-        return lambda e, p=path, o=op, v=value: _compare(_lookup(e, p), o, v)
+        return _comparison(path, op, self.literal())
 
 
 def compile_where(text: str | None) -> Predicate:
