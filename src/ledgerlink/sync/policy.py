@@ -7,6 +7,8 @@ import hashlib
 import random
 from collections.abc import Mapping
 
+from django.conf import settings
+
 from ledgerlink.ledgers.contract import LedgerRequest
 
 # xero.md §4: Xero keeps a key's first response for 6 minutes. quickbooks.md §4: QBO's retention is not
@@ -44,7 +46,10 @@ def request_key(
     item's record id and generation. The same records at the same generation give the same key, so a replay
     after an unknown outcome is recognised; a new generation (after a look-up found nothing, or a cached
     error) gives a new one. 35 characters: within Xero's 128 and QBO's 36."""
-    parts = [str(connection_id), step, request.method, request.path]
+    # The deployment's secret first: Xero scopes keys per app, and two deployments sharing an app (staging
+    # and production) number their connections and records alike.
+    deployment = hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:16]
+    parts = [deployment, str(connection_id), step, request.method, request.path]
     parts += [f"{item.record_id}.{generations[item.record_id]}" for item in request.items]
     return "ll-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
