@@ -105,7 +105,7 @@ def _text(raw: dict[str, Any], name: str, limit: int, problems: Problems) -> str
     return text
 
 
-def _ci(raw: dict[str, Any]) -> dict[str, Any]:
+def canonical_keys(raw: dict[str, Any]) -> dict[str, Any]:
     """Accept mis-cased keys (hotglue sends ``addresses``/``phones``), keeping the first exact match."""
     out: dict[str, Any] = {}
     for key, value in raw.items():
@@ -173,7 +173,7 @@ class Books:
         if not isinstance(raw, dict):
             problems.add(msg.CONTACT_IDENTITY)
             return Outcome({}, problems)
-        raw = _ci(raw)
+        raw = canonical_keys(raw)
         contact_id = url_id or raw.get("ContactID")
         existing = self.ledger["contacts"].get(str(contact_id).lower()) if contact_id else None
         if contact_id and existing is None:
@@ -187,7 +187,7 @@ class Books:
                 contact[name] = value
         for name in CONTACT_LISTS:
             if isinstance(raw.get(name), list) and raw[name]:
-                contact[name] = [_ci(x) for x in raw[name] if isinstance(x, dict)]
+                contact[name] = [canonical_keys(x) for x in raw[name] if isinstance(x, dict)]
         status = raw.get("ContactStatus")
         if status is not None:
             if status not in ("ACTIVE", "ARCHIVED"):
@@ -225,7 +225,7 @@ class Books:
         if not isinstance(ref, dict):
             problems.add(msg.CONTACT_IDENTITY)
             return None
-        ref = _ci(ref)
+        ref = canonical_keys(ref)
         contacts = self.ledger["contacts"].values()
         found = None
         if ref.get("ContactID"):
@@ -305,7 +305,7 @@ class Books:
             return
         resolved = []
         for ref in raw:
-            ref = _ci(ref) if isinstance(ref, dict) else {}
+            ref = canonical_keys(ref) if isinstance(ref, dict) else {}
             option = self._tracking_option(ref)
             if option is None:
                 problems.add(msg.TRACKING_UNKNOWN, n)
@@ -335,7 +335,7 @@ class Books:
                     }
         return None
 
-    def _number(self, raw: dict[str, Any], name: str, problems: Problems, n: int | None) -> Decimal | None:
+    def number(self, raw: dict[str, Any], name: str, problems: Problems, n: int | None) -> Decimal | None:
         if raw.get(name) is None:
             return None
         try:
@@ -370,12 +370,12 @@ class Books:
                 line["Item"] = {"ItemID": item["ItemID"], "Name": item.get("Name"), "Code": item["Code"]}
         if raw.get("Description") is not None:
             line["Description"] = str(raw["Description"])[:4000]
-        quantity = self._number(raw, "Quantity", problems, n)
-        unit = self._number(raw, "UnitAmount", problems, n)
-        given_amount = self._number(raw, "LineAmount", problems, n)
-        discount_rate = self._number(raw, "DiscountRate", problems, n)
-        discount_amount = self._number(raw, "DiscountAmount", problems, n)
-        given_tax = self._number(raw, "TaxAmount", problems, n)
+        quantity = self.number(raw, "Quantity", problems, n)
+        unit = self.number(raw, "UnitAmount", problems, n)
+        given_amount = self.number(raw, "LineAmount", problems, n)
+        discount_rate = self.number(raw, "DiscountRate", problems, n)
+        discount_amount = self.number(raw, "DiscountAmount", problems, n)
+        given_tax = self.number(raw, "TaxAmount", problems, n)
         description_only = quantity is None and unit is None and given_amount is None
         if description_only:
             line.update(
@@ -482,7 +482,7 @@ class Books:
                 doc[number_field] = self._next_number(kind, doc["Type"], prefix)
             doc["_client_id"] = self.client_id
         self._finish_lines(doc)
-        self._settle(kind, doc)
+        self.settle(kind, doc)
         doc["UpdatedDateUTC"] = self.now
         self.ledger[store][doc[id_field]] = doc
         self._mark_contact_role(doc)
@@ -547,7 +547,7 @@ class Books:
         )
         doc["CurrencyCode"] = str(currency).upper()
         rate = (
-            self._number(raw, "CurrencyRate", problems, None) if raw.get("CurrencyRate") is not None else None
+            self.number(raw, "CurrencyRate", problems, None) if raw.get("CurrencyRate") is not None else None
         )
         doc["CurrencyRate"] = rate or doc.get("CurrencyRate") or Decimal(1)
         if raw.get("SentToContact") is not None:
@@ -662,7 +662,7 @@ class Books:
                 self.ledger["counters"][doc_type] = counter
                 return number
 
-    def _settle(self, kind: str, doc: dict[str, Any]) -> None:
+    def settle(self, kind: str, doc: dict[str, Any]) -> None:
         """Recompute amounts due/paid and the automatic PAID status (xero.md §3 "Status semantics")."""
         paid = sum((p["Amount"] for p in doc.get("Payments", [])), Decimal(0))
         if kind == "invoice":
@@ -704,251 +704,6 @@ class Books:
             key = "IsCustomer" if doc["Type"].startswith("ACCREC") else "IsSupplier"
             contact[key] = True
 
-    # -- payments ---------------------------------------------------------------------------------------
-    def save_payment(self, raw: Any) -> Outcome:
-        """Create one payment against an invoice or credit note (refund) (xero.md §3 "Payments")."""
-        problems = Problems()
-        if not isinstance(raw, dict):
-            problems.add(msg.DOCUMENT_NOT_FOUND)
-            return Outcome({}, problems)
-        raw = _ci(raw)
-        payment: dict[str, Any] = {
-            "Status": "AUTHORISED",
-            "IsReconciled": bool(raw.get("IsReconciled", False)),
-        }
-        target_kind, target = self._payment_target(raw, problems)
-        account = self.account(
-            _ci(raw["Account"]) if isinstance(raw.get("Account"), dict) else {"Code": raw.get("Code")}
-        )
-        if (
-            account is None
-            or account["Status"] != "ACTIVE"
-            or not (account["Type"] == "BANK" or account.get("EnablePaymentsToAccount"))
-        ):
-            problems.add(msg.ACCOUNT_MUST_BE_VALID)
-        else:
-            payment["Account"] = {
-                "AccountID": account["AccountID"],
-                "Code": account.get("Code"),
-                "Name": account["Name"],
-            }
-        try:
-            payment["Date"] = parse_date(raw["Date"]) if raw.get("Date") is not None else self.today
-        except ValueError:
-            problems.add(msg.DATE_INVALID.format(field="Date"))
-        amount = self._number(raw, "Amount", problems, None)
-        if amount is None or amount <= 0:
-            problems.add(msg.PAYMENT_NOT_POSITIVE)
-        elif target is not None:
-            if target["Status"] != "AUTHORISED":
-                problems.add(msg.PAYMENT_NOT_AUTHORISED)
-            elif amount > (target["AmountDue"] if target_kind == "invoice" else target["RemainingCredit"]):
-                problems.add(msg.PAYMENT_TOO_MUCH)
-        if raw.get("Reference") is not None:
-            payment["Reference"] = str(raw["Reference"])[:255]
-        if problems:
-            payment["ValidationErrors"] = [{"Message": m} for m in problems.messages]
-            if amount is not None:
-                payment["Amount"] = amount
-            return Outcome(payment, problems)
-        assert target is not None and amount is not None
-        payment.update(
-            PaymentID=new_id(),
-            Amount=amount.quantize(CENT),
-            BankAmount=amount.quantize(CENT),
-            CurrencyRate=target.get("CurrencyRate", Decimal(1)),
-            PaymentType=_payment_type(target["Type"]),
-            HasAccount=True,
-            HasValidationErrors=False,
-            UpdatedDateUTC=self.now,
-            _target=(target_kind, target[DOC[target_kind][1]]),
-            _client_id=self.client_id,
-        )
-        self._attach_payment(target_kind, target, payment)
-        self.ledger["payments"][payment["PaymentID"]] = payment
-        return Outcome(self.payment_view(payment))
-
-    def _payment_target(self, raw: dict[str, Any], problems: Problems) -> tuple[str, dict[str, Any] | None]:
-        for kind, key in (("invoice", "Invoice"), ("credit_note", "CreditNote")):
-            ref = raw.get(key)
-            number = raw.get(DOC[kind][2])
-            if isinstance(ref, dict) or number:
-                ref = _ci(ref) if isinstance(ref, dict) else {}
-                handle = ref.get(DOC[kind][1]) or ref.get(DOC[kind][2]) or number
-                found = self.find_document(kind, str(handle)) if handle else None
-                if found is None or found["Status"] == "DELETED":
-                    problems.add(msg.DOCUMENT_NOT_FOUND)
-                return kind, found
-        problems.add(msg.DOCUMENT_NOT_FOUND)
-        return "invoice", None
-
-    def _attach_payment(self, kind: str, target: dict[str, Any], payment: dict[str, Any]) -> None:
-        target.setdefault("Payments", []).append(
-            {
-                "PaymentID": payment["PaymentID"],
-                "Date": payment["Date"],
-                "Amount": payment["Amount"],
-                "Reference": payment.get("Reference"),
-                "CurrencyRate": payment["CurrencyRate"],
-                "HasAccount": True,
-                "HasValidationErrors": False,
-            }
-        )
-        self._settle(kind, target)
-        target["UpdatedDateUTC"] = self.now
-
-    def payment_view(self, payment: dict[str, Any]) -> dict[str, Any]:
-        """A payment as Xero returns it: with a summary of the document it settles."""
-        view = {k: v for k, v in payment.items() if not k.startswith("_")}
-        kind, doc_id = payment["_target"]
-        doc = self.ledger[DOC[kind][0]].get(doc_id)
-        if doc is not None:
-            summary_key = "Invoice" if kind == "invoice" else "CreditNote"
-            view[summary_key] = {
-                DOC[kind][1]: doc_id,
-                DOC[kind][2]: doc.get(DOC[kind][2]),
-                "Type": doc["Type"],
-                "Contact": doc.get("Contact"),
-                "CurrencyCode": doc.get("CurrencyCode"),
-                "IsDiscounted": doc.get("IsDiscounted", False),
-                "HasErrors": False,
-                "LineItems": [],
-                "Payments": [],
-                "CreditNotes": [],
-                "Prepayments": [],
-                "Overpayments": [],
-            }
-            if kind == "credit_note":
-                for key in ("Payments", "CreditNotes", "Prepayments", "Overpayments", "IsDiscounted"):
-                    view[summary_key].pop(key, None)
-        return view
-
-    def delete_payment(self, payment_id: str, raw: Any) -> Outcome:
-        """``POST /Payments/{id}`` with ``Status: DELETED``: the only change a payment allows."""
-        problems = Problems()
-        payment = self.ledger["payments"].get(payment_id.lower())
-        if payment is None:
-            problems.add(msg.DOCUMENT_NOT_FOUND)
-            return Outcome({"PaymentID": payment_id}, problems)
-        if not isinstance(raw, dict) or str(raw.get("Status", "")).upper() != "DELETED":
-            problems.add(msg.PAYMENT_NO_EDIT)
-        elif payment["IsReconciled"] and not self.ledger.get("settings", {}).get("allow_reconciled_delete"):
-            problems.add(msg.PAYMENT_RECONCILED)
-        if problems:
-            view = self.payment_view(payment)
-            view["ValidationErrors"] = [{"Message": m} for m in problems.messages]
-            return Outcome(view, problems)
-        if payment["Status"] != "DELETED":
-            payment["Status"] = "DELETED"
-            payment["UpdatedDateUTC"] = self.now
-            kind, doc_id = payment["_target"]
-            doc = self.ledger[DOC[kind][0]][doc_id]
-            doc["Payments"] = [p for p in doc.get("Payments", []) if p["PaymentID"] != payment["PaymentID"]]
-            self._settle(kind, doc)
-            doc["UpdatedDateUTC"] = self.now
-        return Outcome(self.payment_view(payment))
-
-    # -- allocations ------------------------------------------------------------------------------------
-    def allocate(self, credit_note_id: str, raw: Any) -> Outcome:
-        """Allocate part of an AUTHORISED credit note to an AUTHORISED invoice of the same contact."""
-        problems = Problems()
-        note = self.find_document("credit_note", credit_note_id)
-        if note is None:
-            problems.add(msg.CREDIT_NOTE_NOT_FOUND)
-            return Outcome({}, problems)
-        raw = _ci(raw) if isinstance(raw, dict) else {}
-        ref = _ci(raw.get("Invoice") or {}) if isinstance(raw.get("Invoice"), dict) else {}
-        invoice = self.find_document("invoice", str(ref.get("InvoiceID") or ref.get("InvoiceNumber") or ""))
-        allocation: dict[str, Any] = {}
-        amount = self._number(raw, "Amount", problems, None)
-        if invoice is None:
-            problems.add(msg.DOCUMENT_NOT_FOUND)
-        elif amount is None or amount <= 0:
-            problems.add(msg.PAYMENT_NOT_POSITIVE)
-        elif note["Status"] != "AUTHORISED" or invoice["Status"] != "AUTHORISED":
-            problems.add(msg.ALLOCATION_NOT_AUTHORISED)
-        elif note["CurrencyCode"] != invoice["CurrencyCode"]:
-            problems.add(msg.ALLOCATION_CURRENCY)
-        elif note["Contact"]["ContactID"] != invoice["Contact"]["ContactID"]:
-            problems.add(msg.ALLOCATION_CONTACT)
-        elif amount > note["RemainingCredit"] or amount > invoice["AmountDue"]:
-            problems.add(msg.ALLOCATION_TOO_MUCH)
-        try:
-            allocation["Date"] = parse_date(raw["Date"]) if raw.get("Date") else self.today
-        except ValueError:
-            problems.add(msg.DATE_INVALID.format(field="Date"))
-        if problems:
-            allocation["ValidationErrors"] = [{"Message": m} for m in problems.messages]
-            if amount is not None:
-                allocation["Amount"] = amount
-            return Outcome(allocation, problems)
-        assert invoice is not None and amount is not None
-        allocation.update(AllocationID=new_id(), Amount=amount.quantize(CENT), IsDeleted=False)
-        summary = {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice.get("InvoiceNumber")}
-        note["Allocations"].append({**allocation, "Invoice": summary, "_invoice_id": invoice["InvoiceID"]})
-        invoice["CreditNotes"].append(
-            {
-                "CreditNoteID": note["CreditNoteID"],
-                "CreditNoteNumber": note.get("CreditNoteNumber"),
-                "AppliedAmount": allocation["Amount"],
-                "Date": allocation["Date"],
-                "Total": note["Total"],
-                "_allocation_id": allocation["AllocationID"],
-            }
-        )
-        for kind, doc in (("credit_note", note), ("invoice", invoice)):
-            self._settle(kind, doc)
-            doc["UpdatedDateUTC"] = self.now
-        return Outcome(self.allocation_view(note, allocation["AllocationID"]))
-
-    def allocation_view(self, note: dict[str, Any], allocation_id: str) -> dict[str, Any]:
-        allocation = next(
-            a
-            for a in note["Allocations"] + note.get("_deleted_allocations", [])
-            if a["AllocationID"] == allocation_id
-        )
-        invoice = self.ledger["invoices"].get(allocation["_invoice_id"], {})
-        view = {k: v for k, v in allocation.items() if not k.startswith("_")}
-        view["Invoice"] = {
-            "InvoiceID": invoice.get("InvoiceID"),
-            "InvoiceNumber": invoice.get("InvoiceNumber"),
-            "Payments": [],
-            "CreditNotes": [],
-            "Prepayments": [],
-            "Overpayments": [],
-            "HasErrors": False,
-            "IsDiscounted": False,
-            "LineItems": [],
-        }
-        view["CreditNote"] = {
-            "CreditNoteID": note["CreditNoteID"],
-            "CreditNoteNumber": note.get("CreditNoteNumber"),
-            "LineItems": [],
-            "HasErrors": False,
-        }
-        return view
-
-    def delete_allocation(self, credit_note_id: str, allocation_id: str) -> dict[str, Any] | None:
-        note = self.find_document("credit_note", credit_note_id)
-        if note is None:
-            return None
-        allocation = next(
-            (a for a in note["Allocations"] if a["AllocationID"] == allocation_id.lower()), None
-        )
-        if allocation is None:
-            return None
-        note["Allocations"].remove(allocation)
-        allocation["IsDeleted"] = True
-        note.setdefault("_deleted_allocations", []).append(allocation)
-        invoice = self.ledger["invoices"][allocation["_invoice_id"]]
-        invoice["CreditNotes"] = [
-            c for c in invoice["CreditNotes"] if c.get("_allocation_id") != allocation_id.lower()
-        ]
-        for kind, doc in (("credit_note", note), ("invoice", invoice)):
-            self._settle(kind, doc)
-            doc["UpdatedDateUTC"] = self.now
-        return self.allocation_view(note, allocation["AllocationID"])
-
     # -- items ------------------------------------------------------------------------------------------
     def save_item(self, raw: Any, create_only: bool) -> Outcome:
         problems = Problems()
@@ -987,12 +742,3 @@ class Books:
 
 def _differs(a: Any, b: Any) -> bool:
     return a != b
-
-
-def _payment_type(doc_type: str) -> str:
-    return {
-        "ACCREC": "ACCRECPAYMENT",
-        "ACCPAY": "ACCPAYPAYMENT",
-        "ACCRECCREDIT": "ARCREDITPAYMENT",
-        "ACCPAYCREDIT": "APCREDITPAYMENT",
-    }[doc_type]

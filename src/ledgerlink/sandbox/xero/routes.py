@@ -20,6 +20,7 @@ from . import faults as xf
 from . import seed
 from .identity import XeroIdentity
 from .ledger import CENT, Books, Outcome
+from .settlements import Settlements
 from .where import WhereError, compile_where
 from .wire import BodyError, csv_param, elements, envelope, parse_bool, parse_json, render
 
@@ -138,7 +139,7 @@ class XeroProvider:
             "name": tenant["name"],
             "Contacts": render(list(ledger["contacts"].values())),
             "Invoices": render([self._invoice_view(ledger, d) for d in ledger["invoices"].values()]),
-            "Payments": render([books.payment_view(p) for p in ledger["payments"].values()]),
+            "Payments": render([Settlements(books).payment_view(p) for p in ledger["payments"].values()]),
             "CreditNotes": render(list(ledger["credit_notes"].values())),
             "Items": render(ledger["items"]),
         }
@@ -467,10 +468,10 @@ class XeroProvider:
         return self._document(request, books, "credit_note", key)
 
     def allocate(self, request: Request, books: Books, key: str) -> Response:
-        return self._write(request, "Allocations", lambda raw: books.allocate(key, raw))
+        return self._write(request, "Allocations", lambda raw: Settlements(books).allocate(key, raw))
 
     def unallocate(self, request: Request, books: Books, key: str, allocation_id: str) -> Response:
-        view = books.delete_allocation(key, allocation_id)
+        view = Settlements(books).delete_allocation(key, allocation_id)
         if view is None:
             return xf.not_found()
         return xf.json_response(render(view))  # the spec's DELETE answers a bare Allocation
@@ -478,16 +479,22 @@ class XeroProvider:
     # -- payments ---------------------------------------------------------------------------------------
     def payments(self, request: Request, books: Books) -> Response:
         if request.method != "GET":
-            return self._write(request, "Payments", books.save_payment)
+            return self._write(request, "Payments", Settlements(books).save_payment)
         rows = list(books.ledger["payments"].values())
-        return self._list(request, "Payments", rows, "PaymentID", paged=True, view=books.payment_view)
+        return self._list(
+            request, "Payments", rows, "PaymentID", paged=True, view=Settlements(books).payment_view
+        )
 
     def payment(self, request: Request, books: Books, key: str) -> Response:
         found = books.ledger["payments"].get(key)
         if request.method == "GET":
             if found is None:
                 return xf.not_found()
-            return xf.json_response(envelope("Payments", [books.payment_view(found)], self._now()))
+            return xf.json_response(
+                envelope("Payments", [Settlements(books).payment_view(found)], self._now())
+            )
         if found is None:
             return xf.not_found()
-        return self._write(request, "Payments", lambda raw: books.delete_payment(key, raw), many=False)
+        return self._write(
+            request, "Payments", lambda raw: Settlements(books).delete_payment(key, raw), many=False
+        )
