@@ -29,6 +29,7 @@ DROP_KEY = "sandbox.drop"
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+    timeout = 300  # seconds an idle keep-alive connection may hold its thread
     server: SandboxHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -50,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        if length < 0 or length > MAX_BODY_BYTES:
             return None
         return self.rfile.read(length) if length else b""
 
@@ -96,10 +97,14 @@ class _Handler(BaseHTTPRequestHandler):
         return environ
 
     def _serve(self) -> None:
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ValueError:
+            body = None
         if body is None:
-            self._write(413, "Request Entity Too Large", [("Content-Type", "text/plain")], b"Too large")
+            # Too large or unreadable framing: answer and close, since the rest of the stream is unknown.
             self.close_connection = True
+            self._write(413, "Request Entity Too Large", [("Content-Type", "text/plain")], b"Too large")
             return
         environ = self._environ(body)
         captured: dict[str, Any] = {}
