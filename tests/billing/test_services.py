@@ -165,3 +165,22 @@ def test_the_gate_is_per_organisation(organisation, admin):
     other = make_organisation()
     with pytest.raises(ConnectBlocked):
         ask_to_connect(other, make_user(other))
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        (" 2001:db8::1 ", "2001:db8::1"),
+        ("unknown", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_recorded_ip_address_is_an_address_or_nothing(organisation, admin, given, stored):
+    services.enable_connector(
+        organisation, admin, given, "x" * 2000, now=local_noon(date(2027, 1, 5), SYDNEY)
+    )
+    acceptance = TermsAcceptance.objects.get()
+    assert acceptance.ip_address == stored
+    assert len(acceptance.user_agent) == services.USER_AGENT_MAX

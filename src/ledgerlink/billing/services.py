@@ -3,6 +3,7 @@ organisation's local date in its IANA time zone."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -40,6 +41,14 @@ def _require_admin(organisation: Organisation, user: AbstractBaseUser) -> None:
         raise PermissionDenied(
             "Only an administrator of this organisation can change the connector subscription."
         )
+
+
+def valid_ip(candidate: str | None) -> str | None:
+    """`candidate` if it is an IPv4/IPv6 address, else None (a proxy's "unknown" must not fail enabling)."""
+    try:
+        return str(ipaddress.ip_address((candidate or "").strip()))
+    except ValueError:
+        return None
 
 
 def _locked_subscription(organisation: Organisation) -> Subscription | None:
@@ -99,7 +108,7 @@ def _enable(
             price_minor=offer.amount_minor,
             currency=offer.currency,
             terms_version=source.terms_version,
-            ip_address=source.ip_address or None,
+            ip_address=valid_ip(source.ip_address),
             user_agent=(source.user_agent or "")[:USER_AGENT_MAX],
             starts_trial=subscription is None,
         )
