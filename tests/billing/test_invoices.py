@@ -115,6 +115,8 @@ def test_enable_page_shows_the_price_in_the_organisations_currency_and_the_terms
     assert "The first month is free." in page
     assert "Billing starts on the 1st of the month after the trial ends" in page
     assert 'name="agree"' in page and "csrfmiddlewaretoken" in page
+    billed_elsewhere = f"organisations in {currency} are billed in {shown[-3:]}"
+    assert (billed_elsewhere in page) == (currency != shown[-3:])
 
 
 def test_enabling_needs_the_box_ticked_and_a_csrf_token(organisation):
@@ -159,9 +161,11 @@ def test_status_page_shows_the_subscription_and_cancel_then_enable_again(client,
     assert '<dd id="state">Free trial</dd>' in page
     assert f"{subscription.first_billing_date:%-d %B %Y}" in page
     assert "Cancel the subscription" in page
+    assert f'<dd id="next-invoice">{subscription.first_billing_date:%-d %B %Y}</dd>' in page
     assert client.post("/billing/cancel").status_code == 302
     page = client.get("/billing/").content.decode()
     assert '<dd id="state">Cancelled</dd>' in page and "Enable the connector again" in page
+    assert 'id="next-invoice"' not in page
     again = client.get("/billing/enable").content.decode()
     assert "there is no second trial" in again
     assert client.post("/billing/cancel").status_code == 302  # a repeated cancel is harmless

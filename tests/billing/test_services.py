@@ -97,6 +97,7 @@ def test_one_trial_per_organisation_ever(organisation, admin):
     )
     assert again.status == SubscriptionStatus.ACTIVE
     assert again.enablements.order_by("id").last().billing_from == date(2027, 4, 1)
+    assert services.next_invoice_on(again) == date(2027, 4, 1)
     assert [a.starts_trial for a in TermsAcceptance.objects.order_by("accepted_at")] == [True, False]
     # And the database refuses a second trial even if code tried.
     with pytest.raises(IntegrityError), transaction.atomic():

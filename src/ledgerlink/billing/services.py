@@ -182,6 +182,12 @@ def subscription_of(organisation: Organisation) -> Subscription | None:
     return Subscription.objects.filter(organisation=organisation).first()
 
 
+def next_invoice_on(subscription: Subscription) -> date | None:
+    """The 1st the next invoice is due, or None while cancelled."""
+    open_span = subscription.enablements.filter(cancelled_on__isnull=True).first()
+    return open_span.next_bill_on if open_span else None
+
+
 def can_connect(organisation: Organisation) -> bool:
     """True when an administrator has accepted the terms and the connector is not cancelled."""
     return (

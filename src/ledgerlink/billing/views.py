@@ -85,6 +85,7 @@ def status(request: HttpRequest) -> HttpResponse:
         "is_admin": services.is_admin(organisation, request.user),
         "invoices": BillingInvoice.objects.filter(organisation=organisation),
         "price": f"{subscription.price:.2f}" if subscription else "",
+        "next_invoice_on": services.next_invoice_on(subscription) if subscription else None,
     }
     return render(request, "billing/status.html", context)
 
