@@ -19,7 +19,7 @@ from ledgerlink.billing import rules, services
 from ledgerlink.billing.models import BillingInvoice
 from ledgerlink.billing.scheduler import BillingRun, run_billing
 
-from .conftest import local_noon, make_organisation, make_user
+from .helpers import local_noon, make_organisation, make_user
 
 REPO = Path(__file__).resolve().parents[2]
 ORGANISATIONS = 24

@@ -13,7 +13,7 @@ from ledgerlink.billing.scheduler import run_billing
 from ledgerlink.cashflow.models import Membership, Role
 from ledgerlink.devtools.ports import free_port
 
-from .conftest import local_noon, make_organisation, make_user
+from .helpers import local_noon, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 SYDNEY = "Australia/Sydney"

@@ -12,7 +12,7 @@ from ledgerlink.billing import rules, services
 from ledgerlink.billing.models import BillingInvoice, InvoiceStatus, Subscription, SubscriptionStatus
 from ledgerlink.billing.scheduler import run_billing
 
-from .conftest import local_noon, make_organisation, make_user
+from .helpers import local_noon, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 SYDNEY = "Australia/Sydney"

@@ -11,7 +11,7 @@ from ledgerlink.billing.models import Enablement, SubscriptionStatus, TermsAccep
 from ledgerlink.cashflow.models import Role
 from ledgerlink.ledgers.signals import ConnectBlocked, connect_requested
 
-from .conftest import local_noon, make_organisation, make_user
+from .helpers import local_noon, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 SYDNEY = "Australia/Sydney"

@@ -21,7 +21,7 @@ from ledgerlink.billing.models import BillingInvoice
 from ledgerlink.billing.scheduler import run_billing
 from ledgerlink.cashflow.models import Membership, Organisation, Role
 
-from .conftest import local_noon
+from .helpers import local_noon
 
 ORGANISATIONS = 300
 START = date(2026, 11, 1)

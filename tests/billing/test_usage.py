@@ -17,7 +17,7 @@ from ledgerlink.cashflow.models import Role
 from ledgerlink.ledgers.oauth import redirect_uri
 from ledgerlink.ledgers.signals import ledger_call_made
 
-from .conftest import make_organisation, make_user
+from .helpers import make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 
