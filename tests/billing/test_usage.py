@@ -212,3 +212,22 @@ def test_which_paths_are_the_connectors_callbacks(path, expected):
     from ledgerlink.billing.middleware import exempt_callback
 
     assert exempt_callback(path) == expected
+
+
+def test_ledger_calls_for_no_organisation_are_not_attributed_to_anyone(organisation):
+    results = ledger_call_made.send_robust(
+        sender=None, organisation_id="", provider="xero", method="POST", path="/connect/token", status=200
+    )
+    assert [result for _, result in results if isinstance(result, Exception)] == []
+    ledger_call_made.send_robust(
+        sender=None,
+        organisation_id=str(organisation.pk),
+        provider="xero",
+        method="GET",
+        path="/x",
+        status=200,
+        calls=3,
+    )
+    assert list(ApiUsage.objects.values_list("organisation_id", "kind", "calls")) == [
+        (organisation.pk, "ledger_call", 3)
+    ]

@@ -29,5 +29,8 @@ def block_connect_until_enabled(sender: Any, organisation: Organisation, **kwarg
 def count_ledger_call(
     sender: Any, organisation_id: Any, provider: str, calls: int = 1, **kwargs: Any
 ) -> None:
-    """`ledger_call_made` receiver: the connector's own calls to a ledger are exempt usage."""
+    """`ledger_call_made` receiver: the connector's own calls to a ledger are exempt usage. A call made for
+    no organisation (an app-level call) has nobody to attribute it to and is not counted."""
+    if not organisation_id:
+        return
     usage.record_exempt(organisation_id, UsageKind.LEDGER_CALL, provider=provider, calls=calls)
