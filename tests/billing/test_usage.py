@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from ledgerlink.billing import usage
 from ledgerlink.billing.models import ApiUsage, UsageKind
 from ledgerlink.cashflow import apikeys
-from ledgerlink.cashflow.models import Role
+from ledgerlink.cashflow.models import Membership, Role
 from ledgerlink.ledgers.oauth import redirect_uri
 from ledgerlink.ledgers.signals import ledger_call_made
 
@@ -230,4 +230,23 @@ def test_ledger_calls_for_no_organisation_are_not_attributed_to_anyone(organisat
     )
     assert list(ApiUsage.objects.values_list("organisation_id", "kind", "calls")) == [
         (organisation.pk, "ledger_call", 3)
+    ]
+
+
+def test_a_callback_is_counted_for_the_organisation_the_user_works_in(client):
+    first, second = make_organisation(), make_organisation()
+    user = make_user(first, Role.ADMIN)
+    client.force_login(user)
+    client.get("/connections/xero/callback/", {"state": "unknown"})
+    Membership.objects.create(user=user, organisation=second, role=Role.ADMIN)
+    client.get("/connections/xero/callback/", {"state": "unknown"})  # two organisations, none chosen
+    session = client.session
+    session["organisation_id"] = str(second.pk)
+    session.save()
+    client.get("/connections/xero/callback/", {"state": "unknown"})
+    client.get("/connections/xero/connect/")  # the web UI under /connections/ is not API traffic
+    counted = ApiUsage.objects.values_list("organisation_id", "kind", "provider", "calls")
+    assert sorted(counted, key=lambda row: row[0] == second.pk) == [
+        (first.pk, "oauth_callback", "xero", 1),
+        (second.pk, "oauth_callback", "xero", 1),
     ]

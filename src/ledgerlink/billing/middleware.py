@@ -11,9 +11,9 @@ from collections.abc import Callable
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from ledgerlink.billing import usage
+from ledgerlink.billing import access, usage
 from ledgerlink.billing.models import UsageKind
-from ledgerlink.cashflow.models import Membership, Organisation
+from ledgerlink.cashflow.models import Organisation
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +38,9 @@ def exempt_callback(path: str) -> tuple[UsageKind, str] | None:
 
 
 def callback_organisation(request: HttpRequest) -> Organisation | None:
-    """Whose callback this was: what the view set on the request, else the signed-in user's only
-    organisation."""
-    organisation = getattr(request, "ledgerlink_organisation", None)
-    if organisation is not None:
-        return organisation
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return None
-    memberships = list(Membership.objects.filter(user=user).select_related("organisation")[:2])
-    return memberships[0].organisation if len(memberships) == 1 else None
+    """Whose callback this was: what the view set on the request, else the signed-in user's chosen (or only)
+    organisation. An exempt call nobody can be named for is not counted."""
+    return getattr(request, "ledgerlink_organisation", None) or access.chosen_organisation(request)
 
 
 class UsageMeteringMiddleware:

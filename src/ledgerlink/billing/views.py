@@ -10,24 +10,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ledgerlink.billing import invoicing, rules, services
+from ledgerlink.billing import access, invoicing, rules, services
 from ledgerlink.billing.models import BillingInvoice
-from ledgerlink.cashflow.models import Membership, Organisation
+from ledgerlink.cashflow.models import Organisation
 
 AGREE_FIELD = "agree"
 
 
 def current_organisation(request: HttpRequest) -> Organisation:
-    """The organisation the user is working in: the session's choice when the user belongs to it, else their
-    first membership. A user with no organisation gets a 404, never another organisation's data."""
-    memberships = Membership.objects.filter(user=request.user).select_related("organisation").order_by("id")
-    chosen = request.session.get("organisation_id")
-    membership = (
-        memberships.filter(organisation_id=chosen).first() if chosen else None
-    ) or memberships.first()
-    if membership is None:
+    """The organisation the user is working in (see `access.page_organisation`). A user with no organisation
+    gets a 404, never another organisation's data."""
+    organisation = access.page_organisation(request)
+    if organisation is None:
         raise Http404("You are not a member of any organisation.")
-    return membership.organisation
+    return organisation
 
 
 def _terms(organisation: Organisation, subscription: object) -> dict[str, object]:
