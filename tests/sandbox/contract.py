@@ -25,7 +25,14 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "xero_accounting.yaml"
 MS_DATE = re.compile(r"^/Date\((\d+)\+0000\)/$")
-DATE_ONLY = {"Date", "DueDate", "FullyPaidOnDate", "ExpectedPaymentDate", "PlannedPaymentDate"}
+DATE_ONLY = {
+    "Date",
+    "DueDate",
+    "FullyPaidOnDate",
+    "ExpectedPaymentDate",
+    "PlannedPaymentDate",
+    "EndOfYearLockDate",
+}
 INSTANTS = {"UpdatedDateUTC", "CreatedDateUTC", "DateTimeUTC"}
 DAY_MS = 86_400_000
 PROBLEM = {

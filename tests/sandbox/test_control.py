@@ -63,3 +63,31 @@ def test_tenant_reset_and_page(xero: Xero) -> None:
     ledger = xero.sandbox.control.ledger(xero.tenant_id)
     assert (ledger["Invoices"], ledger["Contacts"]) == ([], [])
     assert xero.get("/Organisation").status_code == 200  # the connection survives a reset
+
+
+def test_lock_date_setting(xero: Xero) -> None:
+    contact = xero.contact()
+    before = xero.invoice(contact["ContactID"], [LINE_ITEM], Date="2026-06-15")
+    xero.sandbox.control.update_settings(xero.tenant_id, lock_date="2026-06-30")
+    org = xero.get("/Organisation").json()["Organisations"][0]
+    assert org["EndOfYearLockDate"] == "/Date(1782777600000+0000)/"
+    message = "The document date cannot be before the end of year lock date, currently set at 2026-06-30"
+    body = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": contact["ContactID"]},
+        "Date": "2026-06-30",
+        "LineItems": [LINE_ITEM],
+    }
+    locked = xero.put("/Invoices", {"Invoices": [body]})
+    assert locked.json()["Elements"][0]["ValidationErrors"][0]["Message"] == message
+    edit = xero.post(f"/Invoices/{before['InvoiceID']}", {"Reference": "late edit"})
+    assert edit.json()["Elements"][0]["ValidationErrors"][0]["Message"] == message
+    assert xero.put("/Invoices", {"Invoices": [{**body, "Date": "2026-07-01"}]}).status_code == 200
+    with pytest.raises(SandboxError, match="400"):
+        xero.sandbox.control.update_settings(xero.tenant_id, lock_date="30/06/2026")
+
+
+def test_deleted_organisation_answers_403(xero: Xero) -> None:
+    xero.sandbox.control.delete_tenant(xero.tenant_id)
+    gone = xero.get("/Organisation")
+    assert (gone.status_code, gone.json()["Detail"]) == (403, "AuthenticationUnsuccessful")

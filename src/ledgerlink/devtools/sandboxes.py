@@ -93,6 +93,14 @@ class SandboxControl:
     def reset_tenant(self, tenant_id: str) -> None:
         self._call("POST", f"/tenants/{tenant_id}/reset")
 
+    def update_settings(self, tenant_id: str, **settings: Any) -> dict[str, Any]:
+        """Merge tenant settings: tax_rounding, allow_reconciled_delete, lock_date ("YYYY-MM-DD" or None)."""
+        return dict(self._call("POST", f"/tenants/{tenant_id}/settings", dict(settings))["settings"])
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        """Remove an organisation (deleted, or its trial ended): calls to it then answer 403."""
+        self._call("DELETE", f"/tenants/{tenant_id}")
+
     def set_limits(self, tenant_id: str, **limits: int) -> None:
         self._call("POST", f"/tenants/{tenant_id}/limits", dict(limits))
 
@@ -206,7 +214,7 @@ def start_sandbox(
     time_scale: float = 1.0,
     token: str | None = None,
     extra_args: list[str] | None = None,
-    ready_timeout: float = 30.0,
+    ready_timeout: float = 60.0,
 ) -> RunningSandbox:
     """Start ``python -m ledgerlink.sandbox <provider>`` on a loopback port (0: the OS picks a free one) and
     wait until it answers its health check."""

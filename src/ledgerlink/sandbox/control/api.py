@@ -72,6 +72,8 @@ class ControlAPI:
             "list_tenants": self.list_tenants,
             "reset_tenant": self.reset_tenant,
             "set_limits": self.set_limits,
+            "update_settings": self.update_settings,
+            "delete_tenant": self.delete_tenant,
             "consent": self.consent,
             "ledger": self.ledger,
             "requests": self.requests,
@@ -95,7 +97,9 @@ class ControlAPI:
                 Rule("/_sandbox/tenants", endpoint="list_tenants", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>", endpoint="page", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/reset", endpoint="reset_tenant", methods=["POST"]),
+                Rule("/_sandbox/tenants/<tenant_id>", endpoint="delete_tenant", methods=["DELETE"]),
                 Rule("/_sandbox/tenants/<tenant_id>/limits", endpoint="set_limits", methods=["POST"]),
+                Rule("/_sandbox/tenants/<tenant_id>/settings", endpoint="update_settings", methods=["POST"]),
                 Rule("/_sandbox/tenants/<tenant_id>/ledger", endpoint="ledger", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/requests", endpoint="requests", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/requests/count", endpoint="count", methods=["GET"]),
@@ -159,15 +163,21 @@ class ControlAPI:
             raise ControlError("limits must be positive integers")
         return dict(raw)
 
+    def _settings(self, settings: Any) -> dict[str, Any]:
+        if not isinstance(settings, dict):
+            raise ControlError("settings must be an object")
+        error = self.plane.provider.settings_error(settings)
+        if error:
+            raise ControlError(error)
+        return settings
+
     def create_tenant(self, request: Request) -> Response:
         body = _body(request)
         region = str(body.get("region", "")).upper()
         if region not in self.plane.provider.regions:
             raise ControlError(f"region must be one of {', '.join(self.plane.provider.regions)}")
         name = str(body.get("name") or f"Sandbox {region} Solar Pty")
-        settings = body.get("settings") or {}
-        if not isinstance(settings, dict):
-            raise ControlError("settings must be an object")
+        settings = self._settings(body.get("settings") or {})
         tenant_id = new_id()
         now = self.plane.clock.now()
         tenant: dict[str, Any] = {
@@ -204,6 +214,24 @@ class ControlAPI:
             tenant["ledger"]["settings"] = settings
             self.plane.store.save()
         return _json({"tenant_id": tenant_id, "reset": True})
+
+    def update_settings(self, request: Request, tenant_id: str) -> Response:
+        """Merge ledger settings (e.g. a lock date) into a tenant."""
+        changes = self._settings(_body(request))
+        with self.plane.store.lock:
+            tenant = self._tenant(tenant_id)
+            settings = tenant["ledger"].setdefault("settings", {})
+            settings.update(changes)
+            self.plane.store.save()
+            return _json({"tenant_id": tenant_id, "settings": settings})
+
+    def delete_tenant(self, request: Request, tenant_id: str) -> Response:
+        """Remove an organisation, as when it is deleted or its trial ends: its connections answer 403."""
+        with self.plane.store.lock:
+            self._tenant(tenant_id)
+            del self.plane.store.tenants[tenant_id]
+            self.plane.store.save()
+        return _json({"tenant_id": tenant_id, "deleted": True})
 
     def set_limits(self, request: Request, tenant_id: str) -> Response:
         with self.plane.store.lock:

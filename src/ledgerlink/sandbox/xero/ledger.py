@@ -531,6 +531,7 @@ class Books:
                 except ValueError:
                     problems.add(msg.DATE_INVALID.format(field=name))
         doc.setdefault("Date", self.today)
+        self._check_lock_date(doc, existing, problems)
         for name, limit in INVOICE_TEXT.items():
             name = number_field if name == "InvoiceNumber" else name
             value = _text(raw, name, limit, problems)
@@ -560,6 +561,17 @@ class Books:
         if "LineItems" in raw or existing is None:
             doc["LineItems"] = self._lines(raw.get("LineItems"), doc, existing, problems)
         return doc
+
+    def _check_lock_date(
+        self, doc: dict[str, Any], existing: dict[str, Any] | None, problems: Problems
+    ) -> None:
+        """Nothing dated on or before the lock date may be created or changed (xero.md §6)."""
+        lock_date = self.ledger.get("settings", {}).get("lock_date")
+        if not lock_date:
+            return
+        dates = [doc["Date"]] + ([existing["Date"]] if existing else [])
+        if min(dates) <= lock_date:
+            problems.add(msg.LOCK_DATE.format(date=lock_date))
 
     def _lines(
         self, raw_lines: Any, doc: dict[str, Any], existing: dict[str, Any] | None, problems: Problems

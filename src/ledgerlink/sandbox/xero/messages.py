@@ -57,6 +57,7 @@ NEGATIVE_TOTAL = "The document total cannot be negative. Use a credit note inste
 TAX_OVERRIDE_OUT_OF_RANGE = (
     "The tax amount {given} differs from the calculated tax {expected} by more than 0.01."
 )
+LOCK_DATE = "The document date cannot be before the end of year lock date, currently set at {date}"  # [§6]
 DATE_INVALID = "The {field} is not a valid date."
 NUMBER_INVALID = "The {field} must be a number."
 LINE_AMOUNT_TYPES_INVALID = "LineAmountTypes must be Exclusive, Inclusive or NoTax."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from ..control.grants import Access, OAuthPolicy
 from . import faults as xf
 from . import seed
 from .identity import XeroIdentity
-from .ledger import CENT, Books, Outcome
+from .ledger import CENT, ROUNDING_MODES, Books, Outcome
 from .settlements import Settlements
 from .where import WhereError, compile_where
 from .wire import BodyError, csv_param, elements, envelope, parse_bool, parse_json, render
@@ -127,6 +128,23 @@ class XeroProvider:
             return "invalid_scope"
         if app.get("granular_only") and scopes & BROAD_SCOPES:
             return "invalid_scope"
+        return None
+
+    def settings_error(self, settings: dict[str, Any]) -> str | None:
+        """Xero tenant settings: tax_rounding, allow_reconciled_delete, lock_date (YYYY-MM-DD or null)."""
+        unknown = set(settings) - {"tax_rounding", "allow_reconciled_delete", "lock_date"}
+        if unknown:
+            return f"unknown settings {sorted(unknown)}"
+        if settings.get("tax_rounding", "ROUND_HALF_EVEN") not in ROUNDING_MODES:
+            return f"tax_rounding must be one of {sorted(ROUNDING_MODES)}"
+        if not isinstance(settings.get("allow_reconciled_delete", False), bool):
+            return "allow_reconciled_delete must be true or false"
+        lock_date = settings.get("lock_date")
+        try:
+            if lock_date is not None:
+                date.fromisoformat(lock_date)
+        except (TypeError, ValueError):
+            return "lock_date must be YYYY-MM-DD or null"
         return None
 
     def ledger_view(self, tenant: dict[str, Any]) -> dict[str, Any]:
@@ -298,7 +316,11 @@ class XeroProvider:
 
     # -- settings ---------------------------------------------------------------------------------------
     def get_organisation(self, request: Request, books: Books) -> Response:
-        return xf.json_response(envelope("Organisations", [books.ledger["organisation"]], self._now()))
+        organisation = dict(books.ledger["organisation"])
+        lock_date = books.ledger.get("settings", {}).get("lock_date")
+        if lock_date:
+            organisation["EndOfYearLockDate"] = lock_date
+        return xf.json_response(envelope("Organisations", [organisation], self._now()))
 
     def get_accounts(self, request: Request, books: Books) -> Response:
         return self._list(request, "Accounts", books.ledger["accounts"], "AccountID", paged=False)

@@ -13,7 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Fields stored as ISO dates ("YYYY-MM-DD") and rendered as midnight-UTC /Date()/ (trap 4).
-DATE_FIELDS = frozenset({"Date", "DueDate", "FullyPaidOnDate", "ExpectedPaymentDate", "PlannedPaymentDate"})
+DATE_FIELDS = frozenset(
+    {"Date", "DueDate", "FullyPaidOnDate", "ExpectedPaymentDate", "PlannedPaymentDate", "EndOfYearLockDate"}
+)
 # Fields stored as sandbox epoch seconds and rendered as /Date(ms+0000)/ instants.
 TIMESTAMP_FIELDS = frozenset({"UpdatedDateUTC", "CreatedDateUTC"})
 # Fields stored with their date and also shown as ``<name>String`` like Xero does.
