@@ -14,7 +14,9 @@ from django.utils import timezone
 from ledgerlink.cashflow import services
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import ConnectionStatus, TaxRateMapping
+from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState, TenantBudget
+from ledgerlink.sync.retry import retry_failed
 
 from .conftest import issue
 from .xero_world import build_world, connect_through_views, map_from_suggestion
@@ -175,3 +177,29 @@ def test_an_invoice_already_in_xero_is_linked_not_duplicated(world):
     relinked = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
     assert relinked.state == SyncState.SYNCED and relinked.remote_id == xero_id
     assert list(world.by_number()) == [invoice.number]
+
+
+def test_xeros_data_error_holds_only_that_invoice_and_a_retry_sends_it_once_fixed(db, settings, xero_sandbox):
+    lock = timezone.localdate() - dt.timedelta(days=30)
+    old_date = lock - dt.timedelta(days=10)
+
+    def backlog(organisation, gst, customer) -> None:
+        issue(organisation, customer, gst, "400.00", issue_date=old_date)  # inside the locked period
+
+    world = build_world(settings, xero_sandbox, before_connect=backlog,
+                        tenant_settings={"lock_date": lock.isoformat()})  # fmt: skip
+    fresh = issue(world.organisation, world.customer, world.gst, "500.00")
+    start_push(world.organisation.pk, Selection())
+    world.drain()
+    held = SyncRecord.objects.get(kind=ObjectKind.INVOICE, history_push__isnull=False)
+    assert held.state == SyncState.NEEDS_ATTENTION and not held.error_is_configuration
+    assert "lock date" in held.last_error
+    assert list(world.by_number()) == [fresh.number]  # the good one in the same batch went through
+
+    world.control._call(
+        "POST", f"/tenants/{world.tenant_id}/settings", {"lock_date": None}
+    )  # accountant unlocks
+    assert retry_failed(world.organisation) == 1
+    world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    assert len(world.by_number()) == 2

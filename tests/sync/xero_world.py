@@ -140,7 +140,13 @@ def map_from_suggestion(connection: Connection, gst: TaxRate) -> None:
 
 
 def build_world(
-    settings, sandbox: RunningSandbox, *, mapped: bool = True, limits=None, before_connect=None
+    settings,
+    sandbox: RunningSandbox,
+    *,
+    mapped: bool = True,
+    limits=None,
+    before_connect=None,
+    tenant_settings=None,
 ) -> XeroWorld:  # type: ignore[no-untyped-def]
     """`before_connect(organisation, gst, customer)` runs before the connection exists (history)."""
     app = configure(settings, sandbox)
@@ -151,7 +157,7 @@ def build_world(
     )
     if before_connect is not None:
         before_connect(organisation, gst, customer)
-    tenant_id = sandbox.control.create_tenant("AU", "Sunny Roofs", limits=limits)
+    tenant_id = sandbox.control.create_tenant("AU", "Sunny Roofs", limits=limits, settings=tenant_settings)
     connection = connect_through_views(Client(), sandbox, app, organisation, tenant_id)
     if mapped:
         map_from_suggestion(connection, gst)
