@@ -108,3 +108,14 @@ def test_concurrent_duplicate_waits_for_the_first(xero: Xero) -> None:
     assert [r.status_code for r in responses] == [200, 200]
     assert responses[0].content == responses[1].content
     assert len(xero.sandbox.control.ledger(xero.tenant_id)["Invoices"]) == 1
+
+
+def test_a_scope_refusal_is_not_cached_under_the_key(sandbox, contract) -> None:
+    from .conftest import FULL_SCOPE, REDIRECT, connect
+
+    narrow = connect(sandbox, scope="offline_access accounting.contacts.read", contract=contract)
+    key = _key()
+    assert narrow.put("/Contacts", {"Contacts": [{"Name": "Scoped"}]}, headers=key).status_code == 401
+    code = sandbox.control.consent(narrow.app.client_id, [narrow.tenant_id], FULL_SCOPE, redirect_uri=REDIRECT)
+    narrow.tokens = narrow.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT).json()
+    assert narrow.put("/Contacts", {"Contacts": [{"Name": "Scoped"}]}, headers=key).status_code == 200

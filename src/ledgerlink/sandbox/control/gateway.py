@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 MAX_IDEMPOTENCY_KEY = 128
 Operate = Callable[[Request, Access, dict[str, Any]], Response]
+Precheck = Callable[[Request, Access], Response | None]
 
 
 class WireRenderer(Protocol):
@@ -73,8 +74,11 @@ class Gateway:
             fault=extra.get("fault"),
         )
 
-    def serve(self, request: Request, tenant_id: str | None, operate: Operate) -> Response:
-        """The whole gate sequence for one call to ``tenant_id``."""
+    def serve(
+        self, request: Request, tenant_id: str | None, operate: Operate, precheck: Precheck | None = None
+    ) -> Response:
+        """The whole gate sequence for one call to ``tenant_id``. ``precheck`` (routing, scopes) may refuse
+        the call before the idempotency store sees it, so such a refusal is never cached under a key."""
         access = self.bearer(request)
         client_id = access.client_id if isinstance(access, Access) else None
         call = CallInfo(request.method, request.path, tenant_id, client_id)
@@ -90,10 +94,16 @@ class Gateway:
         if tenant is None or not self.plane.grants.can_reach(access, tenant["tenant_id"]):
             self.log(request, 403, tenant_id, client_id)
             return self.renderer.forbidden()
-        return self._limited(request, access, tenant, call, operate)
+        return self._limited(request, access, tenant, call, operate, precheck)
 
     def _limited(
-        self, request: Request, access: Access, tenant: dict[str, Any], call: CallInfo, operate: Operate
+        self,
+        request: Request,
+        access: Access,
+        tenant: dict[str, Any],
+        call: CallInfo,
+        operate: Operate,
+        precheck: Precheck | None,
     ) -> Response:
         tenant_id = tenant["tenant_id"]
         admission = self.plane.limiter.acquire(access.client_id, tenant_id)
@@ -106,7 +116,7 @@ class Gateway:
             self.log(request, 429, tenant_id, access.client_id, fault="limit:" + admission.problem.value)
             return response
         try:
-            response, replayed, fault = self._admitted(request, access, tenant, call, operate)
+            response, replayed, fault = self._admitted(request, access, tenant, call, operate, precheck)
         finally:
             self.plane.limiter.release(access.client_id, tenant_id)
         dropped = bool(request.environ.get(DROP_KEY))
@@ -117,7 +127,13 @@ class Gateway:
         return response
 
     def _admitted(
-        self, request: Request, access: Access, tenant: dict[str, Any], call: CallInfo, operate: Operate
+        self,
+        request: Request,
+        access: Access,
+        tenant: dict[str, Any],
+        call: CallInfo,
+        operate: Operate,
+        precheck: Precheck | None,
     ) -> tuple[Response, bool, str | None]:
         fired = self.plane.faults.fire(call, frozenset(Fault) - TOKEN_FAULTS)
         delay = sum(rule.latency_ms for rule in fired if rule.kind is Fault.LATENCY)
@@ -130,7 +146,7 @@ class Gateway:
                     return Response(status=500), False, rule.kind.value
                 retry = self.plane.clock.retry_after(60)
                 return self.renderer.fault(rule.kind, retry, self.plane.clock.now()), False, rule.kind.value
-        refused = self.renderer.acceptable(request)
+        refused = self.renderer.acceptable(request) or (precheck(request, access) if precheck else None)
         if refused is not None:
             return refused, False, None
         server_error = any(rule.kind is Fault.SERVER_ERROR for rule in fired)

@@ -204,21 +204,34 @@ class XeroProvider:
         path = request.path.lower()
         if path == API_PREFIX.lower() or path.startswith(API_PREFIX.lower() + "/"):
             tenant_id = request.headers.get("xero-tenant-id", "").strip().lower() or None
-            return self.gateway.serve(request, tenant_id, self._operate)
+            return self.gateway.serve(request, tenant_id, self._operate, self._precheck)
         return self.identity.handle(request)
 
-    def _operate(self, request: Request, access: Access, tenant: dict[str, Any]) -> Response:
-        """Route an admitted Accounting call, check its scope and run it under the store lock."""
+    def _route(self, request: Request) -> tuple[tuple[str, str], dict[str, Any]] | Response:
         subpath = request.path[len(API_PREFIX) :].lower() or "/"
         adapter = self.accounting.bind("sandbox", path_info=subpath)
         try:
-            (operation, family), values = adapter.match(method=request.method)
+            return adapter.match(method=request.method)  # type: ignore[return-value]
         except HTTPException as exc:
             if exc.code == 405:
                 return xf.text_response("The method is not implemented for this endpoint", 501)
             return xf.not_found()
+
+    def _precheck(self, request: Request, access: Access) -> Response | None:
+        """Unknown paths (404/501) and missing scopes (401) are refused before the idempotency store."""
+        route = self._route(request)
+        if isinstance(route, Response):
+            return route
+        (_, family), _ = route
         if not _scope_allows(access.scopes, family, request.method != "GET"):
             return xf.authorization_unsuccessful(insufficient_scope=True)
+        return None
+
+    def _operate(self, request: Request, access: Access, tenant: dict[str, Any]) -> Response:
+        """Run an admitted, pre-checked Accounting call under the store lock."""
+        route = self._route(request)
+        assert not isinstance(route, Response)
+        (operation, _), values = route
         unitdp = 4 if request.args.get("unitdp") == "4" else 2
         with self.plane.store.lock:
             books = Books(tenant["ledger"], self.plane.clock.now(), access.client_id, unitdp)
