@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from .conftest import Xero
+from .conftest import FULL_SCOPE, REDIRECT, Xero, connect
 
 
 def _invoice_body(contact_id: str, number: str, amount: float = 100) -> dict:
@@ -111,11 +111,10 @@ def test_concurrent_duplicate_waits_for_the_first(xero: Xero) -> None:
 
 
 def test_a_scope_refusal_is_not_cached_under_the_key(sandbox, contract) -> None:
-    from .conftest import FULL_SCOPE, REDIRECT, connect
-
     narrow = connect(sandbox, scope="offline_access accounting.contacts.read", contract=contract)
     key = _key()
     assert narrow.put("/Contacts", {"Contacts": [{"Name": "Scoped"}]}, headers=key).status_code == 401
-    code = sandbox.control.consent(narrow.app.client_id, [narrow.tenant_id], FULL_SCOPE, redirect_uri=REDIRECT)
+    app, tenant = narrow.app.client_id, narrow.tenant_id
+    code = sandbox.control.consent(app, [tenant], FULL_SCOPE, redirect_uri=REDIRECT)
     narrow.tokens = narrow.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT).json()
     assert narrow.put("/Contacts", {"Contacts": [{"Name": "Scoped"}]}, headers=key).status_code == 200
