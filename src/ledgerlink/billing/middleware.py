@@ -27,7 +27,7 @@ EXEMPT_PATHS = [
 PROVIDERS = {"xero", "quickbooks"}
 
 
-def exempt_callback(path: str) -> tuple[UsageKind, str] | None:
+def exempt_callback(path: str) -> tuple[str, str] | None:
     """(kind, provider) when `path` is a callback the connector receives, else None."""
     for pattern, kind in EXEMPT_PATHS:
         match = pattern.match(path)

@@ -40,7 +40,7 @@ def local_month(time_zone: str, now: datetime | None = None) -> date:
 def record(
     organisation_id: UUID | str,
     month: date,
-    kind: UsageKind,
+    kind: str,
     *,
     api_key_id: int | None = None,
     provider: str = "",
@@ -75,7 +75,7 @@ def record_api_call(organisation: Organisation, api_key_id: int | None, now: dat
 
 def record_exempt(
     organisation_id: UUID | str,
-    kind: UsageKind,
+    kind: str,
     *,
     provider: str = "",
     calls: int = 1,

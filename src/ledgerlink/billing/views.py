@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ledgerlink.billing import access, invoicing, rules, services
-from ledgerlink.billing.models import BillingInvoice
+from ledgerlink.billing.models import BillingInvoice, Subscription
 from ledgerlink.cashflow.models import Organisation
 
 AGREE_FIELD = "agree"
@@ -26,7 +26,7 @@ def current_organisation(request: HttpRequest) -> Organisation:
     return organisation
 
 
-def _terms(organisation: Organisation, subscription: object) -> dict[str, object]:
+def _terms(organisation: Organisation, subscription: Subscription | None) -> dict[str, object]:
     today = services.local_today(organisation)
     offer = rules.offered_price(organisation.home_currency)
     context: dict[str, object] = {"offer": offer, "amount": f"{offer.amount:.2f}", "today": today}
