@@ -191,14 +191,15 @@ class Books:
         status = raw.get("ContactStatus")
         if status is not None:
             if status not in ("ACTIVE", "ARCHIVED"):
-                problems.add("ContactStatus must be ACTIVE or ARCHIVED.")
+                problems.add(msg.CONTACT_STATUS_INVALID)
             else:
                 contact["ContactStatus"] = status
         if not contact.get("Name", "").strip():
             problems.add(msg.CONTACT_IDENTITY)
         self._contact_conflicts(contact, problems)
         if problems:
-            contact.pop("ContactID", None) if existing is None else None
+            if existing is None:
+                contact.pop("ContactID", None)  # a refused new contact has no id yet
             return Outcome(contact, problems)
         contact["UpdatedDateUTC"] = self.now
         self.ledger["contacts"][contact["ContactID"]] = contact
@@ -629,7 +630,7 @@ class Books:
             problems.add(msg.EDIT_WHEN_PAID)
             return
         locked = ("Date", "LineAmountTypes", "CurrencyCode", "CurrencyRate")
-        if any(_differs(old.get(k), doc.get(k)) for k in locked) or self._lines_changed(old, doc):
+        if any(old.get(k) != doc.get(k) for k in locked) or self._lines_changed(old, doc):
             problems.add(msg.EDIT_WHEN_PAID)
 
     @staticmethod
@@ -639,7 +640,7 @@ class Books:
             return True
         money = ("Quantity", "UnitAmount", "LineAmount", "TaxAmount", "TaxType")
         return any(
-            a["LineItemID"] != b["LineItemID"] or any(_differs(a.get(k), b.get(k)) for k in money)
+            a["LineItemID"] != b["LineItemID"] or any(a.get(k) != b.get(k) for k in money)
             for a, b in zip(old_lines, new_lines, strict=True)
         )
 
@@ -750,7 +751,3 @@ class Books:
         else:
             self.ledger["items"][self.ledger["items"].index(existing)] = item
         return Outcome(item)
-
-
-def _differs(a: Any, b: Any) -> bool:
-    return a != b

@@ -30,6 +30,7 @@ CONTACT_ARCHIVED = (
     "The contact must be un-archived before creating new invoices or credit notes."
 )  # [§6]
 CONTACT_NOT_FOUND = "The document with the supplied id was not found for this endpoint."  # [§6]
+CONTACT_STATUS_INVALID = "ContactStatus must be ACTIVE or ARCHIVED."
 STATUS_FOR_MODIFICATION = "Invoice not of valid status for modification"  # [§6]
 STATUS_FOR_CREATION = "Invoice not of valid status for creation"
 TYPE_FOR_CREATION = "Invoice not of valid type for creation"  # [§6]
