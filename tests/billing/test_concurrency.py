@@ -10,6 +10,7 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core import mail
@@ -109,7 +110,9 @@ def run_two_scheduler_processes(env: dict[str, str]) -> list[int]:
 def test_two_scheduler_processes_at_once_on_postgresql(tmp_path):
     organisations = enable_many(ENABLED_ON)
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    url = f"postgres://{quote(db['USER'])}{password}@{host}/{db['NAME']}"
     issued = run_two_scheduler_processes(
         {**os.environ, "DATABASE_URL": url, "LEDGERLINK_DATA_DIR": str(tmp_path)}
     )
