@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 
 from ledgerlink.billing import rules, services
 from ledgerlink.billing.models import BillingInvoice
@@ -170,3 +171,14 @@ def test_two_years_day_by_day_for_300_organisations(settings):
         f"{sum(len(p.events) for p in plans)} enable/cancel events, {time.monotonic() - started:.1f} s"
     )
     assert len(invoices) > 3000  # the plan really bills: the check above is not vacuous
+
+    # Each at the price its organisation was offered, each emailed exactly once to its accounting contact.
+    currencies = {plan.organisation.pk: plan.organisation.home_currency for plan in plans}
+    for organisation_id, amount_minor, currency in BillingInvoice.objects.values_list(
+        "organisation_id", "amount_minor", "currency"
+    ):
+        offer = rules.offered_price(currencies[organisation_id])
+        assert (amount_minor, currency) == (offer.amount_minor, offer.currency)
+    assert not BillingInvoice.objects.filter(emailed_at__isnull=True).exists()
+    assert len(mail.outbox) == len(invoices)
+    assert len({message.subject for message in mail.outbox}) == len(invoices)
