@@ -444,3 +444,22 @@ def test_credit_note_allocation_rules(xero: Xero) -> None:
 def test_accept_header_is_required(xero: Xero) -> None:
     response = xero.session.get(xero.api + "/Organisation", headers={**xero.headers(), "Accept": "*/*"})
     assert response.status_code == 406
+
+
+def test_warning_status_and_optimised_filters(xero: Xero) -> None:
+    contact = xero.contact()
+    body = {"Invoices": [_invoice(xero, contact["ContactID"], SentToContact=True)]}
+    warned = xero.put("/Invoices", body, params={"summarizeErrors": "false"}).json()["Invoices"][0]
+    assert warned["StatusAttributeString"] == "WARNING"
+    assert warned["Warnings"] == [{"Message": "Only AUTHORISED invoices may have SentToContact updated."}]
+    authorised = xero.invoice(contact["ContactID"], [LINE], Status="AUTHORISED")
+    by_status = xero.get("/Invoices", params={"Statuses": "AUTHORISED"}).json()["Invoices"]
+    assert [i["InvoiceID"] for i in by_status] == [authorised["InvoiceID"]]
+    by_ids = xero.get("/Invoices", params={"IDs": f"{warned['InvoiceID']},{authorised['InvoiceID']}"}).json()
+    assert len(by_ids["Invoices"]) == 2
+    assert len(xero.get("/Invoices", params={"ContactIDs": contact["ContactID"]}).json()["Invoices"]) == 2
+    assert len(xero.get("/Invoices", params={"createdByMyApp": "True"}).json()["Invoices"]) == 2
+    where = f'Invoice.InvoiceID==guid("{authorised["InvoiceID"]}")'
+    assert xero.get("/Payments", params={"where": where}).json()["Payments"] == []
+    _pay(xero, authorised["InvoiceID"], 10)
+    assert len(xero.get("/Payments", params={"where": where}).json()["Payments"]) == 1
