@@ -67,3 +67,8 @@ def test_where_language() -> None:
     for bad in ("Name ~ 1", 'Name=="x" AND', "Name.Foo()", '"x"=="x"'):
         with pytest.raises(WhereError):
             compile_where(bad)(contact)
+
+
+def test_where_string_escapes() -> None:
+    entity = {"Name": 'Say "hi" \\ bye'}
+    assert compile_where('Name=="Say \\"hi\\" \\\\ bye"')(entity)

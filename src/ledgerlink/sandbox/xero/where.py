@@ -28,6 +28,9 @@ _TOKEN = re.compile(
 )
 
 
+_ESCAPE = re.compile(r"\\(.)")
+
+
 class WhereError(ValueError):
     """An unsupported or malformed filter; the message is returned in a 400."""
 
@@ -142,7 +145,7 @@ class _Parser:
     def literal(self) -> Any:
         kind, text = self.take()
         if kind == "string":
-            return text[1:-1].replace('\\"', '"')
+            return _ESCAPE.sub(lambda m: m.group(1), text[1:-1])  # C#-like: \" and \\
         if kind == "number":
             return Decimal(text)
         lowered = text.lower()
