@@ -12,7 +12,7 @@ from django.utils import timezone
 from ledgerlink.cashflow import services
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.errors import NeedsAttention, Reconnect, Retry, UnknownOutcome
-from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.ledgers.models import Connection, ConnectionStatus, PaymentAccountMapping
 from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState, TenantBudget
 from ledgerlink.sync.policy import KEY_LIFETIME
 
@@ -372,3 +372,27 @@ def test_records_stay_with_their_organisation(ledger, gst):
     assert not SyncRecord.objects.filter(connection=connection).exists()
     assert SyncRecord.objects.filter(connection=me, organisation=mine).count() == 2
     assert not Connection.objects.filter(pk=connection.pk, sync_records__isnull=False).exists()
+
+
+def test_records_in_doubt_stay_in_doubt_through_a_mapping_problem_and_are_never_written_twice(
+    connection, ledger, organisation, customer, gst
+):
+    invoices = [issue(organisation, customer, gst) for _ in range(3)]
+    run(connection, ledger)
+    for invoice in invoices:
+        services.record_payment(invoice, Decimal("10.00"), "card")
+    ledger.fail_once("drop", when=lambda r: r.path == "/payments")
+    run(connection, ledger)  # the payments landed, the answer did not
+    PaymentAccountMapping.objects.all().delete()  # the user unmaps the bank account meanwhile
+    SyncRecord.objects.update(next_attempt_at=timezone.now())
+    run(connection, ledger)
+    held = SyncRecord.objects.filter(kind=ObjectKind.PAYMENT)
+    assert {r.state for r in held} == {SyncState.NEEDS_ATTENTION}
+    assert all(r.unknown_outcome_since for r in held)  # still possibly in the ledger
+
+    map_payments(organisation)  # mapping it again re-queues them
+    run(connection, ledger)
+    assert {r.state for r in SyncRecord.objects.filter(kind=ObjectKind.PAYMENT)} == {SyncState.SYNCED}
+    assert len(ledger.live(ObjectKind.PAYMENT)) == 3
+    payment_sends = [s for s in ledger.sent if s[1] == "/payments"]
+    assert len({s[3] for s in payment_sends}) == 1  # the replay carried the first key

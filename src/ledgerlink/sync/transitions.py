@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, PositiveIntegerField, When
 from django.utils import timezone
 
 from ledgerlink.cashflow.money import from_minor, to_minor
@@ -69,7 +69,8 @@ def mark_attention(
     record.state, record.last_error = SyncState.NEEDS_ATTENTION, message
     record.error_kind = "configuration" if is_configuration else (getattr(error, "kind", "") or "data")
     record.error_is_configuration = is_configuration
-    record.unknown_outcome_since = None
+    # `unknown_outcome_since` stays: a record that may be in the ledger stays "in doubt" until the ledger
+    # answers for it, so the next attempt looks it up before writing again.
     record.lease_owner, record.lease_expires_at = "", None
     record.save()
 
@@ -148,7 +149,12 @@ def requeue(records: Iterable[SyncRecord] | None = None, **filters: object) -> i
         state=SyncState.PENDING,
         next_attempt_at=timezone.now(),
         attempts=0,
-        generation=F("generation") + 1,
+        # A new key, except for records in doubt: their old key may still replay what already landed.
+        generation=Case(
+            When(unknown_outcome_since__isnull=True, then=F("generation") + 1),
+            default=F("generation"),
+            output_field=PositiveIntegerField(),
+        ),
         last_error="",
         error_kind="",
         error_is_configuration=False,

@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -126,7 +126,6 @@ class _Run:
         self.audit = AttemptLog(connection)
         self._holders = itertools.count()
         self._tax_names: dict[str, str] | None = None
-        self._complete_keys: set[str] = set()
         self._pushes: set[int] = set()
 
     # --- the loop ---------------------------------------------------------------------------------------
@@ -181,7 +180,6 @@ class _Run:
         passed, and unknown outcomes past the key's lifetime looked up. Returns what may be sent."""
         documents = load_documents(kind, self.connection.organisation_id, [r.subject_id for r in records])
         links = self._dependency_links(kind, documents.values())
-        self._complete_keys = self._complete_groups(records)
         ready = []
         for record in records:
             document = documents.get(record.subject_id)
@@ -196,14 +194,36 @@ class _Run:
             if problems:
                 transitions.mark_attention(record, " ".join(problems), configuration=True)
                 continue
-            if (
-                record.unknown_outcome_since
-                and not self._replayable(record)
-                and self._settled_by_lookup(record, item)
-            ):
-                continue
             ready.append((record, item))
-        return ready
+        return self.resolve_doubts(ready)
+
+    def resolve_doubts(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[tuple[SyncRecord, SyncItem]]:
+        """Records whose last request may have landed: replay it whole with its key while the ledger still
+        remembers the key; otherwise (key expired, a cached error, a companion gone) look each one up
+        before writing it again. Returns what may be sent, replays keeping their key."""
+        groups: dict[str, list[tuple[SyncRecord, SyncItem]]] = defaultdict(list)
+        settled: list[tuple[SyncRecord, SyncItem]] = []
+        to_look_up: list[tuple[SyncRecord, SyncItem]] = []
+        for record, item in ready:
+            if record.unknown_outcome_since is None:
+                settled.append((record, item))
+            elif record.idempotency_key:
+                groups[record.idempotency_key].append((record, item))
+            else:
+                to_look_up.append((record, item))
+        in_doubt = self._in_doubt_counts(list(groups))
+        now = timezone.now()
+        for key, pairs in groups.items():
+            whole = len(pairs) == in_doubt.get(key, 0)
+            fresh_enough = all(
+                replay_is_safe(r.unknown_outcome_since, self.session.key_lifetime, now)  # type: ignore[arg-type]
+                for r, _ in pairs
+            )
+            (settled if whole and fresh_enough else to_look_up).extend(pairs)
+        for record, item in to_look_up:
+            if not self._settled_by_lookup(record, item):
+                settled.append((record, item))
+        return settled
 
     def _dependency_links(
         self, kind: ObjectKind, documents: Iterable[c.Document]
@@ -264,28 +284,19 @@ class _Run:
             self._tax_names = {str(pk): name for pk, name in rows.values_list("id", "name")}
         return self._tax_names
 
-    def _complete_groups(self, records: list[SyncRecord]) -> set[str]:
-        """Keys whose every in-doubt record is held by this run: only those requests can be rebuilt as
-        they were first sent (a key re-used on a different request is refused, xero.md 4)."""
-        held = Counter(r.idempotency_key for r in records if r.unknown_outcome_since and r.idempotency_key)
-        if not held:
-            return set()
-        totals = (
+    def _in_doubt_counts(self, keys: list[str]) -> dict[str, int]:
+        """How many records of this connection are in doubt under each key: a replay must carry them all,
+        since a key re-used on a different request is refused (xero.md 4)."""
+        if not keys:
+            return {}
+        rows = (
             SyncRecord.objects.filter(
-                connection=self.connection, idempotency_key__in=held, unknown_outcome_since__isnull=False
+                connection=self.connection, idempotency_key__in=keys, unknown_outcome_since__isnull=False
             )
             .values("idempotency_key")
             .annotate(count=Count("id"))
         )
-        return {row["idempotency_key"] for row in totals if held[row["idempotency_key"]] == row["count"]}
-
-    def _replayable(self, record: SyncRecord) -> bool:
-        since = record.unknown_outcome_since
-        return (
-            record.idempotency_key in self._complete_keys
-            and since is not None
-            and replay_is_safe(since, self.session.key_lifetime, timezone.now())
-        )
+        return {row["idempotency_key"]: row["count"] for row in rows}
 
     def _settled_by_lookup(self, record: SyncRecord, item: SyncItem) -> bool:
         """An outcome unknown for longer than the key lives: look the object up before writing it again.
@@ -490,6 +501,8 @@ class _Run:
             transitions.pause_connection(self.connection, error.message)
             raise _Stop(error.message)
         if isinstance(error, NeedsAttention):
+            if not lookup_failed:
+                record.unknown_outcome_since = None  # the ledger answered for this item: it did not land
             transitions.mark_attention(record, error)
         elif isinstance(error, Conflict) and item is not None and not lookup_failed:
             self.resolve_conflict(record, item, error)
@@ -526,6 +539,7 @@ class _Run:
             self.report.synced += 1
             return
         number = getattr(item.document, "number", "") or record.subject_id
+        record.unknown_outcome_since = None  # what is in the ledger is known now: not ours
         transitions.mark_attention(
             record,
             f"{number} already exists in {ledger} with a total of {theirs}, but CashFlow's total is "
