@@ -20,7 +20,7 @@ from ..control.grants import Access, OAuthPolicy
 from . import faults as xf
 from . import seed
 from .identity import XeroIdentity
-from .ledger import CENT, ROUNDING_MODES, Books, Outcome
+from .ledger import CENT, DOC, ROUNDING_MODES, Books, Outcome
 from .settlements import Settlements
 from .where import WhereError, compile_where
 from .wire import BodyError, csv_param, elements, envelope, parse_bool, parse_json, render
@@ -438,15 +438,29 @@ class XeroProvider:
         return view
 
     def _documents(self, request: Request, books: Books, kind: str) -> Response:
-        store, id_field, number_field, _, _ = {
-            "invoice": ("invoices", "InvoiceID", "InvoiceNumber", None, None),
-            "credit_note": ("credit_notes", "CreditNoteID", "CreditNoteNumber", None, None),
-        }[kind]
+        """List or write invoices / credit notes, with the optimised filters (xero.md §2 "Filtering")."""
+        store, id_field, _, _, _ = DOC[kind]
         key = "Invoices" if kind == "invoice" else "CreditNotes"
         if request.method != "GET":
             create_only = request.method == "PUT"
             return self._write(request, key, lambda raw: books.save_document(kind, raw, create_only))
-        rows = list(books.ledger[store].values())
+        rows = self._filtered_documents(request, books, list(books.ledger[store].values()), kind)
+        unitdp = 4 if request.args.get("unitdp") == "4" else 2
+        summary = parse_bool(request.args.get("summaryOnly"))
+        return self._list(
+            request,
+            key,
+            rows,
+            id_field,
+            paged=True,
+            view=lambda d: self._invoice_view(books.ledger, d, unitdp, summary),
+        )
+
+    @staticmethod
+    def _filtered_documents(
+        request: Request, books: Books, rows: list[dict[str, Any]], kind: str
+    ) -> list[dict[str, Any]]:
+        _, id_field, number_field, _, _ = DOC[kind]
         ids = {i.lower() for i in csv_param(request.args.get("IDs"))}
         numbers = set(csv_param(request.args.get(f"{number_field}s")))
         contact_ids = {i.lower() for i in csv_param(request.args.get("ContactIDs"))}
@@ -461,16 +475,7 @@ class XeroProvider:
             rows = [r for r in rows if r["Status"] in statuses]
         if parse_bool(request.args.get("createdByMyApp")):
             rows = [r for r in rows if r.get("_client_id") == books.client_id]
-        unitdp = 4 if request.args.get("unitdp") == "4" else 2
-        summary = parse_bool(request.args.get("summaryOnly"))
-        return self._list(
-            request,
-            key,
-            rows,
-            id_field,
-            paged=True,
-            view=lambda d: self._invoice_view(books.ledger, d, unitdp, summary),
-        )
+        return rows
 
     def _document(self, request: Request, books: Books, kind: str, key: str) -> Response:
         envelope_key = "Invoices" if kind == "invoice" else "CreditNotes"
