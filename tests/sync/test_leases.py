@@ -10,8 +10,8 @@ from django.utils import timezone
 from ledgerlink.cashflow import events
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.sync import leases, outbox
-from ledgerlink.sync.models import SyncRecord, SyncState
-from ledgerlink.sync.sweeper import sweep
+from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
+from ledgerlink.sync.sweeper import purge_old_attempts, sweep
 
 from .conftest import in_threads, issue, needs_real_concurrency, run
 
@@ -83,3 +83,15 @@ def test_the_sweeper_plans_an_event_whose_records_were_missed(
     assert (
         SyncRecord.objects.get(kind=ObjectKind.INVOICE, subject_id=str(invoice.pk)).state == SyncState.SYNCED
     )
+
+
+def test_the_audit_log_keeps_a_quarter(connection, ledger, organisation, customer, gst):
+    issue(organisation, customer, gst)
+    run(connection, ledger)
+    kept = Attempt.objects.count()
+    Attempt.objects.filter(pk=Attempt.objects.order_by("id").first().pk).update(
+        started_at=timezone.now() - dt.timedelta(days=91)
+    )
+    assert purge_old_attempts() == 1
+    assert Attempt.objects.count() == kept - 1
+    assert purge_old_attempts() == 0

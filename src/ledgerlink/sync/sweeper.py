@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import outbox
-from ledgerlink.sync.models import DUE_STATES, HistoricalPush, SyncRecord, SyncState
+from ledgerlink.sync.models import DUE_STATES, Attempt, HistoricalPush, SyncRecord, SyncState
 
 log = logging.getLogger(__name__)
 
 CHART_MAX_AGE = dt.timedelta(days=1)
+# The audit log answers "what happened to this invoice" questions; a quarter covers an accountant's close.
+ATTEMPT_RETENTION = dt.timedelta(days=90)
 # xero.md section 1: a refresh token dies after 60 days unused; refresh well before.
 KEEP_ALIVE_AFTER = dt.timedelta(days=45)
 
@@ -85,3 +87,10 @@ def refresh_stale_charts(now: dt.datetime | None = None) -> int:
         except LedgerError as error:
             log.warning("chart refresh of connection %s failed: %s", connection.pk, error.kind)
     return refreshed
+
+
+def purge_old_attempts(now: dt.datetime | None = None) -> int:
+    """Drop audit-log rows older than ATTEMPT_RETENTION (records keep their own state and last error)."""
+    cutoff = (now or timezone.now()) - ATTEMPT_RETENTION
+    _, per_model = Attempt.objects.filter(started_at__lt=cutoff).delete()
+    return per_model.get(Attempt._meta.label, 0)

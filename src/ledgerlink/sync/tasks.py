@@ -44,3 +44,11 @@ def chart_refresh_task() -> None:
     from ledgerlink.sync.sweeper import refresh_stale_charts
 
     refresh_stale_charts()
+
+
+@db_periodic_task(crontab(minute="29"))
+def attempt_retention_task() -> None:
+    """Hourly; deletes only what is past retention, so it catches up by itself."""
+    from ledgerlink.sync.sweeper import purge_old_attempts
+
+    purge_old_attempts()
