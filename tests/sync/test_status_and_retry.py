@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from ledgerlink.cashflow import services
 from ledgerlink.ledgers.contract import LedgerRequest, ObjectKind, SyncItem
 from ledgerlink.ledgers.errors import NeedsAttention
 from ledgerlink.ledgers.models import ConnectionStatus
-from ledgerlink.sync.history import Selection, cancel_push, start_push
+from ledgerlink.sync.history import InvalidSelection, Selection, cancel_push, start_push
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 from ledgerlink.sync.policy import BACKOFF_CAP_S, backoff_delay, request_key
 from ledgerlink.sync.retry import retry_record
@@ -102,3 +105,22 @@ def test_eta_extrapolates_the_pace_so_far():
     now = timezone.now()
     push = HistoricalPush(total=300, done=100, failed=20, started_at=now - dt.timedelta(seconds=60))
     assert push.eta(now) == dt.timedelta(seconds=60 / 120 * 180)
+
+
+def test_a_bad_selection_is_refused_in_plain_words(connection, organisation):
+    for selection, words in (
+        (Selection(ids=("not-an-id",)), "not a CashFlow invoice id"),
+        (Selection(date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 1, 1)), "ends before it starts"),
+        (Selection(ids=(str(uuid.uuid4()),), date_from=dt.date(2026, 1, 1)), "not both"),
+    ):
+        with pytest.raises(InvalidSelection, match=words):
+            start_push(organisation.pk, selection)
+    assert not HistoricalPush.objects.exists()
+
+
+def test_the_cli_says_what_is_wrong(connection, organisation):
+    with pytest.raises(CommandError, match="not a CashFlow invoice id"):
+        call_command("push-history", str(organisation.pk), "--ids", "INV-1")
+    other = services.create_organisation("Unconnected", "AU")
+    with pytest.raises(CommandError, match="Connect a ledger first"):
+        call_command("push-history", str(other.pk))

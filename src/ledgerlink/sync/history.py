@@ -8,6 +8,7 @@ the customer look-ups the ledger batches, and contact creations in batches of 50
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,11 @@ class NoConnection(Exception):
     """The organisation has no active ledger connection to push to."""
 
 
+class InvalidSelection(ValueError):
+    """The selection cannot be used (malformed invoice ids, a date range ending before it starts); the
+    message says which, for the user."""
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which historical invoices: all of them, those issued in a date range, or these ids."""
@@ -37,6 +43,18 @@ class Selection:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     ids: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        """Raise `InvalidSelection` for ids that are not CashFlow invoice ids or an upside-down range."""
+        if self.ids and (self.date_from or self.date_to):
+            raise InvalidSelection("Choose either invoice ids or a date range, not both.")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidSelection("The date range ends before it starts.")
+        for invoice_id in self.ids:
+            try:
+                uuid.UUID(str(invoice_id))
+            except ValueError:
+                raise InvalidSelection(f"{invoice_id!r} is not a CashFlow invoice id.") from None
 
     def as_json(self) -> dict[str, object]:
         if self.ids:
@@ -77,7 +95,9 @@ def active_connection(organisation_id: object) -> Connection:
 
 def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
     """Queue the selected invoices and what followed them, then ring the worker. Re-running with the same
-    selection adds nothing twice (records are unique per connection and object)."""
+    selection adds nothing twice (records are unique per connection and object). Raises `InvalidSelection`
+    or `NoConnection` with a sentence for the user."""
+    selection.validate()
     connection = active_connection(organisation_id)
     invoices = select_invoices(connection, selection)
     push = HistoricalPush.objects.create(

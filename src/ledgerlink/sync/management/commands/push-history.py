@@ -8,11 +8,15 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ledgerlink.sync.history import NoConnection, Selection, refresh_progress, start_push
-from ledgerlink.sync.models import HistoricalPush
+from ledgerlink.sync.history import InvalidSelection, NoConnection, Selection, refresh_progress, start_push
+from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 from ledgerlink.sync.worker import sync_connection
+
+# The CLI waits through short backoffs; longer waits are left to the workers (the push is resumable).
+MAX_WAIT_S = 30.0
 
 
 def _date(value: str) -> dt.date:
@@ -35,8 +39,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: Any) -> None:
-        if options["ids"] and (options["date_from"] or options["date_to"]):
-            raise CommandError("Choose either --ids or a date range, not both.")
         selection = Selection(
             date_from=options["date_from"],
             date_to=options["date_to"],
@@ -44,7 +46,7 @@ class Command(BaseCommand):
         )
         try:
             push = start_push(options["organisation_id"], selection)
-        except NoConnection as error:
+        except (NoConnection, InvalidSelection) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"history push {push.pk}: {push.total} invoice(s) selected")
         if not options["background"]:
@@ -59,6 +61,23 @@ class Command(BaseCommand):
                 report = sync_connection(push.connection_id, budget_s=10)
                 push = refresh_progress(push)
                 progress.update(bar, completed=push.done + push.failed)
-                if report.claimed == 0 and push.state == HistoricalPush.State.RUNNING:
-                    time.sleep(min(report.resume_in_s or 2.0, 10.0))
-        self.stdout.write(f"done: {push.done} synced, {push.failed} need attention ({push.state})")
+                if report.claimed or push.state != HistoricalPush.State.RUNNING:
+                    continue
+                wait = _next_due_in(push)
+                if wait is None or wait > MAX_WAIT_S:
+                    break  # what is left waits on a retry later, the user, or a reconnect: the workers go on
+                time.sleep(max(wait, 0.5))
+        left = push.total - push.done - push.failed
+        tail = f"; {left} still queued (the workers finish them)" if left else ""
+        self.stdout.write(f"done: {push.done} synced, {push.failed} need attention ({push.state}){tail}")
+
+
+def _next_due_in(push: HistoricalPush) -> float | None:
+    """Seconds until the push's next open record is due; None when none is waiting to be tried."""
+    due = (
+        SyncRecord.objects.filter(history_push=push, state__in=(SyncState.PENDING, SyncState.RETRYING))
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return None if due is None else (due - timezone.now()).total_seconds()
