@@ -105,6 +105,8 @@ def sync_connection(
     if connection.status != ConnectionStatus.ACTIVE:
         report.stopped_for = f"connection is {connection.status}"
         return report
+    if not leases.due_records(connection.pk, timezone.now()).exists():
+        return report  # a doorbell for work another run already did: no token, no mapping, no call
     if session is None:
         try:
             session = open_session(connection)
