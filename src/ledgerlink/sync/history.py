@@ -101,15 +101,15 @@ def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
     connection = active_connection(organisation_id)
     invoices = select_invoices(connection, selection)
     push = HistoricalPush.objects.create(
-        organisation_id=organisation_id,
-        connection=connection,
-        selection=selection.as_json(),
-        total=invoices.count(),
+        organisation_id=organisation_id, connection=connection, selection=selection.as_json()
     )
     ids = list(invoices.values_list("id", flat=True))
     for start in range(0, len(ids), QUEUE_CHUNK):
         with transaction.atomic():
             _queue_chunk(push, connection, [str(i) for i in ids[start : start + QUEUE_CHUNK]])
+    # What this push carries: selected invoices not already queued by an earlier push.
+    push.total = SyncRecord.objects.filter(history_push=push, kind=ObjectKind.INVOICE).count()
+    push.save(update_fields=["total"])
     refresh_progress(push)
     transaction.on_commit(lambda: outbox.ring(connection.pk))
     return push
