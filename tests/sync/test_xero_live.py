@@ -76,3 +76,40 @@ def test_cancelling_a_part_paid_invoice_credits_the_balance_to_zero(world):
     ]
     cancellation = SyncRecord.objects.get(kind=ObjectKind.CANCELLATION)
     assert cancellation.state == SyncState.SYNCED and not cancellation.total_mismatch
+
+
+def test_every_kind_of_reversal_leaves_xero_owing_what_cashflow_says(world):
+    card = issue(world.organisation, world.customer, world.gst, "500.00")
+    cash = issue(world.organisation, world.customer, world.gst, "300.00")
+    refunded = issue(world.organisation, world.customer, world.gst, "200.00")
+    charged = services.record_payment(card, Decimal("500.00"), "card")
+    undone = services.record_payment(cash, Decimal("100.00"), "cash")
+    full = services.record_payment(refunded, Decimal("200.00"), "bank_transfer")
+    world.drain()
+    services.charge_back(charged)
+    services.undo_offline_payment(undone)
+    services.refund_payment(full)
+    world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    books = world.by_number()
+    for invoice in (card, cash, refunded):
+        invoice.refresh_from_db()
+        xero = books[invoice.number]
+        assert Decimal(str(xero["AmountDue"])) == invoice.amount_due, invoice.number
+        assert Decimal(str(xero["AmountPaid"])) == invoice.amount_paid == Decimal("0.00")
+    assert [p for p in world.ledger()["Payments"] if p["Status"] == "AUTHORISED"] == []
+
+
+def test_money_reversed_after_a_cancellation_is_credited_so_xero_still_shows_nothing_due(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1000.00")
+    payment = services.record_payment(invoice, Decimal("400.00"), "card")
+    services.cancel_invoice(invoice)
+    world.drain()
+    services.refund_payment(payment, Decimal("100.00"))
+    world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    xero = world.by_number()[invoice.number]
+    assert Decimal(str(xero["AmountDue"])) == Decimal("0.00")
+    assert Decimal(str(xero["AmountPaid"])) == Decimal("300.00")
+    notes = sorted(Decimal(str(n["Total"])) for n in world.ledger()["CreditNotes"])
+    assert notes == [Decimal("100.00"), Decimal("600.00")]
