@@ -263,3 +263,11 @@ def test_the_hourly_task_is_a_periodic_huey_task_running_the_job(organisation, a
     assert result.invoices_issued == len(
         rules.billing_dates(d("2020-01-01"), services.local_today(organisation))
     )
+
+
+@pytest.mark.django_db(transaction=True)  # the plain `db` fixture wraps every test in a transaction
+def test_invoice_numbers_are_only_taken_inside_the_invoices_transaction():
+    from ledgerlink.billing.invoicing import next_invoice_number
+
+    with pytest.raises(RuntimeError, match="inside the invoice's transaction"):
+        next_invoice_number(2027)

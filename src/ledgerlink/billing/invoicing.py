@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -29,20 +29,31 @@ def format_number(year: int, value: int) -> str:
     return f"{NUMBER_PREFIX}-{year}-{value:06d}"
 
 
+def _bump(year: int) -> int | None:
+    # One statement that increments and reads under the row lock (RETURNING: PostgreSQL, SQLite >= 3.35).
+    table = connection.ops.quote_name(InvoiceSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        # The table name is our model's, never input; the year is a bound parameter.
+        sql = f"UPDATE {table} SET last_value = last_value + 1 WHERE year = %s RETURNING last_value"  # noqa: S608
+        cursor.execute(sql, [year])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def next_invoice_number(year: int) -> str:
     """Take the next number of `year`. Must run inside the invoice's transaction: the row lock held until
     commit keeps numbers unique, and a rollback returns the number (no gaps)."""
-    if not transaction.get_connection().in_atomic_block:
+    if not connection.in_atomic_block:
         raise RuntimeError("next_invoice_number() must run inside the invoice's transaction")
-    sequence = InvoiceSequence.objects.filter(year=year)
-    if not sequence.update(last_value=F("last_value") + 1):
-        try:
-            with transaction.atomic():
-                InvoiceSequence.objects.create(year=year, last_value=1)
-                return format_number(year, 1)
-        except IntegrityError:
-            sequence.update(last_value=F("last_value") + 1)
-    return format_number(year, sequence.values_list("last_value", flat=True).get())
+    value = _bump(year)
+    if value is not None:
+        return format_number(year, value)
+    try:
+        with transaction.atomic():
+            InvoiceSequence.objects.create(year=year, last_value=1)
+        return format_number(year, 1)
+    except IntegrityError:  # another transaction created the year's row first: bump it now that it exists
+        return next_invoice_number(year)
 
 
 def _already_billed(organisation_id: object, first: date) -> bool:

@@ -53,9 +53,10 @@ def bill_span(span: Enablement, now: datetime, as_of: date | None = None) -> int
         # Only forward: a slower concurrent run must not move the cursor back.
         cursor = rules.first_of_next_month(due[-1])
         Enablement.objects.filter(pk=span.pk, next_bill_on__lt=cursor).update(next_bill_on=cursor)
-        Subscription.objects.filter(pk=span.subscription_id, status=SubscriptionStatus.TRIAL).update(
-            status=SubscriptionStatus.ACTIVE
-        )
+        if span.subscription.status == SubscriptionStatus.TRIAL:
+            Subscription.objects.filter(pk=span.subscription_id, status=SubscriptionStatus.TRIAL).update(
+                status=SubscriptionStatus.ACTIVE
+            )
     return issued
 
 
