@@ -70,9 +70,21 @@ def test_only_one_sender_claims_an_invoices_email(organisation, admin):
     invoice = BillingInvoice.objects.get()
     BillingInvoice.objects.filter(pk=invoice.pk).update(emailed_at=None, email_claimed_until=None)
     now = local_noon(date(2027, 1, 1), SYDNEY)
-    assert invoicing._claim_email(invoice, now) is True
-    assert invoicing._claim_email(invoice, now) is False
-    assert invoicing._claim_email(invoice, now + invoicing.EMAIL_LEASE * 2) is True  # a crashed claim lapses
+    assert invoicing.claim_emails(now)[1] == [invoice]
+    assert invoicing.claim_emails(now)[1] == []  # held by the first sender
+    assert invoicing.claim_emails(now + invoicing.EMAIL_LEASE * 2)[1] == [invoice]  # a crashed claim lapses
+
+
+def test_one_invoices_failing_email_does_not_stop_the_others(smtp_outbox, caplog):
+    broken, healthy = make_organisation(SYDNEY, "AUD"), make_organisation(SYDNEY, "AUD")
+    enabled(broken)
+    enabled(healthy)
+    type(broken).objects.filter(pk=broken.pk).update(time_zone="Mars/Olympus_Mons")
+    run = run_billing(local_noon(date(2027, 1, 1), SYDNEY), as_of=date(2027, 1, 1))
+    assert (run.invoices_issued, run.emails_sent) == (2, 1)
+    assert [message["To"] for message in smtp_outbox] == [healthy.accounting_email]
+    assert "email failed; retried after the claim lapses" in caplog.text
+    assert BillingInvoice.objects.get(organisation=broken).emailed_at is None
 
 
 def test_invoice_pages_are_scoped_to_the_users_organisation(client):

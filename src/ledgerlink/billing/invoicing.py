@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -129,46 +130,59 @@ def invoice_email(
     return message
 
 
-def _claim_email(invoice: BillingInvoice, now: datetime) -> bool:
-    """Take the right to send this invoice's email for a while; only one sender gets it."""
-    unclaimed = Q(email_claimed_until__isnull=True) | Q(email_claimed_until__lt=now)
-    claimed = BillingInvoice.objects.filter(Q(pk=invoice.pk, emailed_at__isnull=True) & unclaimed).update(
-        email_claimed_until=now + EMAIL_LEASE
+def _unclaimed(now: datetime) -> Q:
+    return Q(emailed_at__isnull=True, status=InvoiceStatus.ISSUED) & (
+        Q(email_claimed_until__isnull=True) | Q(email_claimed_until__lt=now)
     )
-    return claimed == 1
+
+
+def claim_emails(now: datetime) -> tuple[uuid.UUID, list[BillingInvoice]]:
+    """Claim every unsent invoice nobody else holds, in one UPDATE, for this sender until the lease ends.
+    Two senders at once never claim the same invoice: the second UPDATE re-checks each row it waited for."""
+    token = uuid.uuid4()
+    BillingInvoice.objects.filter(_unclaimed(now)).update(
+        email_claim=token, email_claimed_until=now + EMAIL_LEASE
+    )
+    claimed = BillingInvoice.objects.filter(email_claim=token, emailed_at__isnull=True)
+    return token, list(claimed.select_related("organisation").order_by("id"))
+
+
+def _release(token: uuid.UUID) -> None:
+    BillingInvoice.objects.filter(email_claim=token, emailed_at__isnull=True).update(
+        email_claim=None, email_claimed_until=None
+    )
 
 
 def send_pending_emails(now: datetime) -> int:
-    """Email every issued invoice not yet emailed; returns how many went out. A failed send is retried on a
-    later run once its claim lapses; a crash between sending and recording can send one duplicate email,
-    never a duplicate invoice."""
-    pending = list(
-        BillingInvoice.objects.filter(emailed_at__isnull=True, status=InvoiceStatus.ISSUED)
-        .filter(Q(email_claimed_until__isnull=True) | Q(email_claimed_until__lt=now))
-        .select_related("organisation")
-        .order_by("id")
-    )
-    if not pending:
+    """Email every issued invoice not yet emailed; returns how many went out. When the mail server cannot be
+    reached the claims are released at once; an invoice whose own email fails is retried once its claim
+    lapses. A crash between sending and recording can send one duplicate email, never a duplicate invoice."""
+    token, claimed = claim_emails(now)
+    if not claimed:
         return 0
-    sent = 0
     try:
         connection = get_connection()
         connection.open()
     except OSError:
         logger.exception("billing: the mail server is unreachable; invoices are emailed on a later run")
+        _release(token)
         return 0
+    sent = 0
     with connection:
-        for invoice in pending:
-            to = recipients(invoice.organisation)
-            if not to or not _claim_email(invoice, now):
-                continue
-            try:
-                invoice_email(invoice, to, connection).send()
-            except OSError:
-                logger.exception(
-                    "billing invoice %s: email failed; retried after the claim lapses", invoice.pk
-                )
-                continue
-            BillingInvoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
-            sent += 1
+        for invoice in claimed:
+            sent += _send_one(invoice, connection)
     return sent
+
+
+def _send_one(invoice: BillingInvoice, connection: BaseEmailBackend) -> int:
+    to = recipients(invoice.organisation)
+    if not to:
+        return 0
+    try:
+        invoice_email(invoice, to, connection).send()
+    except Exception:
+        # A mail server error, or one organisation's bad data: the others still go out.
+        logger.exception("billing invoice %s: email failed; retried after the claim lapses", invoice.pk)
+        return 0
+    BillingInvoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
+    return 1

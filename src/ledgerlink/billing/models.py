@@ -135,7 +135,9 @@ class BillingInvoice(models.Model):
     status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED)
     issued_at = models.DateTimeField()
     emailed_at = models.DateTimeField(null=True, blank=True)
-    # A sender claims the email by moving this forward; a crashed sender's claim lapses and another retries.
+    # A sender claims unsent emails with its own token until a lease; a crashed sender's claim lapses and a
+    # later run retries.
+    email_claim = models.UUIDField(null=True, blank=True)
     email_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
