@@ -95,3 +95,13 @@ def test_members_cannot_retry_or_push(client, installer):
     client.login(username="sam", password=PASSWORD)
     assert client.post(f"/orgs/{organisation.pk}/retry/").status_code == 403
     assert client.post(f"/orgs/{organisation.pk}/history/", {}).status_code == 403
+
+
+def test_an_upside_down_range_is_refused_in_plain_words(client, installer):
+    organisation, *_ = installer
+    client.login(username="alex", password=PASSWORD)
+    response = client.post(
+        f"/orgs/{organisation.pk}/history/", {"date_from": "2026-05-01", "date_to": "2026-04-01"}, follow=True
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and "before" in shown[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -84,12 +83,6 @@ class HistoryForm(forms.Form):
         label="Issued to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The end of the range is before its start.")
-        return data
-
 
 @login_required
 def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
@@ -144,6 +137,9 @@ def start_history(request: HttpRequest, organisation_id: str) -> HttpResponse:
     )
     try:
         push = history.start_push(org.pk, selection)
+    except history.InvalidSelection as invalid:
+        messages.error(request, str(invalid))
+        return redirect("web:organisation", organisation_id=org.pk)
     except history.NoConnection:
         messages.error(request, "Connect a ledger before pushing history.")
         return redirect("web:organisation", organisation_id=org.pk)
