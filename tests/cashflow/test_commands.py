@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 
@@ -9,8 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from ledgerlink.cashflow import apikeys
+from ledgerlink.cashflow import apikeys, services
 from ledgerlink.cashflow.demo import AlreadySeeded, seed_demo
 from ledgerlink.cashflow.models import (
     DomainEvent,
@@ -113,3 +115,20 @@ def test_seed_demo_is_deterministic(db):
     seed_demo(projects_per_organisation=1)
     with pytest.raises(AlreadySeeded):
         seed_demo(projects_per_organisation=1)
+
+
+@pytest.mark.parametrize("utc_hour", [2, 23])
+def test_seed_demo_dates_by_each_organisations_own_calendar(db, monkeypatch, utc_hour):
+    """At 02:00 UTC it is still yesterday in New York, at 23:00 UTC already tomorrow in Sydney: the demo
+    must date payments by each organisation's day, or the services rightly refuse future dates."""
+    fixed = dt.datetime.combine(dt.date.today(), dt.time(utc_hour), tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: fixed)
+    result = seed_demo(projects_per_organisation=4)
+    for organisation in result.organisations:
+        today = services.organisation_today(organisation)
+        issued = Invoice.objects.filter(organisation=organisation, issue_date__isnull=False)
+        assert max(issued.values_list("issue_date", flat=True)) <= today
+        assert (
+            max(Payment.objects.filter(organisation=organisation).values_list("received_on", flat=True))
+            <= today
+        )

@@ -305,6 +305,12 @@ def test_issue_checks_the_state_and_the_dates(organisation, customer, gst):
     with pytest.raises(ConflictError) as refused:
         services.issue_invoice(late)
     assert _locs(refused.value) == {("due_date",)}
+    early = make_invoice(
+        organisation, customer, gst, issue=False, issue_date=dt.date.today() + dt.timedelta(days=3)
+    )
+    with pytest.raises(ConflictError) as refused:
+        services.issue_invoice(early)
+    assert _locs(refused.value) == {("issue_date",)}
 
 
 def test_organisation_defaults_follow_the_country(db):

@@ -120,13 +120,14 @@ class AlreadySeeded(Exception):
 class _Installer:
     """Seeds one organisation's history."""
 
-    def __init__(self, market: Market, rng: random.Random, today: dt.date):
+    def __init__(self, market: Market, rng: random.Random):
         self.market = market
         self.rng = rng
-        self.today = today
         self.organisation = services.create_organisation(
             market.name, market.country, accounting_email=f"accounts@{market.email_domain}"
         )
+        # The organisation's own date: a US installer's "today" can be a day behind UTC's.
+        self.today = services.organisation_today(self.organisation)
         self.rates: list[TaxRate] = [
             services.create_tax_rate(self.organisation, name, rate) for name, rate in market.tax_rates
         ]
@@ -277,8 +278,9 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
     return today - dt.timedelta(days=round(months * 30.4))
 
 
-def _seed_market(market: Market, rng: random.Random, today: dt.date, projects: int, tick: Callable[[], None]):
-    installer = _Installer(market, rng, today)
+def _seed_market(market: Market, rng: random.Random, projects: int, tick: Callable[[], None]):
+    installer = _Installer(market, rng)
+    today = installer.today
     start = _months_ago(today, MONTHS_OF_HISTORY)
     span = (today - start).days
     for index in range(projects):
@@ -331,8 +333,7 @@ def seed_demo(
     organisations = []
     for market in MARKETS:
         with transaction.atomic():
-            today = dt.date.today()
-            organisations.append(_seed_market(market, rng, today, projects_per_organisation, tick))
+            organisations.append(_seed_market(market, rng, projects_per_organisation, tick))
     user, password = _demo_user()
     keys = []
     for organisation in organisations:

@@ -425,7 +425,14 @@ def issue_invoice(invoice: Invoice, *, issue_date: dt.date | None = None) -> Inv
         invoice = _lock_invoice(invoice)
         if invoice.status != InvoiceStatus.DRAFT:
             raise ConflictError(f"Only a draft can be issued; this invoice is {invoice.status}.", ("status",))
-        invoice.issue_date = issue_date or invoice.issue_date or organisation_today(invoice.organisation)
+        today = organisation_today(invoice.organisation)
+        invoice.issue_date = issue_date or invoice.issue_date or today
+        if invoice.issue_date > today:
+            raise ConflictError(
+                f"The issue date ({invoice.issue_date}) is after today ({today}) where the organisation is; "
+                "an invoice is dated the day it is sent.",
+                ("issue_date",),
+            )
         if invoice.due_date < invoice.issue_date:
             raise ConflictError(
                 f"The due date is before the issue date ({invoice.issue_date}); cancel this draft and "
