@@ -9,7 +9,7 @@ import pytest
 
 from ledgerlink.cashflow import services
 from ledgerlink.ledgers.contract import ObjectKind
-from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
 
 from .conftest import issue
 from .xero_world import build_world
@@ -113,3 +113,18 @@ def test_money_reversed_after_a_cancellation_is_credited_so_xero_still_shows_not
     assert Decimal(str(xero["AmountPaid"])) == Decimal("300.00")
     notes = sorted(Decimal(str(n["Total"])) for n in world.ledger()["CreditNotes"])
     assert notes == [Decimal("100.00"), Decimal("600.00")]
+
+
+def test_the_audit_log_counts_real_calls_and_keeps_no_secrets(world):
+    issue(world.organisation, world.customer, world.gst)
+    world.drain()
+    attempts = list(Attempt.objects.filter(connection=world.connection).order_by("id"))
+    assert [(a.method, a.path, a.response_status, a.outcome) for a in attempts] == [
+        ("GET", "contacts (match by email)", None, "ok"),
+        ("PUT", "/Contacts", 200, "ok"),
+        ("PUT", "/Invoices", 200, "ok"),
+    ]
+    assert sum(a.calls_used for a in attempts) == len(world.control.requests(world.tenant_id)) - 3  # chart
+    world.connection.refresh_from_db()
+    logged = " ".join(str(value) for a in attempts for value in a.__dict__.values())
+    assert world.connection.access_token not in logged and world.connection.refresh_token not in logged

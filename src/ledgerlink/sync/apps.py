@@ -10,9 +10,11 @@ class SyncConfig(AppConfig):
     def ready(self) -> None:
         from ledgerlink.cashflow.events import register_handler
         from ledgerlink.ledgers import models as ledger_models
-        from ledgerlink.sync import outbox, retry, tasks  # noqa: F401  (tasks: registers the huey tasks)
+        from ledgerlink.ledgers.signals import ledger_call_made
+        from ledgerlink.sync import audit, outbox, retry, tasks  # noqa: F401  (tasks: registers huey tasks)
 
         register_handler(outbox.on_domain_event)
+        ledger_call_made.connect(audit.count_call, dispatch_uid="sync-count-calls")
         for model in (
             ledger_models.TaxRateMapping,
             ledger_models.LineTypeMapping,

@@ -3,6 +3,7 @@ status, correlation id, duration, outcome and the plain error sentence). Never a
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,18 @@ from ledgerlink.ledgers.contract import ItemOutcome, LedgerRequest, LedgerRespon
 from ledgerlink.ledgers.errors import LedgerError
 from ledgerlink.ledgers.models import Connection
 from ledgerlink.sync.models import Attempt, SyncRecord
+
+_thread_calls = threading.local()
+
+
+def count_call(sender: object, calls: int = 1, **details: object) -> None:
+    """`ledgers.signals.ledger_call_made` receiver: counts this thread's HTTP calls, so an attempt knows
+    how many calls it really cost (a paged look-up is several)."""
+    _thread_calls.count = getattr(_thread_calls, "count", 0) + calls
+
+
+def _calls_so_far() -> int:
+    return int(getattr(_thread_calls, "count", 0))
 
 
 class _Entry:
@@ -64,7 +77,7 @@ class AttemptLog:
             outcome="unknown_outcome",
         )
         entry = _Entry(attempt)
-        started = time.monotonic()
+        started, calls_before = time.monotonic(), _calls_so_far()
         try:
             yield entry
         except LedgerError as error:
@@ -81,5 +94,6 @@ class AttemptLog:
             raise
         finally:
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
+            attempt.calls_used = _calls_so_far() - calls_before or 1  # in-process ledgers send no signal
             attempt.save()
             attempt.records.set(records)
