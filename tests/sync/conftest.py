@@ -82,6 +82,16 @@ def connection(organisation, gst) -> Connection:
 
 
 @pytest.fixture
+def world(db, settings, xero_sandbox):
+    """An organisation connected to its own tenant of the session's Xero sandbox, mapped (xero_world.py);
+    any fault a test switches on is cleared after it."""
+    from .xero_world import build_world
+
+    yield build_world(settings, xero_sandbox)
+    xero_sandbox.control.clear_faults()
+
+
+@pytest.fixture
 def ledger() -> FakeLedger:
     return FakeLedger()
 

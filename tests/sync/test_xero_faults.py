@@ -24,13 +24,6 @@ from .xero_world import build_world, connect_through_views, map_from_suggestion
 pytestmark = pytest.mark.xdist_group("xero-sandbox")
 
 
-@pytest.fixture
-def world(db, settings, xero_sandbox):
-    built = build_world(settings, xero_sandbox)
-    yield built
-    xero_sandbox.control.clear_faults()
-
-
 def time_passes() -> None:
     """Backoffs and pauses run out (the tests do not wait a real minute for a Retry-After)."""
     TenantBudget.objects.update(paused_until=None)

@@ -12,14 +12,8 @@ from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
 
 from .conftest import issue
-from .xero_world import build_world
 
 pytestmark = pytest.mark.xdist_group("xero-sandbox")
-
-
-@pytest.fixture
-def world(db, settings, xero_sandbox):
-    return build_world(settings, xero_sandbox)
 
 
 def test_issue_pay_and_the_books_agree_to_the_cent(world):

@@ -16,16 +16,8 @@ from ledgerlink.sync.sweeper import keep_tokens_alive, refresh_stale_charts
 from ledgerlink.sync.tasks import chart_refresh_task, keep_alive_task, sweep_task
 
 from .conftest import issue
-from .xero_world import build_world
 
 pytestmark = pytest.mark.xdist_group("xero-sandbox")
-
-
-@pytest.fixture
-def world(db, settings, xero_sandbox):
-    built = build_world(settings, xero_sandbox)
-    yield built
-    xero_sandbox.control.clear_faults()
 
 
 def test_keep_alive_refreshes_only_tokens_at_risk_and_is_idempotent(world):
