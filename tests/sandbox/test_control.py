@@ -91,3 +91,10 @@ def test_deleted_organisation_answers_403(xero: Xero) -> None:
     xero.sandbox.control.delete_tenant(xero.tenant_id)
     gone = xero.get("/Organisation")
     assert (gone.status_code, gone.json()["Detail"]) == (403, "AuthenticationUnsuccessful")
+
+
+def test_a_token_starting_with_a_dash_is_accepted() -> None:
+    from ledgerlink.devtools.sandboxes import running_sandbox
+
+    with running_sandbox("xero", token="-starts-with-a-dash") as dashed:
+        assert dashed.control.create_tenant("NZ")

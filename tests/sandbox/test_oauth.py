@@ -14,6 +14,8 @@ import jwt
 import pytest
 import requests
 
+from ledgerlink.devtools.sandboxes import SandboxError
+
 from .conftest import FULL_SCOPE, REDIRECT, Xero, connect
 
 
@@ -295,3 +297,37 @@ def test_revocation_kills_the_family_and_connections(xero: Xero) -> None:
     assert xero.get("/Organisation").status_code == 401
     bearer = {"Authorization": "Bearer " + xero.tokens["access_token"]}
     assert requests.get(xero.sandbox.base_url + "/connections", headers=bearer).status_code == 401
+
+
+def test_starter_tier_caps_connections_and_the_day_budget(sandbox) -> None:
+    control = sandbox.control
+    app = control.create_app([REDIRECT], tier="starter")
+    tenants = [control.create_tenant("AU") for _ in range(6)]
+    code = control.consent(app.client_id, tenants[:5], FULL_SCOPE, redirect_uri=REDIRECT)
+    tokens = _exchange(sandbox, app, code).json()
+    with pytest.raises(SandboxError, match="limit of 5 connected organisations"):
+        control.consent(app.client_id, [tenants[5]], FULL_SCOPE, redirect_uri=REDIRECT)
+    org = requests.get(
+        sandbox.base_url + "/api.xro/2.0/Organisation",
+        headers={
+            "Authorization": "Bearer " + tokens["access_token"],
+            "xero-tenant-id": tenants[0],
+            "Accept": "application/json",
+        },
+    )
+    assert org.headers["X-DayLimit-Remaining"] == "999"  # Starter: 1,000 calls per organisation per day
+    with pytest.raises(SandboxError, match="tier must be one of"):
+        control.create_app([REDIRECT], tier="platinum")
+
+
+def test_two_uncertified_apps_per_organisation(sandbox) -> None:
+    control = sandbox.control
+    tenant = control.create_tenant("UK")
+    for _ in range(2):
+        app = control.create_app([REDIRECT], certified=False)
+        _exchange(sandbox, app, control.consent(app.client_id, [tenant], FULL_SCOPE, redirect_uri=REDIRECT))
+    third = control.create_app([REDIRECT], certified=False)
+    with pytest.raises(SandboxError, match="two uncertified apps"):
+        control.consent(third.client_id, [tenant], FULL_SCOPE, redirect_uri=REDIRECT)
+    certified = control.create_app([REDIRECT])
+    assert control.consent(certified.client_id, [tenant], FULL_SCOPE, redirect_uri=REDIRECT)

@@ -63,12 +63,24 @@ class SandboxControl:
         return self._call("GET", "/health")
 
     def create_app(
-        self, redirect_uris: list[str], name: str = "LedgerLink", granular_only: bool = False
+        self,
+        redirect_uris: list[str],
+        name: str = "LedgerLink",
+        granular_only: bool = False,
+        tier: str = "",
+        certified: bool = True,
     ) -> SandboxApp:
-        """Register an OAuth app; ``granular_only`` models an app created after 2026-03-02."""
-        data = self._call(
-            "POST", "/apps", {"redirect_uris": redirect_uris, "name": name, "granular_only": granular_only}
-        )
+        """Register an OAuth app; ``granular_only`` models an app created after 2026-03-02; ``tier``
+        (starter, core, plus, advanced, enterprise) caps connections and, for starter, the day budget;
+        ``certified=False`` makes the two-uncertified-apps-per-organisation rule apply."""
+        body = {
+            "redirect_uris": redirect_uris,
+            "name": name,
+            "granular_only": granular_only,
+            "tier": tier,
+            "certified": certified,
+        }
+        data = self._call("POST", "/apps", body)
         return SandboxApp(data["client_id"], data["client_secret"], tuple(data["redirect_uris"]))
 
     def create_tenant(
@@ -220,7 +232,8 @@ def start_sandbox(
     wait until it answers its health check."""
     token = token or secrets.token_urlsafe(18)
     command = [sys.executable, "-m", "ledgerlink.sandbox", provider, "--port", str(port)]
-    command += ["--time-scale", str(time_scale), "--control-token", token]
+    # "=" form: a token may start with "-", which argparse would read as an option.
+    command += ["--time-scale", str(time_scale), f"--control-token={token}"]
     if state_file is not None:
         command += ["--state", str(state_file)]
     command += extra_args or []

@@ -147,12 +147,21 @@ class ControlAPI:
     def create_app(self, request: Request) -> Response:
         body = _body(request)
         uris = _str_list(body, "redirect_uris")
+        tier = str(body.get("tier") or "")
+        try:
+            self.plane.provider.tier_day_cap(tier)
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
         app = self.plane.grants.create_app(
-            uris, str(body.get("name") or "LedgerLink test app"), bool(body.get("granular_only", False))
+            uris,
+            str(body.get("name") or "LedgerLink test app"),
+            bool(body.get("granular_only", False)),
+            tier,
+            bool(body.get("certified", True)),
         )
-        return _json(
-            {k: app[k] for k in ("client_id", "client_secret", "redirect_uris", "granular_only")}, 201
-        )
+        self.plane.apply_tier(app)
+        fields = ("client_id", "client_secret", "redirect_uris", "granular_only", "tier", "certified")
+        return _json({k: app[k] for k in fields}, 201)
 
     def _limits(self, raw: Any) -> dict[str, int]:
         if raw is None:
@@ -258,6 +267,9 @@ class ControlAPI:
         error = self.plane.provider.scope_error(app, scope)
         if error:
             raise ControlError(error)
+        refused = self.plane.provider.consent_error(app, tenant_ids)
+        if refused:
+            raise ControlError(refused)
         challenge = body.get("code_challenge")
         if body.get("code_verifier"):
             challenge = pkce_s256(str(body["code_verifier"]))

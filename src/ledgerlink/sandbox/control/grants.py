@@ -93,7 +93,9 @@ class Grants:
         self.key_id = hashlib.sha256(store.signing_key_pem.encode()).hexdigest()[:16]
 
     # -- apps -------------------------------------------------------------------------------------------
-    def create_app(self, redirect_uris: list[str], name: str, granular_only: bool) -> dict[str, Any]:
+    def create_app(
+        self, redirect_uris: list[str], name: str, granular_only: bool, tier: str = "", certified: bool = True
+    ) -> dict[str, Any]:
         """Register an app; its secret is returned once, like a developer portal shows it."""
         app: dict[str, Any] = {
             "client_id": secrets.token_hex(16).upper(),
@@ -101,6 +103,8 @@ class Grants:
             "redirect_uris": list(redirect_uris),
             "name": name,
             "granular_only": granular_only,
+            "tier": tier,
+            "certified": certified,
             "created_at": self.clock.now(),
         }
         with self.store.lock:
@@ -389,6 +393,16 @@ class Grants:
                 for c in self.store.connections.values()
                 if c["client_id"] == access.client_id and c["user_id"] == access.user_id
             ]
+
+    def connected_tenants(self, client_id: str) -> set[str]:
+        """Organisations an app is connected to (by any user)."""
+        with self.store.lock:
+            return {c["tenant_id"] for c in self.store.connections.values() if c["client_id"] == client_id}
+
+    def connected_apps(self, tenant_id: str) -> set[str]:
+        """Apps connected to an organisation (by any user)."""
+        with self.store.lock:
+            return {c["client_id"] for c in self.store.connections.values() if c["tenant_id"] == tenant_id}
 
     def can_reach(self, access: Access, tenant_id: str) -> bool:
         return any(c["tenant_id"] == tenant_id for c in self.connections_for(access))

@@ -95,6 +95,7 @@ class RateLimiter:
         self._tenants: dict[tuple[str, str], _TenantCounters] = {}
         self._apps: dict[str, _Window] = {}
         self._limits: dict[str, Limits] = {}
+        self._app_day_caps: dict[str, int] = {}
 
     def set_limits(self, tenant_id: str, limits: Limits) -> None:
         """Override a tenant's budgets (e.g. the Starter tier's 1,000 per day, or tiny ones for a test)."""
@@ -104,6 +105,11 @@ class RateLimiter:
                 if tid == tenant_id:
                     counters.limits = limits
 
+    def set_app_day_cap(self, client_id: str, per_day: int) -> None:
+        """Cap every tenant's day budget for one app (Xero's Starter tier: 1,000 per organisation)."""
+        with self._lock:
+            self._app_day_caps[client_id] = per_day
+
     def limits_for(self, tenant_id: str) -> Limits:
         return self._limits.get(tenant_id, Limits())
 
@@ -112,6 +118,7 @@ class RateLimiter:
             self._tenants.clear()
             self._apps.clear()
             self._limits.clear()
+            self._app_day_caps.clear()
 
     def _counters(self, client_id: str, tenant_id: str) -> _TenantCounters:
         key = (client_id, tenant_id)
@@ -141,8 +148,9 @@ class RateLimiter:
             for window in (tenant.minute, tenant.day, app):
                 window.roll(now)
             limits = tenant.limits
+            per_day = min(limits.per_day, self._app_day_caps.get(client_id, limits.per_day))
             problem, wait = None, None
-            if tenant.day.used >= limits.per_day:
+            if tenant.day.used >= per_day:
                 problem, wait = LimitProblem.DAY, tenant.day.seconds_left(now)
             elif tenant.minute.used >= limits.per_minute:
                 problem, wait = LimitProblem.MINUTE, tenant.minute.seconds_left(now)
@@ -156,7 +164,7 @@ class RateLimiter:
                 app.used += 1
                 tenant.in_flight += 1
             remaining = Remaining(
-                day=max(0, limits.per_day - tenant.day.used),
+                day=max(0, per_day - tenant.day.used),
                 minute=max(0, limits.per_minute - tenant.minute.used),
                 app_minute=max(0, limits.app_per_minute - app.used),
             )

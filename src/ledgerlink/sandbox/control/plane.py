@@ -36,6 +36,12 @@ class Provider(Protocol):
 
     def settings_error(self, settings: dict[str, Any]) -> str | None: ...
 
+    def tier_day_cap(self, tier: str) -> int | None:
+        """The per-organisation day budget of an app tier; ValueError for an unknown tier."""
+        ...
+
+    def consent_error(self, app: dict[str, Any], tenant_ids: list[str]) -> str | None: ...
+
     def handle(self, request: Request) -> Response: ...
 
 
@@ -64,6 +70,8 @@ class ControlPlane:
         self.grants = Grants(self.store, self.provider.policy)
         for tenant in self.store.tenants.values():
             self.apply_limits(tenant)
+        for app in self.store.apps.values():
+            self.apply_tier(app)
         self.store.save()
         from .api import ControlAPI  # the API needs the plane; imported here to keep the module graph flat
 
@@ -71,6 +79,11 @@ class ControlPlane:
 
     def apply_limits(self, tenant: dict[str, Any]) -> None:
         self.limiter.set_limits(tenant["tenant_id"], Limits(**tenant.get("limits", {})))
+
+    def apply_tier(self, app: dict[str, Any]) -> None:
+        cap = self.provider.tier_day_cap(app.get("tier", ""))
+        if cap is not None:
+            self.limiter.set_app_day_cap(app["client_id"], cap)
 
     def reset(self) -> None:
         """Back to an empty sandbox: no apps, tenants, grants, faults, cached keys or counters."""

@@ -120,6 +120,9 @@ class XeroIdentity:
         if params.get("decision") != "allow":
             return back(error="access_denied")
         tenant_ids = [t for t in request.form.getlist("tenant_id") if t in self.plane.store.tenants]
+        refused = self.provider.consent_error(app, tenant_ids)
+        if refused:
+            return back(error="access_denied", error_description=refused)
         code = self.plane.grants.issue_code(
             app["client_id"], redirect_uri, scope, tenant_ids, params.get("user_id") or None, challenge
         )

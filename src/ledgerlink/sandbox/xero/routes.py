@@ -51,6 +51,17 @@ SCOPE_FAMILIES: dict[str, tuple[str, ...]] = {
     "items": ("accounting.settings", "accounting.invoices", "accounting.transactions"),
 }
 PAGED_DEFAULT, PAGED_MAX = 100, 1000
+# Developer tiers since 2026-03-02 (xero.md §5): max connected organisations, day budget per organisation.
+# "" is the default for apps created without a tier: Core-like, so tests and the demo are not capped at 5.
+TIERS: dict[str, tuple[int | None, int | None]] = {
+    "": (50, None),
+    "starter": (5, 1_000),
+    "core": (50, None),
+    "plus": (1_000, None),
+    "advanced": (10_000, None),
+    "enterprise": (None, None),
+}
+UNCERTIFIED_APPS_PER_ORG = 2
 
 
 def _scope_allows(scopes: frozenset[str], family: str, write: bool) -> bool:
@@ -128,6 +139,26 @@ class XeroProvider:
             return "invalid_scope"
         if app.get("granular_only") and scopes & BROAD_SCOPES:
             return "invalid_scope"
+        return None
+
+    def tier_day_cap(self, tier: str) -> int | None:
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(sorted(t for t in TIERS if t))}")
+        return TIERS[tier][1]
+
+    def consent_error(self, app: dict[str, Any], tenant_ids: list[str]) -> str | None:
+        """The tier's connection cap and the two-uncertified-apps-per-organisation rule (xero.md §5)."""
+        cap = TIERS[app.get("tier", "")][0]
+        tenants = self.plane.grants.connected_tenants(app["client_id"]) | set(tenant_ids)
+        if cap is not None and len(tenants) > cap:
+            return f"This app has reached its limit of {cap} connected organisations."
+        if app.get("certified", True):
+            return None
+        for tenant_id in tenant_ids:
+            others = self.plane.grants.connected_apps(tenant_id) - {app["client_id"]}
+            uncertified = [a for a in others if not self.plane.store.apps.get(a, {}).get("certified", True)]
+            if len(uncertified) >= UNCERTIFIED_APPS_PER_ORG:
+                return "This organisation is already connected to two uncertified apps."
         return None
 
     def settings_error(self, settings: dict[str, Any]) -> str | None:
