@@ -295,3 +295,13 @@ def test_customers_are_found_by_email(api_client, other_api_client, customer):
     assert [c["id"] for c in found["items"]] == [str(customer.pk)] and found["count"] == 1
     assert api_client.get("/customers").json()["count"] == 2
     assert other_api_client.get("/customers", email="ada@example.com").json()["count"] == 0
+
+
+def test_an_authenticated_request_carries_its_organisation_and_key(client, organisation):
+    """Billing's metering middleware reads these two attributes after the view ran."""
+    api_key, raw = apikeys.create_api_key(organisation)
+    response = client.get("/api/v1/tax-rates", headers={"Authorization": f"Bearer {raw}"})
+    assert response.wsgi_request.ledgerlink_organisation == organisation
+    assert response.wsgi_request.ledgerlink_api_key == api_key
+    refused = client.get("/api/v1/tax-rates", headers={"Authorization": "Bearer llk_x_y"})
+    assert not hasattr(refused.wsgi_request, "ledgerlink_organisation")
