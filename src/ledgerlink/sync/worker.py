@@ -484,7 +484,9 @@ class _Run:
         """A 429 or 503 speaks for the whole tenant: pause every worker on it for Retry-After and end."""
         if not (isinstance(error, Retry) and error.status in TENANT_WIDE_STATUSES):
             return
-        wait = error.after_s or 60.0
+        # Without Retry-After: a 429 is the in-flight cap (xero.md 5 gives minute and day limits a
+        # Retry-After), which frees within seconds; a 503 is maintenance, which does not.
+        wait = error.after_s if error.after_s else (5.0 if error.status == 429 else 60.0)
         ratelimit.pause(self.session.provider, self.session.tenant_id, wait)
         for record in records:
             transitions.mark_retry(
