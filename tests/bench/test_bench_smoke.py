@@ -1,0 +1,72 @@
+"""`make bench` at a tiny size, through the same entry point and code: every phase runs (backfill through
+the product, naive client, engine CPU, live latency through gunicorn + run_huey), the books are checked for
+duplicates inside the run (it exits non-zero otherwise), and results.json / BENCHMARKS.md come out whole."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.xdist_group("bench-smoke")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("bench")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    argv = [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out / "scratch")]
+    argv += ["--results", str(out / "results.json"), "--markdown", str(out / "BENCHMARKS.md")]
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads((out / "results.json").read_text()), (out / "BENCHMARKS.md").read_text()
+
+
+def test_results_have_the_issue_shape(smoke):
+    results, _ = smoke
+    assert {"date", "machine", "xero", "engine", "memory"} <= set(results)
+    backfill = results["xero"]["backfill"]
+    assert {
+        "invoices",
+        "calls",
+        "calls_floor",
+        "calls_ratio",
+        "wall_ratio",
+        "naive_calls",
+        "naive_calls_ratio",
+    } <= set(backfill)
+    assert {"p50_s", "p95_s", "p99_s"} <= set(results["xero"]["live"])
+    assert results["engine"]["cpu_us_per_invoice"] > 0
+    assert results["memory"]["backfill_peak_rss_mb"] > 0
+    assert results["machine"]["nproc"] >= 1 and results["machine"]["python"]
+
+
+def test_the_figures_are_sane(smoke):
+    results, _ = smoke
+    backfill, live = results["xero"]["backfill"], results["xero"]["live"]
+    assert backfill["invoices"] == 20
+    assert (
+        backfill["calls"] >= backfill["calls_floor"] == 8
+    )  # 4 setup, 1 read, 1 batch each of 8 contacts/20/16
+    assert backfill["calls_ratio"] == round(backfill["calls"] / backfill["calls_floor"], 3)
+    assert backfill["by_endpoint"]["PUT /Invoices"] == 1 and backfill["by_endpoint"]["PUT /Payments"] == 1
+    assert backfill["calls"] == backfill["api_calls"] + backfill["identity_calls"]
+    # one look-up per customer, one write per new contact, invoice and payment, and the setup
+    assert backfill["naive_calls"] >= 12 + 8 + 20 + 16 + 4 > backfill["calls"]
+    assert backfill["wall_ratio"] is None  # 9 calls fit in one minute window: nothing is forced
+    assert 0 <= live["p50_s"] <= live["p95_s"] <= live["p99_s"] < 30
+
+
+def test_the_markdown_shows_the_figures_and_the_command(smoke):
+    results, markdown = smoke
+    assert "python -m bench.run --smoke" in markdown
+    assert f"| calls | {results['xero']['backfill']['calls']} | 8 |" in markdown
+    assert str(results["engine"]["cpu_us_per_invoice"]) in markdown
