@@ -4,6 +4,7 @@ body size limit, a dropped response leaving the server healthy, and the state fi
 from __future__ import annotations
 
 import socket
+import statistics
 import time
 
 import requests
@@ -17,11 +18,14 @@ def test_per_call_latency_on_loopback(xero: Xero) -> None:
     session = requests.Session()
     url, headers = xero.api + "/TaxRates", xero.headers()
     session.get(url, headers=headers)
-    started = time.perf_counter()
+    timings = []
     for _ in range(50):
+        started = time.perf_counter()
         assert session.get(url, headers=headers).status_code == 200
-    per_call_ms = (time.perf_counter() - started) / 50 * 1000
-    assert per_call_ms < 20, per_call_ms  # ~1 ms measured; 40+ ms would mean Nagle + delayed ACK
+        timings.append((time.perf_counter() - started) * 1000)
+    # ~1 ms measured; Nagle + delayed ACK would put every call at 40+ ms. The median ignores the scheduling
+    # spikes of a loaded CI box.
+    assert statistics.median(timings) < 30, timings
 
 
 def test_response_is_one_write_with_content_length(xero: Xero) -> None:
