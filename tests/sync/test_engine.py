@@ -396,3 +396,19 @@ def test_records_in_doubt_stay_in_doubt_through_a_mapping_problem_and_are_never_
     assert len(ledger.live(ObjectKind.PAYMENT)) == 3
     payment_sends = [s for s in ledger.sent if s[1] == "/payments"]
     assert len({s[3] for s in payment_sends}) == 1  # the replay carried the first key
+
+
+def test_a_worker_that_lost_its_lease_sends_nothing_and_gives_its_slot_back(
+    connection, ledger, organisation, customer, gst
+):
+    issue(organisation, customer, gst)
+    build = ledger.build
+
+    def build_then_lose_the_lease(items, mapping):
+        SyncRecord.objects.filter(pk__in=[i.record_id for i in items]).update(lease_owner="another-worker")
+        return build(items, mapping)
+
+    ledger.build = build_then_lose_the_lease
+    run(connection, ledger)
+    assert ledger.sent == []
+    assert TenantBudget.objects.get(tenant_id=connection.tenant_id).in_flight == {}

@@ -383,7 +383,7 @@ class _Run:
         generations = {str(record.pk): record.generation for record in mine}
         key = request_key(self.connection.pk, request.step, request, generations)
         holder = self.take_permit()
-        response = None
+        answer: object = None  # what the ledger said about our budget: a response, or a Retry's wait
         try:
             if not leases.renew([record.pk for record in mine], self.owner):
                 log.info("lease lost on %s records; leaving them to their new holder", len(mine))
@@ -392,20 +392,25 @@ class _Run:
             self.mark_sent(mine, key)
             with self.audit.timed(request, key, mine) as attempt:
                 self.report.calls += 1
-                response = ledger.send(request, key)
+                answer = response = ledger.send(request, key)
                 attempt.answered(response)
                 outcomes = ledger.read(response, request)
                 attempt.outcomes(outcomes)
         except LedgerError as error:
-            self.give_back(holder, error)
+            answer = error
+            self.give_back(holder, answer)
+            holder = ""
             self.on_request_error(mine, request, error)
             return []
         except Exception as error:  # a bug or an unmapped transport failure: maybe sent, never guess
             log.exception("unexpected error sending to %s", self.connection)
-            self.give_back(holder, None)
+            self.give_back(holder, answer)
+            holder = ""
             self.on_request_error(mine, request, UnknownOutcome(f"Unexpected error: {type(error).__name__}"))
             return []
-        self.give_back(holder, response)
+        finally:
+            if holder:  # every path gives the in-flight slot back, the lease-lost one included
+                self.give_back(holder, answer)
         return self.apply_outcomes(records, outcomes, request)
 
     def mark_sent(self, records: list[SyncRecord], key: str) -> None:
@@ -438,7 +443,10 @@ class _Run:
                     records[silent.record_id], silent, UnknownOutcome("The ledger said nothing about it.")
                 )
         for record_id, outcome in by_id.items():
-            record = records[record_id]
+            record = records.get(record_id)
+            if record is None:
+                log.warning("the ledger answered for record %s, which this request did not carry", record_id)
+                continue
             item = expected_items.get(record_id)
             if outcome.error is not None:
                 self.on_item_error(record, item, outcome.error)
