@@ -71,7 +71,7 @@ def test_app_minute_budget(sandbox, contract) -> None:
 
 
 def test_five_in_flight_under_concurrent_clients(xero: Xero) -> None:
-    xero.sandbox.control.set_faults({"kind": "latency", "latency_ms": 800, "tenant_id": xero.tenant_id})
+    xero.sandbox.control.set_faults({"kind": "latency", "latency_ms": 1500, "tenant_id": xero.tenant_id})
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
             sessions = [requests.Session() for _ in range(8)]
