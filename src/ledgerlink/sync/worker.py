@@ -13,8 +13,9 @@ import itertools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db.models import Count, F
 from django.utils import timezone
@@ -25,6 +26,7 @@ from ledgerlink.ledgers import contract as c
 from ledgerlink.ledgers.contract import (
     SEND_ORDER,
     ItemOutcome,
+    Ledger,
     LedgerRequest,
     ObjectKind,
     RemoteRef,
@@ -41,6 +43,7 @@ from ledgerlink.sync.preflight import preflight_problems
 from ledgerlink.sync.session import LedgerSession, open_session
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLAIM_BATCH = 1000  # a historical push claims whole batches of every kind at once, so packing stays full
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
@@ -560,10 +563,11 @@ class _Run:
 
     # --- calls other than sends -------------------------------------------------------------------------
 
-    def call(self, fn, method: str, what: str, record_ids: list[str]):  # type: ignore[no-untyped-def]
+    def call(self, fn: Callable[[Ledger], T], method: str, what: str, record_ids: list[str]) -> T:
         """A read call (look-up, customer match) under the same permit, token and audit as a send."""
         holder = self.take_permit()
         mine = list(SyncRecord.objects.filter(pk__in=record_ids))
+        failure: LedgerError | None = None
         try:
             ledger = self.session.ready()
             with self.audit.timed_call(method, what, mine) as attempt:
@@ -571,9 +575,10 @@ class _Run:
                 result = fn(ledger)
                 attempt.ok()
         except LedgerError as error:
-            self.give_back(holder, error)
+            failure = error
             raise
-        self.give_back(holder, None)
+        finally:
+            self.give_back(holder, failure)
         return result
 
     def call_lookup(self, item: SyncItem) -> RemoteRef | None:
