@@ -210,23 +210,32 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
     return f"- **{name} {value} (target {target:g})**."
 
 
+LIMITER_OVERSHOOT = (
+    "A gap longer than a minute is the limiter overshooting: once Xero reports its minute budget spent "
+    "(`X-MinLimit-Remaining: 0`), `_wait_needed` in src/ledgerlink/sync/ratelimit.py keeps that 0 until "
+    "every call of its sliding window has aged out (`minute_remaining` is cleared only when `minute_calls` "
+    "is empty), so it waits a minute after the burst's last call, where the window that answered 0 "
+    "(60 calls of this app) ends at most a minute after the 60th most recent one."
+)
+
+
 def _why_wall(value: float | None, target: float, backfill: dict[str, Any]) -> str:
     window_s = 60 / backfill["time_scale"]
-    gaps = ", ".join(f"{gap:g}" for gap in backfill["idle_gaps_s"]) or "none"
-    return (
-        f"- **wall_ratio {value} (target <= {target:g})**: two causes. The extra calls: the rate limits "
-        f"force {backfill['forced_s']} s for the floor's {backfill['calls_floor']} calls but "
-        f"{backfill['forced_s_for_calls_made']} s for the {backfill['calls']} calls made (the wall time, "
-        f"{backfill['wall_s']} s, is {backfill['wall_ratio_calls_made']}x that). And the waits: the calls "
-        f"came in bursts separated by idle gaps of {gaps} s, a Xero minute lasting {window_s:g} s here. "
-        "Once Xero reports its minute budget spent (`X-MinLimit-Remaining: 0`), `_wait_needed` in "
-        "src/ledgerlink/sync/ratelimit.py keeps that 0 until every call of its sliding window has aged out "
-        "(`minute_remaining` is cleared only when `minute_calls` is empty), so it waits a minute after the "
-        "burst's last call. The window that answered 0 holds 60 calls of this app, so it ends at most a "
-        "minute after the 60th most recent of them: the gap overshoots by about the burst's length. How "
-        "much depends on where a burst falls against Xero's window (a per-tenant offset), so this figure "
-        "moves between runs. Clearing the reported remainder once the calls made before that report are a "
-        "minute old, and cutting the look-ups, would bring it to the target."
+    gaps = backfill["idle_gaps_s"]
+    listed = ", ".join(f"{gap:g}" for gap in gaps) or "none"
+    text = (
+        f"- **wall_ratio {value} (target <= {target:g})**: the extra calls first: the rate limits force "
+        f"{backfill['forced_s']} s for the floor's {backfill['calls_floor']} calls but "
+        f"{backfill['forced_s_for_calls_made']} s for the {backfill['calls']} calls made, and the wall time "
+        f"({backfill['wall_s']} s) is {backfill['wall_ratio_calls_made']}x the latter. The calls came in "
+        f"bursts separated by idle gaps of {listed} s (a Xero minute lasts {window_s:g} s here)."
+    )
+    if any(gap > window_s for gap in gaps):
+        text += " " + LIMITER_OVERSHOOT
+    return text + (
+        " Where a burst falls against Xero's window (a per-tenant offset) decides how much of a minute is "
+        "lost, so this figure moves between runs; cutting the extra look-ups brings it down with "
+        "calls_ratio."
     )
 
 
