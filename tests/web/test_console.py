@@ -72,9 +72,9 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
 
     listing = client.get(f"/orgs/{organisation.pk}/invoices/")
     rows = {row.invoice.number: row for row in listing.context["rows"]}
-    assert {rows[i.number].label for i in sent} == {"Synced"}
-    assert rows[stuck.number].label == "Needs attention"
-    assert "archived" in rows[stuck.number].record.last_error
+    assert {rows[i.number].label for i in sent} == {"synced"}
+    assert rows[stuck.number].label == "error"
+    assert "archived" in rows[stuck.number].message
     needs = client.get(f"/orgs/{organisation.pk}/invoices/", {"sync": "needs_attention"}).context["rows"]
     assert [r.invoice.number for r in needs] == [stuck.number]
 

@@ -18,61 +18,47 @@ from django.views.decorators.http import require_POST
 from ledgerlink.cashflow.models import Invoice, InvoiceStatus, Organisation
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.contract import ObjectKind
-from ledgerlink.sync import history, retry
+from ledgerlink.sync import history, retry, status
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 from ledgerlink.web import access
 
-# What a user reads for each engine state; "not attempted" and "not connected" have no record at all.
-STATUS_WORDS = {
-    SyncState.SYNCED: ("Synced", "ok"),
-    SyncState.PENDING: ("Pending", "muted"),
-    SyncState.IN_FLIGHT: ("Sending", "muted"),
-    SyncState.RETRYING: ("Retrying", "warn"),
-    SyncState.NEEDS_ATTENTION: ("Needs attention", "bad"),
-    SyncState.PAUSED: ("Disconnected: reconnect", "bad"),
-    SyncState.SKIPPED: ("Skipped", "muted"),
-}
+# How each status of sync.status reads on the page.
+TONES = {"synced": "ok", "pending": "muted", "not attempted": "muted", "error": "bad", "disconnected": "bad"}
 PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
 class InvoiceRow:
     invoice: Invoice
-    record: SyncRecord | None
     label: str
+    message: str
     tone: str
 
 
 def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> list[InvoiceRow]:
-    connection = connections.live_connection(organisation)
+    """Each invoice with its sync status in the engine's words (sync.status), drafts and the unconnected
+    told apart."""
     invoices = list(invoices.select_related("customer")[:PAGE_SIZE])
-    records = {
-        r.subject_id: r
-        for r in SyncRecord.objects.filter(
-            organisation=organisation, kind=ObjectKind.INVOICE, subject_id__in=[str(i.pk) for i in invoices]
-        ).order_by("created_at")
-    }
+    connection = connections.live_connection(organisation)
+    statuses = status.invoice_statuses(connection, [i.pk for i in invoices]) if connection else {}
     rows = []
     for invoice in invoices:
-        record = records.get(str(invoice.pk))
-        if record is not None:
-            label, tone = STATUS_WORDS[SyncState(record.state)]
-        elif invoice.status == InvoiceStatus.DRAFT:
-            label, tone = "Draft: not sent", "muted"
-        elif connection is None:
-            label, tone = "Not connected", "muted"
+        found = statuses.get(str(invoice.pk))
+        if invoice.status == InvoiceStatus.DRAFT:
+            rows.append(InvoiceRow(invoice, "draft: not sent", "", "muted"))
+        elif found is None:
+            rows.append(InvoiceRow(invoice, "not connected", "", "muted"))
         else:
-            label, tone = "Not attempted", "muted"
-        rows.append(InvoiceRow(invoice, record, label, tone))
+            rows.append(InvoiceRow(invoice, found.label, found.message, TONES[found.label]))
     return rows
 
 
 def summary(organisation: Organisation) -> dict[str, int]:
+    """Invoice records by engine state, largest first."""
     states = SyncRecord.objects.filter(organisation=organisation, kind=ObjectKind.INVOICE).values_list(
         "state", flat=True
     )
-    counts = Counter(states)
-    return {STATUS_WORDS[SyncState(s)][0]: n for s, n in counts.most_common()}
+    return {SyncState(s).label: n for s, n in Counter(states).most_common()}
 
 
 class HistoryForm(forms.Form):
