@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import format_datetime
 
 import pytest
 
@@ -463,3 +465,17 @@ def test_warning_status_and_optimised_filters(xero: Xero) -> None:
     assert xero.get("/Payments", params={"where": where}).json()["Payments"] == []
     _pay(xero, authorised["InvoiceID"], 10)
     assert len(xero.get("/Payments", params={"where": where}).json()["Payments"]) == 1
+
+
+def test_if_modified_since(xero: Xero) -> None:
+    old = xero.contact("Old Contact")
+    xero.sandbox.control.advance_clock(600)  # within the access token's 30 minutes
+    new = xero.contact("New Contact")
+    stamp = int(new["UpdatedDateUTC"][6:-7]) / 1000
+    iso = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    http = format_datetime(datetime.fromtimestamp(stamp, UTC), usegmt=True)
+    for header in (iso, http):
+        found = xero.get("/Contacts", headers={"If-Modified-Since": header}).json()["Contacts"]
+        assert [c["ContactID"] for c in found] == [new["ContactID"]], header
+    assert len(xero.get("/Contacts").json()["Contacts"]) == 2
+    assert old["ContactID"] != new["ContactID"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,23 @@ TIERS: dict[str, tuple[int | None, int | None]] = {
     "enterprise": (None, None),
 }
 UNCERTIFIED_APPS_PER_ORG = 2
+
+
+def _modified_since(header: str | None) -> float | None:
+    """``If-Modified-Since`` as an HTTP date or ISO-8601 (xero-python sends ``datetime.isoformat()``; a naive
+    time is UTC), at second precision; an unreadable value filters nothing."""
+    if not header:
+        return None
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        try:
+            moment = datetime.fromisoformat(header.strip())
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return float(int(moment.timestamp()))
 
 
 def _scope_allows(scopes: frozenset[str], family: str, write: bool) -> bool:
@@ -289,13 +306,9 @@ class XeroProvider:
     ) -> Response:
         """where, If-Modified-Since, order, then paging (only when ``page`` is given) (xero.md §2)."""
         predicate = compile_where(request.args.get("where"))
-        since = request.headers.get("If-Modified-Since")
-        if since:
-            try:
-                cutoff = parsedate_to_datetime(since).timestamp()
-            except (TypeError, ValueError):
-                cutoff = 0.0
-            rows = [r for r in rows if r.get("UpdatedDateUTC", 0) > cutoff]
+        cutoff = _modified_since(request.headers.get("If-Modified-Since"))
+        if cutoff is not None:
+            rows = [r for r in rows if r.get("UpdatedDateUTC", 0) >= cutoff]
         views = [view(row) for row in rows]
         views = [v for v in views if predicate(v)]
         views.sort(key=lambda v: (v.get("UpdatedDateUTC", 0), str(v.get(id_field, ""))))
