@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -101,16 +100,8 @@ def connect_through_views(
     client.force_login(user)
     start = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
     assert start.status_code == 302, start.content
-    query = {k: v[0] for k, v in parse_qs(urlparse(start["Location"]).query).items()}
-    code = sandbox.control.consent(
-        app.client_id,
-        [tenant_id],
-        query["scope"],
-        redirect_uri=query["redirect_uri"],
-        state=query["state"],
-        code_challenge=query["code_challenge"],
-    )
-    back = client.get(CALLBACK, {"code": code, "state": query["state"]})
+    code, state = sandbox.control.consent_to(start["Location"], [tenant_id])
+    back = client.get(CALLBACK, {"code": code, "state": state})
     assert back.status_code in (200, 302), back.content
     return Connection.objects.get(organisation=organisation, tenant_id=tenant_id)
 

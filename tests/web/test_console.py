@@ -53,7 +53,7 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
     tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
     client.login(username="alex", password=PASSWORD)
     client.post("/billing/enable", {"agree": "on"})
-    connect(client, xero_sandbox, xero_app, organisation, tenant_id)
+    connect(client, xero_sandbox, organisation, tenant_id)
     connection = Connection.objects.get(organisation=organisation)
     mapping_url = f"/orgs/{organisation.pk}/mapping/"
     page = client.get(mapping_url)

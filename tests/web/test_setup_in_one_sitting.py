@@ -29,7 +29,7 @@ def test_admin_sets_up_xero_in_one_sitting(client, xero_sandbox, xero_app, insta
     assert refused.status_code == 409 and b"pricing terms" in refused.content
     assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
 
-    connected = connect(client, xero_sandbox, xero_app, organisation, tenant_id)
+    connected = connect(client, xero_sandbox, organisation, tenant_id)
     assert connected.status_code in (200, 302)
     connection = Connection.objects.get(organisation=organisation)
     assert connection.tenant_id == tenant_id

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
-
 PASSWORD = "correct horse battery"
 
 
-def connect(client, xero_sandbox, xero_app, organisation, tenant_id):
+def connect(client, xero_sandbox, organisation, tenant_id):
+    """Press Connect, consent in the sandbox for `tenant_id`, come back to the callback."""
     start = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
     assert start.status_code == 302, start.content.decode()
-    query = {k: v[0] for k, v in parse_qs(urlparse(start["Location"]).query).items()}
-    assert query["code_challenge_method"] == "S256"
-    code = xero_sandbox.control.consent(
-        xero_app.client_id,
-        [tenant_id],
-        query["scope"],
-        redirect_uri=query["redirect_uri"],
-        state=query["state"],
-        code_challenge=query["code_challenge"],
-    )
-    return client.get("/connections/xero/callback/", {"code": code, "state": query["state"]})
+    assert "code_challenge_method=S256" in start["Location"]
+    code, state = xero_sandbox.control.consent_to(start["Location"], [tenant_id])
+    return client.get("/connections/xero/callback/", {"code": code, "state": state})

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import requests
 
@@ -137,6 +138,21 @@ class SandboxControl:
             if value is not None:
                 body[key] = value
         return str(self._call("POST", "/consent", body)["code"])
+
+    def consent_to(self, authorize_url: str, tenant_ids: list[str]) -> tuple[str, str]:
+        """Answer an authorize redirect as the user on the consent page would (granting these tenants):
+        returns (code, state) for the callback. Client, scope, redirect URI, state and PKCE challenge come
+        from the URL the connector built."""
+        query = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
+        code = self.consent(
+            query["client_id"],
+            tenant_ids,
+            query["scope"],
+            redirect_uri=query.get("redirect_uri"),
+            state=query.get("state"),
+            code_challenge=query.get("code_challenge"),
+        )
+        return code, query.get("state", "")
 
     def ledger(self, tenant_id: str) -> dict[str, Any]:
         """Contacts, Invoices, Payments (incl. DELETED), CreditNotes, Items in Xero's JSON."""
