@@ -54,13 +54,33 @@ def test_state_file_survives_a_restart(tmp_path) -> None:
     state = tmp_path / "xero.json"
     with running_sandbox("xero", state_file=state) as first:
         xero = connect(first, region="UK")
-        invoice = xero.invoice(xero.contact()["ContactID"], [LINE_ITEM], Status="AUTHORISED")
+        contact_id = xero.contact()["ContactID"]
+        invoice = xero.invoice(contact_id, [LINE_ITEM], Status="AUTHORISED")
+        payment = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": 20}
+        assert xero.post("/Payments", payment).status_code == 200
+        note = {
+            "Type": "ACCRECCREDIT",
+            "Contact": {"ContactID": contact_id},
+            "Status": "AUTHORISED",
+            "LineItems": [LINE_ITEM],
+        }
+        note_id = xero.put("/CreditNotes", {"CreditNotes": [note]}).json()["CreditNotes"][0]["CreditNoteID"]
+        allocation = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Amount": 50, "Date": "2026-07-01"}
+        assert xero.put(f"/CreditNotes/{note_id}/Allocations", allocation).status_code == 200
     assert state.exists()
     with running_sandbox("xero", state_file=state) as second:
         xero.sandbox = second
         xero.session = requests.Session()
         again = xero.get(f"/Invoices/{invoice['InvoiceID']}")
         assert again.status_code == 200  # the signing key, grant and ledger all came back
-        assert again.json()["Invoices"][0]["Total"] == invoice["Total"]
+        reloaded = again.json()["Invoices"][0]
+        assert (reloaded["Total"], reloaded["AmountPaid"], reloaded["AmountCredited"]) == (
+            invoice["Total"],
+            20,
+            50,
+        )
+        assert xero.get("/Payments").json()["Payments"][0]["Amount"] == 20
+        credit = xero.get(f"/CreditNotes/{note_id}").json()["CreditNotes"][0]
+        assert credit["RemainingCredit"] == 120 - 50  # 100 + 20% UK VAT, less the allocation
         assert xero.refresh().status_code == 200
         assert second.control.ledger(xero.tenant_id)["region"] == "UK"
