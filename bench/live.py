@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import os
 import subprocess
 import sys
@@ -46,7 +47,7 @@ class LiveResult:
     def percentile(self, q: float) -> float:
         """Nearest-rank percentile of the latencies."""
         ordered = sorted(self.latencies_s)
-        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+        rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
         return round(ordered[rank - 1], 3)
 
 

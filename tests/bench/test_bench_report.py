@@ -1,0 +1,65 @@
+"""The report's pure parts: endpoint names, percentiles, target verdicts, the explanations' conditions."""
+
+import copy
+
+import pytest
+
+from bench.calls import endpoint
+from bench.live import LiveResult
+from bench.report import checks, misses
+
+RESULTS = {
+    "xero": {
+        "backfill": {
+            "calls_ratio": 1.5,
+            "wall_ratio": None,
+            "naive_calls_ratio": 61.0,
+            "calls_floor": 93,
+            "calls": 140,
+            "forced_s": 30.0,
+            "forced_s_for_calls_made": 60.0,
+            "wall_s": 50.0,
+            "wall_ratio_calls_made": 0.83,
+            "time_scale": 2.0,
+            "idle_gaps_s": [12.0],
+            "floor": {"contact_reads": 1, "contact_writes": 16},
+            "by_endpoint": {"GET /Contacts": 47, "PUT /Contacts": 18},
+        },
+        "live": {"p99_s": 0.4},
+    },
+    "engine": {"cpu_us_per_invoice": 900.0, "invoices": 1000, "hot_spots": []},
+    "memory": {"backfill_peak_rss_mb": 120.0},
+}
+
+
+def test_ids_collapse_and_identity_calls_are_told_apart():
+    assert endpoint("/api.xro/2.0/Invoices/0b6c1a4e-2f7d-4c51-9d1e-6a3c2b1f0e9d") == "/Invoices/{id}"
+    assert endpoint("/api.xro/2.0/Contacts") == "/Contacts"
+    assert endpoint("/connect/token") == "identity:/connect/token"
+
+
+@pytest.mark.parametrize(("q", "expected"), [(50, 0.5), (95, 0.95), (99, 0.99), (100, 1.0)])
+def test_percentiles_are_nearest_rank(q, expected):
+    latencies = [n / 100 for n in range(1, 101)]
+    assert LiveResult(100, 1.0, latencies).percentile(q) == expected
+
+
+def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
+    verdicts = {name: met for name, _, _, _, met in checks(RESULTS)}
+    assert verdicts == {
+        "calls_ratio": False,
+        "wall_ratio": None,
+        "naive_calls_ratio": True,
+        "p99_s": True,
+        "cpu_us_per_invoice": True,
+        "backfill_peak_rss_mb": True,
+    }
+    assert misses(RESULTS).startswith("- **calls_ratio 1.5") and "47 calls" in misses(RESULTS)
+
+
+def test_the_limiter_overshoot_is_named_only_when_a_gap_exceeds_a_minute():
+    slow = copy.deepcopy(RESULTS)
+    slow["xero"]["backfill"]["wall_ratio"] = 2.0
+    assert "overshooting" not in misses(slow)  # 12 s gaps, 30 s minutes
+    slow["xero"]["backfill"]["idle_gaps_s"] = [12.0, 41.5]
+    assert "overshooting" in misses(slow)
