@@ -479,3 +479,20 @@ def test_if_modified_since(xero: Xero) -> None:
         assert [c["ContactID"] for c in found] == [new["ContactID"]], header
     assert len(xero.get("/Contacts").json()["Contacts"]) == 2
     assert old["ContactID"] != new["ContactID"]
+
+
+def test_item_code_fills_the_line(xero: Xero) -> None:
+    contact = xero.contact()
+    line = xero.invoice(contact["ContactID"], [{"ItemCode": "INSTALL", "Quantity": 2}])["LineItems"][0]
+    assert (line["UnitAmount"], line["AccountCode"], line["TaxType"], line["LineAmount"]) == (
+        95,
+        "200",
+        "OUTPUT",
+        190,
+    )
+    assert line["Item"]["Code"] == "INSTALL" and line["Description"]
+    unknown = xero.put(
+        "/Invoices",
+        {"Invoices": [_invoice(xero, contact["ContactID"], LineItems=[{"ItemCode": "NOPE", "Quantity": 1}])]},
+    )
+    assert _errors(unknown) == ["Item code 'NOPE' is not valid."]

@@ -355,20 +355,7 @@ class Books:
             return line
         raw = dict(raw)
         if raw.get("ItemCode"):
-            item = self.item(str(raw["ItemCode"]))
-            if item is None:
-                problems.add(f"Item code '{raw['ItemCode']}' is not valid.", n)
-            else:
-                details = (
-                    item.get("SalesDetails") if doc_type.startswith("ACCREC") else item.get("PurchaseDetails")
-                )
-                details = details or {}
-                raw.setdefault("Description", item.get("Description") or item.get("Name"))
-                raw.setdefault("UnitAmount", details.get("UnitPrice"))
-                raw.setdefault("AccountCode", details.get("AccountCode"))
-                raw.setdefault("TaxType", details.get("TaxType"))
-                line["ItemCode"] = item["Code"]
-                line["Item"] = {"ItemID": item["ItemID"], "Name": item.get("Name"), "Code": item["Code"]}
+            self._apply_item(line, raw, doc_type, problems, n)
         if raw.get("Description") is not None:
             line["Description"] = str(raw["Description"])[:4000]
         quantity = self.number(raw, "Quantity", problems, n)
@@ -392,17 +379,7 @@ class Books:
             problems.add(msg.QUANTITY_NEGATIVE, n)
         if (discount_rate or discount_amount) and doc_type != "ACCREC":
             problems.add(msg.DISCOUNT_NOT_ALLOWED, n)
-        gross = quantity * unit
-        amount = gross
-        if discount_rate:
-            amount = gross * (100 - discount_rate) / 100
-            line["DiscountRate"] = discount_rate
-        elif discount_amount:
-            amount = gross - discount_amount
-            line["DiscountAmount"] = discount_amount
-        if (discount_rate or 0) > 100 or (discount_amount or 0) > abs(gross):
-            problems.add(msg.DISCOUNT_TOO_BIG.format(rate=discount_rate or discount_amount), n)
-        amount = amount.quantize(CENT, _rounding(self.ledger))
+        amount = self._discounted(line, quantity * unit, discount_rate, discount_amount, problems, n)
         if given_amount is not None and abs(given_amount - amount) > CENT:
             problems.add(
                 msg.LINE_TOTAL_MISMATCH.format(given=f"{given_amount:.2f}", expected=f"{amount:.2f}"), n
@@ -413,6 +390,44 @@ class Books:
         self._line_tracking(line, raw.get("Tracking"), problems, n)
         line["_given_tax"] = given_tax
         return line
+
+    def _apply_item(
+        self, line: dict[str, Any], raw: dict[str, Any], doc_type: str, problems: Problems, n: int
+    ) -> None:
+        """``ItemCode`` fills the line's missing description, price, account and tax from the item."""
+        item = self.item(str(raw["ItemCode"]))
+        if item is None:
+            problems.add(msg.ITEM_CODE_INVALID.format(code=raw["ItemCode"]), n)
+            return
+        details = item.get("SalesDetails" if doc_type.startswith("ACCREC") else "PurchaseDetails") or {}
+        raw.setdefault("Description", item.get("Description") or item.get("Name"))
+        raw.setdefault("UnitAmount", details.get("UnitPrice"))
+        raw.setdefault("AccountCode", details.get("AccountCode"))
+        raw.setdefault("TaxType", details.get("TaxType"))
+        line["ItemCode"] = item["Code"]
+        line["Item"] = {"ItemID": item["ItemID"], "Name": item.get("Name"), "Code": item["Code"]}
+
+    def _discounted(
+        self,
+        line: dict[str, Any],
+        gross: Decimal,
+        rate: Decimal | None,
+        amount_off: Decimal | None,
+        problems: Problems,
+        n: int,
+    ) -> Decimal:
+        """``LineAmount = Quantity x UnitAmount x (100 - DiscountRate)/100`` or ``- DiscountAmount``
+        (xero.md §3 "LineItem"), rounded to the cent."""
+        amount = gross
+        if rate:
+            amount = gross * (100 - rate) / 100
+            line["DiscountRate"] = rate
+        elif amount_off:
+            amount = gross - amount_off
+            line["DiscountAmount"] = amount_off
+        if (rate or 0) > 100 or (amount_off or 0) > abs(gross):
+            problems.add(msg.DISCOUNT_TOO_BIG.format(rate=rate or amount_off), n)
+        return amount.quantize(CENT, _rounding(self.ledger))
 
     def _apply_tax(self, lines: list[dict[str, Any]], amount_types: str, problems: Problems) -> None:
         """Per-line tax rounded to the cent (mode: the tenant's tax_rounding, ROUND_HALF_EVEN by default);

@@ -67,6 +67,7 @@ ALLOCATION_TOO_MUCH = "The amount allocated exceeds the remaining credit or the 
 ALLOCATION_NOT_AUTHORISED = "Allocations can only be made between Authorised documents."
 ALLOCATION_CURRENCY = "The credit note and the invoice must be in the same currency."
 ALLOCATION_CONTACT = "The credit note and the invoice must be for the same contact."
+ITEM_CODE_INVALID = "Item code '{code}' is not valid."
 ITEM_CODE_TAKEN = "Price List Item with Code ''{code}'' already exists"  # spec example
 ITEM_CODE_REQUIRED = "Item code must be specified."
 ID_ON_CREATE = "The {field} cannot be specified when creating a new document with PUT."
