@@ -98,3 +98,10 @@ def test_a_token_starting_with_a_dash_is_accepted() -> None:
 
     with running_sandbox("xero", token="-starts-with-a-dash") as dashed:
         assert dashed.control.create_tenant("NZ")
+
+
+def test_identity_calls_are_logged_per_app(xero: Xero) -> None:
+    xero.refresh()
+    xero.refresh(xero.tokens["refresh_token"])
+    token_calls = xero.sandbox.control.all_requests(client_id=xero.app.client_id, path="/connect/token")
+    assert [r["status"] for r in token_calls] == [200, 200, 200]  # the code exchange and two refreshes

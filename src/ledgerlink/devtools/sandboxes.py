@@ -165,6 +165,11 @@ class SandboxControl:
     def count(self, tenant_id: str, **filters: Any) -> int:
         return int(self._call("GET", f"/tenants/{tenant_id}/requests/count", params=filters)["count"])
 
+    def all_requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every logged request, identity calls included; filters add client_id (e.g. count the token
+        endpoint calls of one app: ``all_requests(client_id=..., path="/connect/token")``)."""
+        return list(self._call("GET", "/requests", params=filters)["requests"])
+
     def set_faults(self, *rules: dict[str, Any]) -> list[dict[str, Any]]:
         """Add fault rules (docs/sandbox.md "Fault rules"); returns them with their ids."""
         return list(self._call("POST", "/faults", {"rules": list(rules)})["rules"])

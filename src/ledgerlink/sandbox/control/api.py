@@ -103,6 +103,8 @@ class ControlAPI:
                 Rule("/_sandbox/tenants/<tenant_id>/ledger", endpoint="ledger", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/requests", endpoint="requests", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/requests/count", endpoint="count", methods=["GET"]),
+                Rule("/_sandbox/requests", endpoint="requests", methods=["GET"]),
+                Rule("/_sandbox/requests/count", endpoint="count", methods=["GET"]),
                 Rule("/_sandbox/consent", endpoint="consent", methods=["POST"]),
                 Rule("/_sandbox/faults", endpoint="add_faults", methods=["POST"]),
                 Rule("/_sandbox/faults", endpoint="list_faults", methods=["GET"]),
@@ -287,9 +289,11 @@ class ControlAPI:
         with self.plane.store.lock:
             return _json(self.plane.provider.ledger_view(self._tenant(tenant_id)))
 
-    def _filtered(self, request: Request, tenant_id: str) -> list[dict[str, Any]]:
-        self._tenant(tenant_id)
-        rows = self.plane.store.requests(tenant_id=tenant_id)
+    def _filtered(self, request: Request, tenant_id: str | None) -> list[dict[str, Any]]:
+        """The request log, by tenant (or all of it), then ?since=&method=&path=&status=&client_id=."""
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        rows = self.plane.store.requests(tenant_id=tenant_id, client_id=request.args.get("client_id"))
         since = request.args.get("since", type=int)
         method = request.args.get("method")
         path = request.args.get("path")
@@ -303,10 +307,10 @@ class ControlAPI:
             and (status is None or r["status"] == status)
         ]
 
-    def requests(self, request: Request, tenant_id: str) -> Response:
+    def requests(self, request: Request, tenant_id: str | None = None) -> Response:
         return _json({"requests": self._filtered(request, tenant_id)})
 
-    def count(self, request: Request, tenant_id: str) -> Response:
+    def count(self, request: Request, tenant_id: str | None = None) -> Response:
         return _json({"count": len(self._filtered(request, tenant_id))})
 
     def page(self, request: Request, tenant_id: str) -> Response:

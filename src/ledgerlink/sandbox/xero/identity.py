@@ -53,7 +53,8 @@ class XeroIdentity:
         except HTTPException as exc:
             return xf.text_response(exc.description or "Not found", exc.code or 404)
         response: Response = getattr(self, endpoint)(request, **values)
-        self.gateway.log(request, response.status_code, None, None)
+        client_id = self._client_credentials(request)[0] if request.method == "POST" else None
+        self.gateway.log(request, response.status_code, None, client_id or None)
         return response
 
     def discovery(self, request: Request) -> Response:
