@@ -9,6 +9,7 @@ import hmac
 import html
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 from .faults import FaultRuleError
 from .grants import pkce_s256
 from .limiter import Limits
-from .state import new_id
+from .state import LoggedRequest, new_id
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -289,7 +290,7 @@ class ControlAPI:
         with self.plane.store.lock:
             return _json(self.plane.provider.ledger_view(self._tenant(tenant_id)))
 
-    def _filtered(self, request: Request, tenant_id: str | None) -> list[dict[str, Any]]:
+    def _filtered(self, request: Request, tenant_id: str | None) -> list[LoggedRequest]:
         """The request log, by tenant (or all of it), then ?since=&method=&path=&status=&client_id=."""
         if tenant_id is not None:
             self._tenant(tenant_id)
@@ -301,14 +302,14 @@ class ControlAPI:
         return [
             r
             for r in rows
-            if (since is None or r["seq"] > since)
-            and (method is None or r["method"].upper() == method.upper())
-            and (path is None or fnmatch.fnmatchcase(r["path"].lower(), path.lower()))
-            and (status is None or r["status"] == status)
+            if (since is None or r.seq > since)
+            and (method is None or r.method.upper() == method.upper())
+            and (path is None or fnmatch.fnmatchcase(r.path.lower(), path.lower()))
+            and (status is None or r.status == status)
         ]
 
     def requests(self, request: Request, tenant_id: str | None = None) -> Response:
-        return _json({"requests": self._filtered(request, tenant_id)})
+        return _json({"requests": [asdict(r) for r in self._filtered(request, tenant_id)]})
 
     def count(self, request: Request, tenant_id: str | None = None) -> Response:
         return _json({"count": len(self._filtered(request, tenant_id))})

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import uuid
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -124,10 +124,10 @@ class Store:
             self._log_seq += 1
             self._log.append(LoggedRequest(seq=self._log_seq, at=self.clock.now(), **fields))
 
-    def requests(self, tenant_id: str | None = None, client_id: str | None = None) -> list[dict[str, Any]]:
+    def requests(self, tenant_id: str | None = None, client_id: str | None = None) -> list[LoggedRequest]:
         with self.lock:
             return [
-                asdict(r)
+                r
                 for r in self._log
                 if (tenant_id is None or r.tenant_id == tenant_id)
                 and (client_id is None or r.client_id == client_id)
