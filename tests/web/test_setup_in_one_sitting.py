@@ -17,9 +17,8 @@ pytestmark = pytest.mark.django_db
 def test_admin_sets_up_xero_in_one_sitting(client, xero_sandbox, xero_app, installer):
     organisation, gst, free, *_ = installer
     tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
-    assert (
-        client.post("/login/", {"username": "alex", "password": "correct horse battery"}).status_code == 302
-    )
+    home = client.post("/login/", {"username": "alex", "password": "correct horse battery"}, follow=True)
+    assert home.redirect_chain == [("/", 302)] and b"Bright Roofs Solar" in home.content
 
     page = client.get(f"/orgs/{organisation.pk}/")
     assert page.status_code == 200 and b"Connect Xero" in page.content

@@ -243,6 +243,8 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
             "started elsewhere). Start again from Connect.",
             status=400,
         )
+    # The usage meter credits this callback (exempt connector traffic) to the organisation it is for.
+    request.ledgerlink_organisation = state.organisation  # type: ignore[attr-defined]
     if request.GET.get("error") or not request.GET.get("code"):
         return page(
             request, f"Connect {name}", f"{name} did not grant access, so nothing was connected.", status=400
