@@ -210,12 +210,14 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
     return f"- **{name} {value} (target {target:g})**."
 
 
+FULL_MINUTE = 0.95  # an idle gap this close to a whole window means the limiter waited a minute after a burst
 LIMITER_OVERSHOOT = (
-    "A gap longer than a minute is the limiter overshooting: once Xero reports its minute budget spent "
-    "(`X-MinLimit-Remaining: 0`), `_wait_needed` in src/ledgerlink/sync/ratelimit.py keeps that 0 until "
-    "every call of its sliding window has aged out (`minute_remaining` is cleared only when `minute_calls` "
-    "is empty), so it waits a minute after the burst's last call, where the window that answered 0 "
-    "(60 calls of this app) ends at most a minute after the 60th most recent one."
+    "An idle gap of a whole minute after a burst is the limiter overshooting: once Xero reports its minute "
+    "budget spent (`X-MinLimit-Remaining: 0`), `_wait_needed` in src/ledgerlink/sync/ratelimit.py keeps "
+    "that 0 until every call of its sliding window has aged out (`minute_remaining` is cleared only when "
+    "`minute_calls` is empty), so it waits a minute after the burst's last call, where the window that "
+    "answered 0 (60 calls of this app) ends at most a minute after the 60th most recent one: each gap "
+    "overshoots by about the length of the burst before it."
 )
 
 
@@ -230,7 +232,7 @@ def _why_wall(value: float | None, target: float, backfill: dict[str, Any]) -> s
         f"({backfill['wall_s']} s) is {backfill['wall_ratio_calls_made']}x the latter. The calls came in "
         f"bursts separated by idle gaps of {listed} s (a Xero minute lasts {window_s:g} s here)."
     )
-    if any(gap > window_s for gap in gaps):
+    if any(gap >= FULL_MINUTE * window_s for gap in gaps):
         text += " " + LIMITER_OVERSHOOT
     return text + (
         " Where a burst falls against Xero's window (a per-tenant offset) decides how much of a minute is "
