@@ -73,10 +73,33 @@ def test_the_ledgers_remaining_count_slows_down_before_a_429(db):
     release("xero", "t1", "a", RateBudget(minute_remaining=1), now=at(0))
     assert acquire("xero", "t1", "b", LIMITS, now=at(1)) == 0  # one left: it may go
     release("xero", "t1", "b", RateBudget(minute_remaining=0), now=at(1))
-    assert acquire("xero", "t1", "c", LIMITS, now=at(2)) == pytest.approx(
-        58
-    )  # none left: wait out the minute
-    assert acquire("xero", "t1", "c", LIMITS, now=at(61)) == 0
+    # The ledger counted calls this database never saw (10 against 2 logged): only the newest call's
+    # minute is certain to close the window that said 0.
+    newest_window_end = 1 + 60 + ratelimit.WINDOW_MARGIN_S
+    assert acquire("xero", "t1", "c", LIMITS, now=at(2)) == pytest.approx(newest_window_end - 2)
+    assert acquire("xero", "t1", "c", LIMITS, now=at(newest_window_end)) == 0
+
+
+def test_after_a_spent_minute_the_engine_resumes_when_the_bursts_first_call_is_a_minute_old(db):
+    """A burst of the whole minute's budget over 9 s: the fixed window that answered 0 opened at or before
+    its first call (xero.md §5), so it has closed a minute (plus the trip) after that call, not the last."""
+    for second in range(10):
+        assert acquire("xero", "t1", f"h{second}", LIMITS, now=at(second)) == 0
+        release("xero", "t1", f"h{second}", RateBudget(minute_remaining=9 - second), now=at(second))
+    window_end = 0 + 60 + ratelimit.WINDOW_MARGIN_S
+    assert acquire("xero", "t1", "next", LIMITS, now=at(10)) == pytest.approx(window_end - 10)
+    assert acquire("xero", "t1", "next", LIMITS, now=at(window_end)) == 0
+
+
+def test_a_remaining_count_left_over_from_a_closed_window_is_forgotten(db):
+    """Two left at second 0, then nothing for 61 s: that window has closed, so the count no longer binds."""
+    for i in range(3):
+        assert acquire("xero", "t1", f"busy{i}", LIMITS, now=at(0)) == 0
+    release("xero", "t1", "busy0", RateBudget(minute_remaining=2), now=at(0))
+    assert acquire("xero", "t1", "late", LIMITS, now=at(0.1)) > 0  # two in flight may use the last two
+    release("xero", "t1", "busy1", now=at(0.2))
+    release("xero", "t1", "busy2", now=at(0.2))
+    assert acquire("xero", "t1", "late", LIMITS, now=at(61)) == 0
 
 
 def test_the_day_budget_and_its_header(db):

@@ -21,6 +21,8 @@ MINUTE_S = 60.0
 DAY = dt.timedelta(days=1)
 # When a ledger reports its daily budget spent but gives no Retry-After, probe again after this long.
 DAY_EXHAUSTED_PAUSE_S = 15 * 60.0
+# A call reaches the ledger a little after it is taken from the budget: the allowance (real seconds).
+WINDOW_MARGIN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,11 @@ def acquire(
 def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime) -> float:
     """Seconds until a call may start; prunes expired state on `budget` as a side effect."""
     now_s = now.timestamp()
-    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - MINUTE_S]
+    if budget.minute_remaining is not None and now_s >= _reported_window_end(budget, limits):
+        budget.minute_remaining = None  # the ledger's window that reported it has certainly rolled over
+    # Kept a margin past the minute: a call this old may still bound the window a remaining-count came from.
+    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - MINUTE_S - WINDOW_MARGIN_S]
     budget.in_flight = {h: exp for h, exp in budget.in_flight.items() if exp > now_s}
-    if not budget.minute_calls:
-        budget.minute_remaining = None  # the ledger's minute window has certainly rolled over
     if now - budget.day_started_at >= DAY:
         budget.day_started_at, budget.day_count, budget.day_remaining = now, 0, None
 
@@ -116,12 +119,29 @@ def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime) -> 
     if len(budget.minute_calls) >= limits.per_minute:
         waits.append(budget.minute_calls[-limits.per_minute] + MINUTE_S - now_s)
     # Slow down before a 429: when the ledger says the calls already in flight may use up its minute budget,
-    # wait until our oldest call of the window is a minute old (its window has rolled over by then).
+    # wait until the window that said so has certainly ended.
     if budget.minute_remaining is not None and budget.minute_remaining <= len(budget.in_flight):
-        waits.append(budget.minute_calls[0] + MINUTE_S - now_s)
+        waits.append(_reported_window_end(budget, limits) - now_s)
     if len(budget.in_flight) >= limits.in_flight:
         waits.append(min(min(budget.in_flight.values()) - now_s, 0.2))
     return max(max(waits), 0.0) if max(waits) > 0 else 0.0
+
+
+def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
+    """Epoch seconds by which the ledger's minute window behind `minute_remaining` has certainly ended.
+
+    Xero's minute windows are fixed, at a per-tenant offset the engine cannot know (xero.md §5), but a window
+    that has counted k calls of this app (k = the limit less what remains, the calls taken since the report
+    included) began no later than the k-th most recent call, so it ends at most a minute after that call;
+    `WINDOW_MARGIN_S` covers the call's trip to the ledger. Waiting for the burst's last call to age out
+    instead would idle for the length of the burst on top of that. When the log holds fewer than k calls
+    (calls this database never saw), only the newest call's minute is certain."""
+    counted = limits.per_minute - budget.minute_remaining
+    calls = budget.minute_calls
+    if not calls:
+        return 0.0
+    opened = calls[-counted] if 1 <= counted <= len(calls) else calls[-1]
+    return opened + MINUTE_S + WINDOW_MARGIN_S
 
 
 def release(
