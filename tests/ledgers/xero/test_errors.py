@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledgerlink.ledgers.contract import ObjectKind, SyncItem
+from ledgerlink.ledgers.contract import ObjectKind, RemoteRef, SyncItem
 from ledgerlink.ledgers.errors import Conflict, NeedsAttention, Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.xero import errors, results
 
@@ -96,13 +96,20 @@ def test_intermediate_step_reports_the_new_id_for_the_next_step():
     item = SyncItem("rec-1", ObjectKind.CANCELLATION, d.cancellation(d.invoice(), "1.00", "1.00"))
     answer = {
         "CreditNotes": [
-            {"CreditNoteID": "cn-9", "CreditNoteNumber": "CN-00001", "StatusAttributeString": "OK"}
+            {
+                "CreditNoteID": "cn-9",
+                "CreditNoteNumber": "CN-00001",
+                "Total": "1.00",
+                "StatusAttributeString": "OK",
+            }
         ]
     }
     (outcome,) = results.read_batch(
         answer, [item], results.CREDIT_NOTES, ObjectKind.CANCELLATION, ["CN-00001"], done=False
     )
-    assert (outcome.done, outcome.remote, dict(outcome.extra_ids)) == (False, None, {"credit_note": "cn-9"})
+    assert (outcome.done, dict(outcome.extra_ids)) == (False, {"credit_note": "cn-9"})
+    # The credit note's total travels with the intermediate outcome, for the engine to compare to the cent.
+    assert outcome.remote == RemoteRef(ObjectKind.CANCELLATION, "cn-9", "CN-00001", Decimal("1.00"))
 
 
 def test_an_answer_that_is_not_json_leaves_every_item_unknown():

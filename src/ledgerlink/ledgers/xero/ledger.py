@@ -5,7 +5,6 @@ expired can never overwrite, and one bad element never hides the ids of the good
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -31,7 +30,7 @@ from ledgerlink.ledgers.contract import (
     SyncItem,
     TrackingCategory,
 )
-from ledgerlink.ledgers.xero import errors, payloads, results
+from ledgerlink.ledgers.xero import contacts, errors, payloads, results
 from ledgerlink.ledgers.xero.client import XeroClient
 
 BATCH = {"summarizeErrors": "false"}
@@ -40,31 +39,12 @@ ANSWERED_AS_BATCH: Mapping[str, tuple[results.Collection, ObjectKind, bool]] = {
     "repost_payment": (results.PAYMENTS, ObjectKind.PAYMENT_REVERSAL, True),
     "credit_note": (results.CREDIT_NOTES, ObjectKind.CANCELLATION, False),
 }
-# Characters of one where= filter: percent-encoded it stays well inside the 8 KB URL limit of common servers.
-WHERE_BUDGET = 2000
 # Kinds that pack into one PUT, with the collection they go to.
 BATCHED: Mapping[ObjectKind, tuple[str, results.Collection]] = {
     ObjectKind.CUSTOMER: ("/Contacts", results.CONTACTS),
     ObjectKind.INVOICE: ("/Invoices", results.INVOICES),
     ObjectKind.PAYMENT: ("/Payments", results.PAYMENTS),
 }
-
-
-def _quoted(value: str) -> str:
-    # Xero's where= takes C#-like string literals; escape the two characters that would end one.
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _packed(clauses: list[str], budget: int) -> Iterable[list[str]]:
-    """Clauses grouped so each group's joined text stays within `budget` characters."""
-    group: list[str] = []
-    for clause in clauses:
-        if group and len(" OR ".join([*group, clause])) > budget:
-            yield group
-            group = []
-        group.append(clause)
-    if group:
-        yield group
 
 
 def _chunks(items: Sequence[SyncItem], size: int) -> Iterable[tuple[SyncItem, ...]]:
@@ -124,39 +104,9 @@ class XeroLedger:
     # --- Customers ----------------------------------------------------------------------------------------
 
     def resolve_customers(self, items: Sequence[SyncItem]) -> CustomerResolution:
-        """GET /Contacts with a where= that ORs every email and name (xero.md 3, Contacts; one call unless
-        the filter grows past WHERE_BUDGET): customers whose email is on an active contact are matched; the
-        rest are created, with a suffix on a name an active contact (or an earlier customer of this same
-        batch) already holds, since Xero keeps names unique among active contacts."""
-        customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
-        if not customers:
-            return CustomerResolution(matched=(), to_create=())
-        contacts = self._contacts_matching(customers)
-        by_email = {str(c.get("EmailAddress", "")).lower(): c for c in contacts if c.get("EmailAddress")}
-        taken_names = {str(c.get("Name", "")).lower() for c in contacts}
-        matched, to_create = [], []
-        for item, customer in customers:
-            contact = by_email.get(customer.email.lower()) if customer.email else None
-            if contact is not None:
-                number = str(contact.get("ContactNumber", ""))
-                ref = RemoteRef(ObjectKind.CUSTOMER, str(contact["ContactID"]), number)
-                matched.append(ItemOutcome(record_id=item.record_id, remote=ref))
-                continue
-            if customer.name.lower() in taken_names:
-                customer = replace(customer, name=payloads.disambiguated_name(customer))
-                item = replace(item, document=customer)
-            taken_names.add(customer.name.lower())
-            to_create.append(item)
-        return CustomerResolution(matched=tuple(matched), to_create=tuple(to_create))
-
-    def _contacts_matching(self, customers: Sequence[tuple[SyncItem, Customer]]) -> list[dict[str, Any]]:
-        clauses = [f"EmailAddress=={_quoted(c.email)}" for _, c in customers if c.email]
-        clauses += [f"Name=={_quoted(c.name)}" for _, c in customers]
-        found: list[dict[str, Any]] = []
-        for group in _packed(list(dict.fromkeys(clauses)), WHERE_BUDGET):
-            where = f'({" OR ".join(group)}) AND ContactStatus=="ACTIVE"'
-            found += self.client.get_all("/Contacts", "Contacts", {"where": where})
-        return found
+        """Customers matched to the tenant's contacts (by email, then by our ContactNumber) and the rest to
+        create, in the fewest GET /Contacts calls: see ledgers/xero/contacts.py."""
+        return contacts.resolve(self.client, items)
 
     # --- Build --------------------------------------------------------------------------------------------
 
@@ -277,7 +227,7 @@ class XeroLedger:
         """The number Xero echoes back for the item (see results.Collection.number_field)."""
         document = item.document
         if isinstance(document, Customer):
-            return document.id[:50]
+            return payloads.contact_number(document)
         return document.number if isinstance(document, Invoice | Cancellation) else ""
 
     @staticmethod
@@ -314,14 +264,14 @@ class XeroLedger:
             found = self.client.get("/Invoices", {"InvoiceNumbers": number, "where": 'Type=="ACCREC"'})
             return self._first(found.get("Invoices"), results.INVOICES, kind, exclude_status="DELETED")
         if kind == ObjectKind.CUSTOMER:
-            found = self.client.get("/Contacts", {"where": f"ContactNumber=={_quoted(number)}"})
+            found = self.client.get("/Contacts", {"where": f"ContactNumber=={contacts.quoted(number)}"})
             return self._first(found.get("Contacts"), results.CONTACTS, kind)
         if kind == ObjectKind.CANCELLATION:
-            found = self.client.get("/CreditNotes", {"where": f"CreditNoteNumber=={_quoted(number)}"})
+            found = self.client.get("/CreditNotes", {"where": f"CreditNoteNumber=={contacts.quoted(number)}"})
             return self._first(found.get("CreditNotes"), results.CREDIT_NOTES, kind, exclude_status="DELETED")
         if kind in (ObjectKind.PAYMENT, ObjectKind.PAYMENT_REVERSAL):
             found = self.client.get(
-                "/Payments", {"where": f'Reference=={_quoted(number)} AND Status=="AUTHORISED"'}
+                "/Payments", {"where": f'Reference=={contacts.quoted(number)} AND Status=="AUTHORISED"'}
             )
             return self._first(found.get("Payments"), results.PAYMENTS, kind)
         raise ValueError(f"Xero has no number for {kind}")
@@ -341,7 +291,7 @@ class XeroLedger:
         older than Xero's 6-minute idempotency window, xero.md 4)."""
         document = item.document
         if isinstance(document, Customer):
-            return self.find_by_number(ObjectKind.CUSTOMER, document.id[:50])
+            return self.find_by_number(ObjectKind.CUSTOMER, payloads.contact_number(document))
         if isinstance(document, Invoice):
             return self.find_by_number(ObjectKind.INVOICE, document.number)
         if isinstance(document, Payment):

@@ -203,6 +203,11 @@ def invoice_body(invoice: Invoice, mapping: ResolvedMapping, contact_id: str) ->
     return body
 
 
+def contact_number(customer: Customer) -> str:
+    """The ContactNumber a customer's contact carries: CashFlow's id, within Xero's 50 characters."""
+    return customer.id[:50]
+
+
 def disambiguated_name(customer: Customer) -> str:
     """Xero contact names are unique among active contacts (xero.md, Contacts): a second "Jane Smith" gets
     her email added, which is what tells the two apart for the accountant."""
@@ -213,7 +218,7 @@ def contact_body(customer: Customer, name: str | None = None) -> XeroContact:
     """A new contact carrying CashFlow's customer id in ContactNumber (API-only, meant for external ids)."""
     body: XeroContact = {
         "Name": (name or customer.name)[:255],
-        "ContactNumber": customer.id[:50],
+        "ContactNumber": contact_number(customer),
         "EmailAddress": customer.email[:255],
     }
     if customer.phone:

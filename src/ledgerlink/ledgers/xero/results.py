@@ -61,7 +61,8 @@ def element_outcome(
     done: bool = True,
 ) -> ItemOutcome:
     """One echoed element → the item's outcome. An intermediate step (`done=False`) reports the new id in
-    `extra_ids` under the collection's noun ("credit_note"), for the next step to use."""
+    `extra_ids` under the collection's noun ("credit_note"), for the next step to use, and its remote ref,
+    whose Total (a credit note's) the engine compares to the cent before the last step reports none."""
     if failed(element) or not element.get(collection.id_field):
         error = errors.validation_error(errors.element_messages(element), collection.noun, correlation_id)
         return ItemOutcome(record_id=item.record_id, error=error)
@@ -70,6 +71,7 @@ def element_outcome(
     if not done:
         return ItemOutcome(
             item.record_id,
+            remote=ref,
             warnings=warnings,
             extra_ids={collection.noun.replace(" ", "_"): ref.id},
             done=False,

@@ -1,0 +1,162 @@
+"""Matching CashFlow customers to the tenant's Xero contacts before any is created, in the fewest GETs.
+
+What is read: every contact a customer could meet, archived ones included (`includeArchived=true`), because
+Xero keeps Name unique among ACTIVE contacts but ContactNumber unique among ALL (xero.md 3, Contacts): a
+customer whose id sits on an archived contact must be matched to it, never created again (the create would be
+refused, and a duplicate is the worst outcome there is). `summaryOnly` is not used: the spec promises only
+"lightweight fields" and a page without EmailAddress would silently turn every match into a duplicate.
+
+How it is read, whichever costs fewer calls:
+- filtered: `where=` ORs an EmailAddress, a Name and a ContactNumber clause per customer, cut into filters
+  of at most WHERE_BUDGET characters: one call per filter (plus paging, were one filter to match >1,000);
+- paged: `GET /Contacts?page=N&pageSize=1000`: one call per 1,000 contacts of the tenant, whatever the number
+  of customers.
+One filter is never beaten, so it is sent at once. Otherwise page 1 is read first: its `pagination.pageCount`
+prices the paged read, and the rest is read the cheaper way. Paging never stops early, even once every
+customer has a match: a name an unmatched customer would take, a later contact with the same email that
+carries our ContactNumber, or our ContactNumber on an archived contact may sit on any page.
+
+How it matches (the same answers from either read, since a filter returns every contact a customer's email,
+name or number could meet): by email among active contacts (case-insensitive; of several, the one carrying
+the customer's ContactNumber, else Xero's first), then by ContactNumber among all contacts (CashFlow's
+customer id, which we set); the rest are created, a name an active contact or an earlier customer of the same
+batch holds getting `payloads.disambiguated_name`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ledgerlink.ledgers.contract import (
+    Customer,
+    CustomerResolution,
+    ItemOutcome,
+    ObjectKind,
+    RemoteRef,
+    SyncItem,
+)
+from ledgerlink.ledgers.xero import payloads
+from ledgerlink.ledgers.xero.client import PAGE_SIZE, XeroClient
+
+# Characters of one where= filter: percent-encoded it stays well inside the 8 KB URL limit of common servers.
+WHERE_BUDGET = 2000
+EVERY_STATUS = {"includeArchived": "true"}
+
+Contact = Mapping[str, Any]
+
+
+def quoted(value: str) -> str:
+    """A C#-like string literal for Xero's where=: escape the two characters that would end it."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def packed(clauses: list[str], budget: int) -> Iterable[list[str]]:
+    """Clauses grouped so each group's joined text stays within `budget` characters."""
+    group: list[str] = []
+    for clause in clauses:
+        if group and len(" OR ".join([*group, clause])) > budget:
+            yield group
+            group = []
+        group.append(clause)
+    if group:
+        yield group
+
+
+def _key(text: Any) -> str:
+    # Xero compares names, emails and numbers case-insensitively (the sandbox also trims names).
+    return str(text or "").strip().lower()
+
+
+def _active(contact: Contact) -> bool:
+    return str(contact.get("ContactStatus") or "ACTIVE") == "ACTIVE"
+
+
+def _filters(customers: Sequence[Customer]) -> list[str]:
+    clauses: list[str] = []
+    for customer in customers:
+        if customer.email:
+            clauses.append(f"EmailAddress=={quoted(customer.email)}")
+        clauses.append(f"Name=={quoted(customer.name)}")
+        clauses.append(f"ContactNumber=={quoted(payloads.contact_number(customer))}")
+    return [" OR ".join(group) for group in packed(list(dict.fromkeys(clauses)), WHERE_BUDGET)]
+
+
+def _page(client: XeroClient, number: int) -> tuple[list[Contact], int | None]:
+    """One page of every contact, and the page count Xero reports (None when it reports none)."""
+    params = {**EVERY_STATUS, "page": str(number), "pageSize": str(PAGE_SIZE)}
+    body = client.get("/Contacts", params, noun="contact list") or {}
+    count = (body.get("pagination") or {}).get("pageCount")
+    return list(body.get("Contacts") or []), (int(count) if count is not None else None)
+
+
+def read_contacts(client: XeroClient, customers: Sequence[Customer]) -> list[Contact]:
+    """Every contact (any status) the customers could meet, read the cheaper way (see the module doc)."""
+    filters = _filters(customers)
+    if len(filters) > 1:
+        contacts, page_count = _page(client, 1)
+        if not contacts:
+            return []  # an empty first page: the tenant has no contacts at all
+        if page_count is not None and page_count - 1 <= len(filters):
+            for number in range(2, page_count + 1):
+                contacts += _page(client, number)[0]
+            return contacts
+    found: list[Contact] = []
+    for where in filters:
+        found += client.get_all("/Contacts", "Contacts", {**EVERY_STATUS, "where": where})
+    return found
+
+
+@dataclass(frozen=True)
+class ContactIndex:
+    """The contacts read, keyed the ways a customer is matched."""
+
+    by_email: Mapping[str, tuple[Contact, ...]]  # active contacts only, in Xero's order
+    by_number: Mapping[str, Contact]  # every status
+    active_names: frozenset[str]
+
+    @classmethod
+    def of(cls, contacts: Iterable[Contact]) -> ContactIndex:
+        by_email: dict[str, list[Contact]] = {}
+        by_number: dict[str, Contact] = {}
+        names: set[str] = set()
+        for contact in contacts:
+            if contact.get("ContactNumber"):
+                by_number.setdefault(_key(contact["ContactNumber"]), contact)
+            if _active(contact):
+                names.add(_key(contact.get("Name")))
+                if contact.get("EmailAddress"):
+                    by_email.setdefault(_key(contact["EmailAddress"]), []).append(contact)
+        return cls({k: tuple(v) for k, v in by_email.items()}, by_number, frozenset(names))
+
+    def match(self, customer: Customer) -> Contact | None:
+        """The contact this customer already is: by email among active ones, else by our ContactNumber."""
+        number = _key(payloads.contact_number(customer))
+        same_email = self.by_email.get(_key(customer.email), ()) if customer.email else ()
+        ours = [c for c in same_email if _key(c.get("ContactNumber")) == number]
+        if same_email:
+            return (ours or same_email)[0]
+        return self.by_number.get(number)
+
+
+def resolve(client: XeroClient, items: Sequence[SyncItem]) -> CustomerResolution:
+    """Customers matched to existing contacts, and the rest to create (names made unique among active)."""
+    customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
+    if not customers:
+        return CustomerResolution(matched=(), to_create=())
+    index = ContactIndex.of(read_contacts(client, [customer for _, customer in customers]))
+    taken_names = set(index.active_names)
+    matched, to_create = [], []
+    for item, customer in customers:
+        contact = index.match(customer)
+        if contact is not None:
+            number = str(contact.get("ContactNumber", ""))
+            ref = RemoteRef(ObjectKind.CUSTOMER, str(contact["ContactID"]), number)
+            matched.append(ItemOutcome(record_id=item.record_id, remote=ref))
+            continue
+        if _key(customer.name) in taken_names:
+            customer = replace(customer, name=payloads.disambiguated_name(customer))
+            item = replace(item, document=customer)
+        taken_names.add(_key(customer.name))
+        to_create.append(item)
+    return CustomerResolution(matched=tuple(matched), to_create=tuple(to_create))
