@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ledgerlink.web.context.attention",
             ]
         },
     }
@@ -100,6 +101,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("LEDGERLINK_HUEY_IMMEDIATE", False)
 # How long a sync worker's claim on records lasts before another worker may take them over (sync/leases.py).
 LEDGERLINK_SYNC_LEASE_S = float(os.environ.get("LEDGERLINK_SYNC_LEASE_S", "120"))
+# Ledger seconds per real second for the sync rate limiter (sync/ratelimit.py): 1 against a real ledger.
+LEDGERLINK_SYNC_TIME_SCALE = float(os.environ.get("LEDGERLINK_SYNC_TIME_SCALE", "1"))
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

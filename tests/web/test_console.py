@@ -105,3 +105,33 @@ def test_an_upside_down_range_is_refused_in_plain_words(client, installer):
     )
     shown = [str(m) for m in response.context["messages"]]
     assert len(shown) == 1 and "before" in shown[0]
+
+
+def test_a_revoked_grant_shows_a_banner_until_the_admin_reconnects(client, xero_sandbox, xero_app, installer):
+    organisation, gst, *_ = installer
+    customer = services.create_customer(organisation, services.CustomerInput("Lee Chan", "lee@example.com"))
+    tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
+    client.login(username="alex", password=PASSWORD)
+    client.post("/billing/enable", {"agree": "on"})
+    connect(client, xero_sandbox, organisation, tenant_id)
+    mapping_url = f"/orgs/{organisation.pk}/mapping/"
+    client.post(mapping_url, client.get(mapping_url).context["form"].initial)
+    connection = Connection.objects.get(organisation=organisation)
+
+    xero_sandbox.control.revoke_tokens(client_id=xero_app.client_id)
+    xero_sandbox.control.expire_tokens(client_id=xero_app.client_id)
+    invoice = _issue(organisation, customer, gst, "550.00")
+    _drain(connection)
+    connection.refresh_from_db()
+    assert connection.status == "needs_reconnect"
+    page = client.get("/")
+    assert b"syncing is paused until an administrator" in page.content
+    assert b"Reconnect Xero" in client.get(f"/orgs/{organisation.pk}/").content
+
+    connect(client, xero_sandbox, organisation, tenant_id)
+    connection.refresh_from_db()
+    assert connection.status == "active"
+    _drain(connection)
+    assert b"syncing is paused" not in client.get("/").content
+    numbers = [i["InvoiceNumber"] for i in xero_sandbox.control.ledger(tenant_id)["Invoices"]]
+    assert numbers == [invoice.number]
