@@ -20,9 +20,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ledgerlink demo
 
+# Strict typing where it pays: the contract, the pure money/date/payload code; the sandbox checked plainly.
+TYPED := src/ledgerlink/ledgers/contract.py src/ledgerlink/ledgers/errors.py src/ledgerlink/ledgers/http.py \
+	src/ledgerlink/ledgers/validation.py src/ledgerlink/ledgers/mappings.py src/ledgerlink/ledgers/preview.py \
+	src/ledgerlink/ledgers/suggest.py src/ledgerlink/ledgers/xero src/ledgerlink/billing/rules.py \
+	src/ledgerlink/cashflow/money.py src/ledgerlink/sync/policy.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy --strict $(TYPED)
+	$(BIN)/mypy src/ledgerlink/sandbox
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
