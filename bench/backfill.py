@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection as db
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from bench import memory
@@ -27,7 +27,6 @@ from bench.xero_api import SimpleXero, seed_contacts
 from ledgerlink.cashflow.models import Invoice, Payment
 from ledgerlink.devtools.sandboxes import RunningSandbox
 from ledgerlink.ledgers.models import Connection
-from ledgerlink.sync import ratelimit
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import SyncRecord, SyncState
 from ledgerlink.sync.worker import RunReport, sync_connection
@@ -79,21 +78,6 @@ def seeded_tenant(sandbox: RunningSandbox, name: str, books: Books, spec: Spec) 
     seeder = SimpleXero(sandbox, tenant_id)
     seed_contacts(seeder, [contact_body(c) for c in books.already_in_ledger(spec)])
     return tenant_id, last_seq(sandbox.control, tenant_id)
-
-
-@contextlib.contextmanager
-def engine_clock(scale: float) -> Iterator[None]:
-    """The engine's own rate limiter measures Xero's minute and day on the wall clock (sync/ratelimit.py has
-    no time-scale setting). Against a sandbox at `--time-scale N` its windows are shrunk by N for the run, so
-    both ends keep Xero's ratios; at N=1 nothing changes. Only module constants change, never logic."""
-    saved = ratelimit.MINUTE_S, ratelimit.DAY, ratelimit.DAY_EXHAUSTED_PAUSE_S
-    ratelimit.MINUTE_S = saved[0] / scale
-    ratelimit.DAY = saved[1] / scale
-    ratelimit.DAY_EXHAUSTED_PAUSE_S = saved[2] / scale
-    try:
-        yield
-    finally:
-        ratelimit.MINUTE_S, ratelimit.DAY, ratelimit.DAY_EXHAUSTED_PAUSE_S = saved
 
 
 def drain(connection_id: object) -> list[RunReport]:
@@ -149,7 +133,9 @@ def run_backfill(
     """Connect, map, push every historical invoice and drain; measured from the first connect call."""
     app = configure(settings, sandbox)
     tenant_id, marker = seeded_tenant(sandbox, "Bench Roofs (backfill)", books, spec)
-    with CallTally() as tally, memory.peak_rss() as peak, engine_clock(time_scale):
+    # The engine's limiter measures Xero's minute and day at the sandbox's scale (its own setting).
+    engine_time = override_settings(LEDGERLINK_SYNC_TIME_SCALE=time_scale)
+    with CallTally() as tally, memory.peak_rss() as peak, engine_time:
         started, cpu_started = time.perf_counter(), time.process_time()
         connection = connect_through_views(Client(), sandbox, app, books.organisation, tenant_id)
         map_from_suggestion(connection, books.gst)

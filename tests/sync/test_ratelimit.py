@@ -110,6 +110,22 @@ def test_the_day_budget_and_its_header(db):
     assert acquire("xero", "t3", "y", LIMITS, now=at(1)) == ratelimit.DAY_EXHAUSTED_PAUSE_S
 
 
+def test_the_time_scale_setting_shrinks_the_minute_and_the_day(db, settings):
+    """Against a sandbox at --time-scale 2 (the benchmark) a Xero minute lasts 30 real seconds."""
+    settings.LEDGERLINK_SYNC_TIME_SCALE = 2
+    assert take(10, at(0)) == [0.0] * 10
+    assert take(1, at(10))[0] == pytest.approx(20.0)
+    assert take(1, at(30.001)) == [0.0]
+    release("xero", "t3", "x", RateBudget(day_remaining=0), now=at(0))
+    assert acquire("xero", "t3", "y", LIMITS, now=at(1)) == ratelimit.DAY_EXHAUSTED_PAUSE_S / 2
+
+
+def test_a_time_scale_that_is_not_positive_is_refused(db, settings):
+    settings.LEDGERLINK_SYNC_TIME_SCALE = 0
+    with pytest.raises(ValueError, match="LEDGERLINK_SYNC_TIME_SCALE"):
+        acquire("xero", "t1", "a", LIMITS, now=at(0))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_workers_never_exceed_the_budget():
     """Eight threads (each with its own database connection) race for one tenant's budget."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledgerlink.ledgers.contract import RateBudget
 from ledgerlink.sync.models import TenantBudget
 
+# Ledger time; the limiter divides each by the LEDGERLINK_SYNC_TIME_SCALE setting (`time_scale`).
 MINUTE_S = 60.0
 DAY = dt.timedelta(days=1)
 # When a ledger reports its daily budget spent but gives no Retry-After, probe again after this long.
@@ -54,6 +56,29 @@ def limits_for(provider: str, ledger: object | None = None) -> RateLimits:
             per_day=int(declared.per_day),
         )
     return PROVIDER_LIMITS[provider]
+
+
+def time_scale() -> float:
+    """Ledger seconds per real second: 1 against a real ledger; N against a sandbox run at `--time-scale N`
+    (the benchmark), so the engine's minute and day shrink with the sandbox's and keep Xero's ratios."""
+    scale = float(getattr(settings, "LEDGERLINK_SYNC_TIME_SCALE", 1.0))
+    if scale <= 0:
+        raise ValueError(f"LEDGERLINK_SYNC_TIME_SCALE must be positive, not {scale}")
+    return scale
+
+
+def minute_s() -> float:
+    """The ledger's minute in real seconds."""
+    return MINUTE_S / time_scale()
+
+
+def _day() -> dt.timedelta:
+    return DAY / time_scale()
+
+
+def day_exhausted_pause_s() -> float:
+    """How long a tenant whose day budget is reported spent waits between probes, in real seconds."""
+    return DAY_EXHAUSTED_PAUSE_S / time_scale()
 
 
 def _locked_budget(provider: str, tenant_id: str) -> TenantBudget:
@@ -104,20 +129,20 @@ def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime) -> 
     if budget.minute_remaining is not None and now_s >= _reported_window_end(budget, limits):
         budget.minute_remaining = None  # the ledger's window that reported it has certainly rolled over
     # Kept a margin past the minute: a call this old may still bound the window a remaining-count came from.
-    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - MINUTE_S - WINDOW_MARGIN_S]
+    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - minute_s() - WINDOW_MARGIN_S]
     budget.in_flight = {h: exp for h, exp in budget.in_flight.items() if exp > now_s}
-    if now - budget.day_started_at >= DAY:
+    if now - budget.day_started_at >= _day():
         budget.day_started_at, budget.day_count, budget.day_remaining = now, 0, None
 
     waits = [0.0]
     if budget.paused_until and budget.paused_until > now:
         waits.append((budget.paused_until - now).total_seconds())
     if budget.day_count >= limits.per_day:
-        waits.append((budget.day_started_at + DAY - now).total_seconds())
+        waits.append((budget.day_started_at + _day() - now).total_seconds())
     if budget.day_remaining is not None and budget.day_remaining <= 0:
-        waits.append(DAY_EXHAUSTED_PAUSE_S)
+        waits.append(day_exhausted_pause_s())
     if len(budget.minute_calls) >= limits.per_minute:
-        waits.append(budget.minute_calls[-limits.per_minute] + MINUTE_S - now_s)
+        waits.append(budget.minute_calls[-limits.per_minute] + minute_s() - now_s)
     # Slow down before a 429: when the ledger says the calls already in flight may use up its minute budget,
     # wait until the window that said so has certainly ended.
     if budget.minute_remaining is not None and budget.minute_remaining <= len(budget.in_flight):
@@ -141,7 +166,7 @@ def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
     if not calls:
         return 0.0
     opened = calls[-counted] if 1 <= counted <= len(calls) else calls[-1]
-    return opened + MINUTE_S + WINDOW_MARGIN_S
+    return opened + minute_s() + WINDOW_MARGIN_S
 
 
 def release(
