@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Invoice
+from ledgerlink.sync import worker
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 
@@ -106,3 +107,23 @@ def test_the_cli_pushes_chosen_invoices_with_a_progress_bar(small_world, capsys)
     out = capsys.readouterr().out
     assert "3 invoice(s) selected" in out and "done: 3 synced" in out
     assert len(world.by_number()) == 3
+
+
+def test_batches_fill_across_claims(small_world, monkeypatch):
+    """Claims of 10 records (customers, invoices and payments interleaved) still send each kind in one full
+    request: a claim's part-filled batch waits, still leased, for the next claim's records of its kind, and
+    what depends on it waits for it. Every object lands once."""
+    monkeypatch.setattr(worker, "CLAIM_BATCH", 10)
+    start_push(small_world.organisation.pk, Selection())
+    small_world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    assert not SyncRecord.objects.exclude(lease_owner="").exists()
+    books = small_world.by_number()
+    ours = {i.number: i for i in Invoice.objects.filter(organisation=small_world.organisation)}
+    assert sorted(books) == sorted(ours)
+    for number, invoice in ours.items():
+        assert Decimal(str(books[number]["AmountPaid"])) == invoice.amount_paid, number
+    # 40 customers, 40 invoices and 14 payments: one request each, as if claimed at once.
+    assert len(small_world.writes("*/contacts")) == 1
+    assert len(small_world.writes("*/invoices")) == 1
+    assert len(small_world.writes("*/payments")) == 1

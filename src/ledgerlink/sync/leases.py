@@ -86,10 +86,20 @@ def renew(record_ids: list[int], owner: str, now: dt.datetime | None = None) -> 
     return renewed == len(set(record_ids))
 
 
-def release_unfinished(owner: str, connection_id: object, delay: dt.timedelta = dt.timedelta(0)) -> int:
-    """Hand back whatever `owner` still holds (unprocessed when a run stops early), due after `delay`."""
+def release_unfinished(
+    owner: str,
+    connection_id: object,
+    delay: dt.timedelta = dt.timedelta(0),
+    keep: list[int] | None = None,
+) -> int:
+    """Hand back whatever `owner` still holds (unprocessed when a run stops early), due after `delay`; the
+    records in `keep` stay held."""
     # Back to retrying when it had been tried before, so the user sees why it waits.
     state = Case(When(attempts__gt=0, then=Value(SyncState.RETRYING)), default=Value(SyncState.PENDING))
-    return SyncRecord.objects.filter(
+    held = SyncRecord.objects.filter(
         connection_id=connection_id, lease_owner=owner, state=SyncState.IN_FLIGHT
-    ).update(state=state, lease_owner="", lease_expires_at=None, next_attempt_at=timezone.now() + delay)
+    )
+    if keep:
+        held = held.exclude(id__in=keep)
+    due_at = timezone.now() + delay
+    return held.update(state=state, lease_owner="", lease_expires_at=None, next_attempt_at=due_at)

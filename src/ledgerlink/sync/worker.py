@@ -45,12 +45,14 @@ from ledgerlink.sync.session import LedgerSession, open_session
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CLAIM_BATCH = 1000  # a historical push claims whole batches of every kind at once, so packing stays full
+CLAIM_BATCH = 1000  # a historical push claims many batches of every kind at once
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
 MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
 # 429 and 503 speak for the whole tenant (rate limit, organisation offline, maintenance): stop the run.
 TENANT_WIDE_STATUSES = (429, 503)
+
+_Chunk = list[tuple[SyncRecord, SyncItem]]  # records sent in one request, with their items
 
 # Which ledger ids each kind needs first: (kind of the dependency, its subject id, the remote_ids key).
 _Dependency = tuple[ObjectKind, str, str]
@@ -132,6 +134,8 @@ class _Run:
         self._holders = itertools.count()
         self._tax_names: dict[str, str] | None = None
         self._pushes: set[int] = set()
+        # Per kind, the part-filled last batch of a full claim, still leased, sent with the next claim's.
+        self._carried: dict[ObjectKind, _Chunk] = {}
 
     # --- the loop ---------------------------------------------------------------------------------------
 
@@ -140,12 +144,15 @@ class _Run:
         try:
             while time.monotonic() < self.deadline:
                 records = leases.claim(self.connection.pk, self.owner, CLAIM_BATCH)
-                if not records:
+                if not records and not self._carried:
                     break
+                self.keep_carried_leases()
                 self.report.claimed += len(records)
                 self._pushes.update(r.history_push_id for r in records if r.history_push_id)
-                self.process(records)
-                leases.release_unfinished(self.owner, self.connection.pk)  # nothing held across batches
+                # A full claim means more is due: its part-filled batches wait to be topped up by the next.
+                self.process(records, carry=len(records) >= CLAIM_BATCH)
+                # Nothing else is held across claims.
+                leases.release_unfinished(self.owner, self.connection.pk, keep=self.carried_ids())
             else:
                 resume = 0.0  # out of time with work left: hand over to a fresh run
         except _Stop as stop:
@@ -159,6 +166,16 @@ class _Run:
 
             ring(self.connection.pk, delay_s=resume)
 
+    def carried_ids(self) -> list[int]:
+        """Records held over from the last claim in a part-filled batch."""
+        return [record.pk for chunk in self._carried.values() for record, _ in chunk]
+
+    def keep_carried_leases(self) -> None:
+        """Extend the lease on the held-over records; if any was lost, let them all go to their new holder."""
+        if self._carried and not leases.renew(self.carried_ids(), self.owner):
+            log.info("lease lost on held-over records; leaving them to their new holder")
+            self._carried.clear()
+
     def refresh_pushes(self) -> None:
         """Historical pushes whose records this run moved: recount their progress."""
         from ledgerlink.sync.history import refresh_progress
@@ -166,17 +183,25 @@ class _Run:
         for push in HistoricalPush.objects.filter(pk__in=self._pushes, state=HistoricalPush.State.RUNNING):
             refresh_progress(push)
 
-    def process(self, records: list[SyncRecord]) -> None:
+    def process(self, records: list[SyncRecord], *, carry: bool = False) -> None:
+        """Send `records` kind by kind in SEND_ORDER, topped up by what the last claim held over. With
+        `carry`, each kind's last part-filled batch is held over to fill up with the next claim's records,
+        so a long push sends full batches across claims (dependents of held-over records wait for them)."""
         by_kind: dict[ObjectKind, list[SyncRecord]] = defaultdict(list)
         for record in records:
             by_kind[record.object_kind].append(record)
         for kind in SEND_ORDER:
+            ready = self._carried.pop(kind, [])
             if by_kind.get(kind):
-                ready = self.prepare(kind, by_kind[kind])
-                if kind == ObjectKind.CUSTOMER and ready:
-                    ready = self.match_customers(ready)
-                for chunk in self.pack(ready):
-                    self.push(chunk)
+                prepared = self.prepare(kind, by_kind[kind])
+                if kind == ObjectKind.CUSTOMER and prepared:
+                    prepared = self.match_customers(prepared)
+                ready += prepared
+            replays, fresh = self.pack(ready)
+            if carry and fresh and len(fresh[-1]) < self.session.ledger.max_batch:
+                self._carried[kind] = fresh.pop()
+            for chunk in replays + fresh:
+                self.push(chunk)
 
     # --- before any write -------------------------------------------------------------------------------
 
@@ -337,18 +362,19 @@ class _Run:
         self.apply_outcomes(records, resolution.matched)
         return [(records[item.record_id], item) for item in resolution.to_create]
 
-    def pack(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[list[tuple[SyncRecord, SyncItem]]]:
-        """Chunks of at most the ledger's batch size. Records replaying an unknown outcome travel with the
-        same companions as before, so the rebuilt request matches its key (xero.md section 4)."""
-        replays: dict[str, list[tuple[SyncRecord, SyncItem]]] = defaultdict(list)
-        fresh: list[tuple[SyncRecord, SyncItem]] = []
+    def pack(self, ready: list[tuple[SyncRecord, SyncItem]]) -> tuple[list[_Chunk], list[_Chunk]]:
+        """Chunks of at most the ledger's batch size: (replays, fresh). Records replaying an unknown outcome
+        travel with the same companions as before, so the rebuilt request matches its key (xero.md
+        section 4); the fresh ones fill batches in order."""
+        replays: dict[str, _Chunk] = defaultdict(list)
+        fresh: _Chunk = []
         for record, item in ready:
             if record.unknown_outcome_since and record.idempotency_key:
                 replays[record.idempotency_key].append((record, item))
             else:
                 fresh.append((record, item))
         size = self.session.ledger.max_batch
-        return list(replays.values()) + [fresh[i : i + size] for i in range(0, len(fresh), size)]
+        return list(replays.values()), [fresh[i : i + size] for i in range(0, len(fresh), size)]
 
     # --- writing ----------------------------------------------------------------------------------------
 
