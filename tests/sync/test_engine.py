@@ -6,7 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db_connection
 from django.db import transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ledgerlink.cashflow import services
@@ -412,3 +414,25 @@ def test_a_worker_that_lost_its_lease_sends_nothing_and_gives_its_slot_back(
     run(connection, ledger)
     assert ledger.sent == []
     assert TenantBudget.objects.get(tenant_id=connection.tenant_id).in_flight == {}
+
+
+def _statements_to_sync(connection, ledger, organisation, customer, gst, invoices: int) -> int:
+    for _ in range(invoices):
+        issue(organisation, customer, gst)
+    with CaptureQueriesContext(db_connection) as statements:
+        report = run(connection, ledger)
+    assert report.synced >= invoices
+    return len(statements)
+
+
+def test_a_batchs_outcomes_cost_a_few_statements_not_several_per_invoice(
+    connection, ledger, organisation, customer, gst
+):
+    """Documents load with their lines in one query per batch, and a request's outcomes are recorded in one
+    transaction (records, links, wake-ups in bulk): 40 more invoices in the batch cost a handful
+    of statements, not several each."""
+    _statements_to_sync(connection, ledger, organisation, customer, gst, 1)  # the customer goes first
+    few = _statements_to_sync(connection, ledger, organisation, customer, gst, 10)
+    many = _statements_to_sync(connection, ledger, organisation, customer, gst, 50)
+    assert many - few < 10, (few, many)
+    assert len(ledger.live(ObjectKind.INVOICE)) == 61

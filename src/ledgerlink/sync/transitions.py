@@ -5,7 +5,7 @@ user holds a plain sentence saying why (docs/sync.md, "States")."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 from django.db.models import Case, F, PositiveIntegerField, When
@@ -24,7 +24,67 @@ _ACTIVE_STATES = (SyncState.PENDING, SyncState.RETRYING, SyncState.IN_FLIGHT)
 
 def mark_synced(record: SyncRecord, remote: RemoteRef, provider_name: str = "the ledger") -> None:
     """Store the remote id (and link), compare totals to the cent, and wake records waiting on this one."""
+    mark_all_synced([(record, remote)], provider_name)
+
+
+# What `_settle` changes on a record (with what the run set before: the CashFlow total, step ids).
+_SYNCED_FIELDS = (
+    "remote_id",
+    "remote_number",
+    "ledger_total_minor",
+    "cashflow_total_minor",
+    "total_mismatch",
+    "last_error",
+    "error_kind",
+    "error_is_configuration",
+    "state",
+    "synced_at",
+    "unknown_outcome_since",
+    "step_ids",
+    "lease_owner",
+    "lease_expires_at",
+    "waiting_on",
+    "updated_at",
+)
+
+
+def mark_all_synced(
+    outcomes: Sequence[tuple[SyncRecord, RemoteRef]], provider_name: str = "the ledger"
+) -> None:
+    """`mark_synced` for a whole request's records at once: one transaction of a few statements (the records,
+    their links, the wake-up of what waited on them) instead of several per record."""
+    if not outcomes:
+        return
     now = timezone.now()
+    records = [record for record, _ in outcomes]
+    for record, remote in outcomes:
+        _settle(record, remote, provider_name, now)
+    # One link per subject (the last outcome wins): an upsert may not touch a row twice in one statement.
+    links = {
+        (record.connection_id, record.subject_type, record.subject_id): RemoteLink(
+            connection_id=record.connection_id,
+            subject_type=record.subject_type,
+            subject_id=record.subject_id,
+            remote_id=remote.id,
+            remote_number=remote.number,
+        )
+        for record, remote in outcomes
+    }
+    with transaction.atomic():
+        SyncRecord.objects.bulk_update(records, _SYNCED_FIELDS)
+        RemoteLink.objects.bulk_create(
+            list(links.values()),
+            update_conflicts=True,
+            unique_fields=["connection", "subject_type", "subject_id"],
+            update_fields=["remote_id", "remote_number"],
+        )
+        SyncRecord.objects.filter(waiting_on__in=records, state=SyncState.PENDING).update(
+            waiting_on=None, next_attempt_at=now
+        )
+
+
+def _settle(record: SyncRecord, remote: RemoteRef, provider_name: str, now: dt.datetime) -> None:
+    """A synced record's fields, in memory: remote id, totals compared to the cent, lease and wait cleared."""
     record.remote_id, record.remote_number = remote.id, remote.number or record.remote_number
     if remote.total is not None:  # else keep what an earlier step reported (a credit note before allocation)
         record.ledger_total_minor = to_minor(remote.total)
@@ -40,22 +100,10 @@ def mark_synced(record: SyncRecord, remote: RemoteRef, provider_name: str = "the
         else ""
     )
     record.state, record.synced_at, record.unknown_outcome_since = SyncState.SYNCED, now, None
-    record.error_kind, record.error_is_configuration = (
-        ("total_mismatch" if record.total_mismatch else ""),
-        False,
-    )
+    record.error_kind = "total_mismatch" if record.total_mismatch else ""
+    record.error_is_configuration = False
     record.lease_owner, record.lease_expires_at, record.waiting_on = "", None, None
-    with transaction.atomic():
-        record.save()
-        RemoteLink.objects.update_or_create(
-            connection_id=record.connection_id,
-            subject_type=record.subject_type,
-            subject_id=record.subject_id,
-            defaults={"remote_id": remote.id, "remote_number": remote.number},
-        )
-        SyncRecord.objects.filter(waiting_on=record, state=SyncState.PENDING).update(
-            waiting_on=None, next_attempt_at=now
-        )
+    record.updated_at = now
 
 
 def mark_attention(

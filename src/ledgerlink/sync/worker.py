@@ -463,39 +463,53 @@ class _Run:
         outcomes: Iterable[ItemOutcome],
         request: LedgerRequest | None = None,
     ) -> list[SyncItem]:
-        by_id = {outcome.record_id: outcome for outcome in outcomes}
-        follow_ups = []
+        """Move each record by the ledger's answer for it; returns the items that need a next step."""
         expected_items = {item.record_id: item for item in (request.items if request else ())}
+        by_id: dict[str, ItemOutcome] = {}
+        for outcome in outcomes:
+            if outcome.record_id in records:
+                by_id[outcome.record_id] = outcome
+            else:
+                log.warning(
+                    "the ledger answered for record %s, which this request did not carry", outcome.record_id
+                )
+        # The batch's successes first and at once (one transaction), before an error may end the run.
+        synced = [
+            (records[record_id], outcome.remote)
+            for record_id, outcome in by_id.items()
+            if outcome.error is None
+            and outcome.remote is not None
+            and (outcome.done or record_id not in expected_items)
+        ]
+        transitions.mark_all_synced(synced, self.session.display_name)
+        self.report.synced += len(synced)
+        done = {str(record.pk) for record, _ in synced}
         for silent in expected_items.values():
             if silent.record_id not in by_id:
                 self.on_item_error(
                     records[silent.record_id], silent, UnknownOutcome("The ledger said nothing about it.")
                 )
+        follow_ups = []
         for record_id, outcome in by_id.items():
-            record = records.get(record_id)
-            if record is None:
-                log.warning("the ledger answered for record %s, which this request did not carry", record_id)
+            if record_id in done:
                 continue
-            item = expected_items.get(record_id)
+            record, item = records[record_id], expected_items.get(record_id)
             if outcome.error is not None:
                 self.on_item_error(record, item, outcome.error)
             elif not outcome.done and item is not None:
-                record.step_ids = {**record.step_ids, **outcome.extra_ids}
-                record.unknown_outcome_since = None
-                if outcome.remote is not None and outcome.remote.total is not None:
-                    record.ledger_total_minor = to_minor(outcome.remote.total)
-                record.save(
-                    update_fields=["step_ids", "unknown_outcome_since", "ledger_total_minor", "updated_at"]
-                )
-                follow_ups.append(
-                    dataclasses.replace(item, remote_ids={**item.remote_ids, **outcome.extra_ids})
-                )
-            elif outcome.remote is not None:
-                transitions.mark_synced(record, outcome.remote, self.session.display_name)
-                self.report.synced += 1
+                follow_ups.append(self.next_step(record, item, outcome))
             else:
                 self.on_item_error(record, item, UnknownOutcome("The ledger returned no id for it."))
         return follow_ups
+
+    def next_step(self, record: SyncRecord, item: SyncItem, outcome: ItemOutcome) -> SyncItem:
+        """A step of a multi-step operation landed: keep its ids and return the item for the next step."""
+        record.step_ids = {**record.step_ids, **outcome.extra_ids}
+        record.unknown_outcome_since = None
+        if outcome.remote is not None and outcome.remote.total is not None:
+            record.ledger_total_minor = to_minor(outcome.remote.total)
+        record.save(update_fields=["step_ids", "unknown_outcome_since", "ledger_total_minor", "updated_at"])
+        return dataclasses.replace(item, remote_ids={**item.remote_ids, **outcome.extra_ids})
 
     # --- errors -----------------------------------------------------------------------------------------
 
