@@ -187,7 +187,7 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
     backfill = data["xero"]["backfill"]
     if name == "calls_ratio":
         rows = _excess(backfill)
-        excess = ", ".join(f"`{ep}` {made} (floor {floor})" for ep, made, floor in rows) or "none"
+        excess = ", ".join(f"{names} {made} (floor {floor})" for names, made, floor in rows) or "none"
         return (
             f"- **calls_ratio {value} (target <= {target:g})**: {backfill['calls']} calls against a floor of "
             f"{backfill['calls_floor']}. Endpoints above their floor term: {excess}."
@@ -203,30 +203,9 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
     return f"- **{name} {value} (target {target:g})**."
 
 
-# The floor's term for each endpoint (bench/floor.py); endpoints outside the floor count as 0.
-FLOOR_TERMS = {
-    "GET /Contacts": "contact_reads",
-    "PUT /Contacts": "contact_writes",
-    "PUT /Invoices": "invoice_writes",
-    "PUT /Payments": "payment_writes",
-}
-
-
 def _excess(backfill: dict[str, Any]) -> list[tuple[str, int, int]]:
-    floor = backfill["floor"]
-    rows = []
-    for ep, made in sorted(backfill["by_endpoint"].items()):
-        term = FLOOR_TERMS.get(ep)
-        expected = floor.get(term, 0) if term else None
-        if expected is not None and made > expected:
-            rows.append((ep, made, expected))
-        elif term is None and not _is_setup(ep):
-            rows.append((ep, made, 0))
-    return rows
-
-
-def _is_setup(ep: str) -> bool:
-    return ep.startswith(("POST identity:", "GET identity:")) or ep in {"GET /Accounts", "GET /TaxRates"}
+    """The endpoint rows whose calls exceed the floor's term for them."""
+    return [(names, made, floor) for names, made, floor in _endpoint_rows(backfill) if made > floor]
 
 
 FULL_MINUTE = 0.95  # an idle gap this close to a whole window means the limiter waited a minute after a burst
