@@ -226,7 +226,7 @@ def _why_wall(value: float | None, target: float, backfill: dict[str, Any]) -> s
     if whole:
         text += (
             f" {whole} of them lasted a whole window: the engine's limiter waited out a full minute after a "
-            "burst, overshooting the moment Xero's window would have let it go on."
+            "burst, because it could not tell when Xero's window had started."
         )
     return text + (
         " Where a burst falls against Xero's window (a per-tenant offset) decides how much of a minute is "
