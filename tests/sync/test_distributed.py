@@ -153,8 +153,10 @@ def test_a_worker_killed_mid_batch_loses_its_lease_and_another_finishes_without_
             "tenant_id": world.tenant_id,
         }
     )
-    victim = consumers()
+    # Every invoice is queued before the consumer starts, so they travel in one batch under one key however
+    # slowly a loaded machine issues them (a consumer racing the issuing would split them into two batches).
     invoices = [issue(world.organisation, world.customer, world.gst, f"{300 + n}.00") for n in range(12)]
+    victim = consumers()
 
     def batch_in_flight() -> bool:
         return SyncRecord.objects.filter(
