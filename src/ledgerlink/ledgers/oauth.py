@@ -206,17 +206,22 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     return HttpResponseRedirect(authorize_url(oauth.config(), state.state, challenge, redirect_uri(provider)))
 
 
+def _held_by(request: HttpRequest, state: OAuthState | None, nonce: str | None) -> bool:
+    """The state was started in this browser session, by this user, and has not expired."""
+    return bool(
+        nonce
+        and state is not None
+        and secrets.compare_digest(state.session_binding, _binding(nonce))
+        and state.user_id == request.user.pk
+        and not state.expired()
+    )
+
+
 def _claim_state(request: HttpRequest, provider: str, state_value: str) -> OAuthState | None:
     """The state row if this session started it and it was never used; marks it used (single use)."""
     nonce = request.session.pop(SESSION_PREFIX + state_value, None)
     state = OAuthState.objects.filter(state=state_value, provider=provider).first()
-    if (
-        not nonce
-        or state is None
-        or not secrets.compare_digest(state.session_binding, _binding(nonce))
-        or state.user_id != request.user.pk
-        or state.expired()
-    ):
+    if not _held_by(request, state, nonce):
         return None
     # Single use even under a double-submitted callback: only one UPDATE can flip used_at.
     claimed = OAuthState.objects.filter(pk=state.pk, used_at__isnull=True).update(used_at=timezone.now())
@@ -273,14 +278,7 @@ def pick_tenant(request: HttpRequest, provider: str, state_value: str) -> HttpRe
     name = provider.title()
     nonce = request.session.get(SESSION_PREFIX + "pick." + state_value)
     state = OAuthState.objects.filter(state=state_value, provider=provider, used_at__isnull=False).first()
-    if (
-        not nonce
-        or state is None
-        or not secrets.compare_digest(state.session_binding, _binding(nonce))
-        or state.user_id != request.user.pk
-        or state.expired()
-        or not state.access_token
-    ):
+    if not _held_by(request, state, nonce) or not state.access_token:
         return page(
             request,
             f"Connect {name}",
