@@ -1,8 +1,9 @@
 """`ledgerlink demo` (what `make demo` runs): the whole product on the embedded default, offline.
 
-It migrates, seeds the demo organisations once, starts an SMTP sink, the Xero sandbox (its state kept in the
-data folder, so a restart finds the same tenants), the web server and a huey consumer, all supervised by this
-one process, and prints where to go and how to sign in. Ctrl-C stops everything."""
+It refuses ports already taken (naming them), migrates, seeds the demo organisations once, starts an SMTP
+sink, the Xero sandbox (its state kept in the data folder, so a restart finds the same tenants), the web
+server and a huey consumer, each once and supervised by this one process (their output goes to var/logs),
+and prints every organisation with its API key and sandbox ledger. Ctrl-C or SIGTERM stops everything."""
 
 from __future__ import annotations
 
@@ -16,16 +17,21 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ledgerlink.cashflow import apikeys
 from ledgerlink.cashflow.demo import DEMO_PASSWORD, DEMO_USERNAME, AlreadySeeded, seed_demo
 from ledgerlink.cashflow.models import Organisation
 from ledgerlink.devtools import smtp_sink
+from ledgerlink.devtools.ports import port_is_free
 from ledgerlink.devtools.sandboxes import SandboxControl
-from ledgerlink.devtools.supervisor import Child, Supervisor
+from ledgerlink.devtools.supervisor import Child, Stopped, Supervisor
 
 REGIONS = {"AU": "AU", "GB": "UK", "US": "US", "NZ": "NZ"}
+PORT_OPTIONS = {"web": "port", "xero-sandbox": "xero_port", "smtp": "smtp_port"}
+LEDGERLINK = [sys.executable, "-m", "ledgerlink"]
+GUNICORN_CONFIG = "python:ledgerlink.gunicorn_conf"
+MAKE_VARIABLES = {"web": "PORT", "xero-sandbox": "XERO_PORT", "smtp": "SMTP_PORT"}
 
 
 class Command(BaseCommand):
@@ -35,82 +41,32 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="web port")
         parser.add_argument("--xero-port", type=int, default=8100, help="Xero sandbox port")
         parser.add_argument("--smtp-port", type=int, default=8025, help="SMTP sink port")
-        parser.add_argument(
-            "--check", action="store_true", help="start, verify every part answers, then stop"
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        ports = {name: options[option] for name, option in PORT_OPTIONS.items()}
+        _refuse_taken_ports(ports)
         data = Path(settings.DATA_DIR)
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        self._seed()
-        smtp, _ = smtp_sink.start(port=options["smtp_port"], folder=data / "mail")
-        web_url = f"http://127.0.0.1:{options['port']}"
-        xero_url = f"http://127.0.0.1:{options['xero_port']}"
-        state = self._demo_state(data)
-        sandbox_argv = [
-            sys.executable,
-            "-m",
-            "ledgerlink.sandbox",
-            "xero",
-            "--port",
-            str(options["xero_port"]),
-        ]
-        sandbox_argv += [
-            "--state",
-            str(data / "xero-sandbox.json"),
-            "--control-token",
-            state["control_token"],
-        ]
-        sandbox = Child("xero-sandbox", sandbox_argv)
-        supervisor = Supervisor([sandbox])
-        sandbox.start()
-        app = self._sandbox_app(SandboxControl(xero_url, state["control_token"]), state, web_url, data)
-        env = {
-            "LEDGERLINK_DATA_DIR": str(data),
-            "LEDGERLINK_PUBLIC_URL": web_url,
-            "LEDGERLINK_SMTP_HOST": "127.0.0.1",
-            "LEDGERLINK_SMTP_PORT": str(smtp.port),
-            "XERO_CLIENT_ID": app["client_id"],
-            "XERO_CLIENT_SECRET": app["client_secret"],
-            "XERO_AUTHORIZE_URL": f"{xero_url}/identity/connect/authorize",
-            "XERO_IDENTITY_URL": xero_url,
-            "XERO_API_URL": xero_url,
-        }
-        ledgerlink = [sys.executable, "-m", "ledgerlink"]
-        supervisor.children += [
-            Child(
-                "web",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "ledgerlink.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{options['port']}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                ],
-                env,
-            ),
-            Child("worker", [*ledgerlink, "run_huey"], env),
-        ]
-        for child in supervisor.children[1:]:
-            child.start()
-        self._welcome(web_url, xero_url, data, smtp.port)
-        if options["check"]:
-            self._check(web_url, xero_url, supervisor)
-            supervisor.stop_all()
-            smtp.stop()
-            return
+        supervisor = Supervisor(out=sys.stderr)
+        supervisor.install_signal_handlers()  # Ctrl-C during startup still stops what has started
+        smtp = None
         try:
+            call_command("migrate", interactive=False, verbosity=0)
+            self._seed()
+            smtp, _ = smtp_sink.start(port=ports["smtp"], folder=data / "mail")
+            demo = DemoParts(data, ports)
+            supervisor.start(demo.sandbox())
+            app = self._sandbox_app(demo)
+            for child in demo.service(app, smtp.port):
+                supervisor.start(child)
+            _wait_for(f"{demo.web_url}/api/v1/health")
+            self._welcome(demo, smtp.port)
             supervisor.run()
+        except Stopped:
+            pass
         finally:
-            smtp.stop()
+            supervisor.stop_all()
+            if smtp is not None:
+                smtp.stop()
 
     def _seed(self) -> None:
         try:
@@ -119,48 +75,127 @@ class Command(BaseCommand):
         except AlreadySeeded:
             self.stdout.write("Demo organisations already seeded.")
 
-    def _demo_state(self, data: Path) -> dict[str, Any]:
-        path = data / "demo.json"
-        state = json.loads(path.read_text()) if path.exists() else {}
-        state.setdefault("control_token", secrets.token_urlsafe(18))
-        path.write_text(json.dumps(state, indent=2))
-        return state
-
-    def _sandbox_app(self, control: SandboxControl, state: dict[str, Any], web_url: str, data: Path) -> dict:
+    def _sandbox_app(self, demo: DemoParts) -> dict[str, str]:
         """The sandbox's OAuth app and one tenant per demo organisation, made once and kept in demo.json
-        (the sandbox keeps them in its own state file)."""
-        _wait_for(f"{control.base_url}/_sandbox/health")
-        sandbox_state = data / "xero-sandbox.json"
-        if "app" not in state or not sandbox_state.exists():
-            app = control.create_app([f"{web_url}/connections/xero/callback/"], name="LedgerLink demo")
-            state["app"] = {"client_id": app.client_id, "client_secret": app.client_secret}
+        (the sandbox keeps them in its own state file). A new web port needs a new app, since Xero matches
+        redirect URIs exactly; the tenants stay."""
+        control = SandboxControl(demo.xero_url, demo.state["control_token"])
+        _wait_for(f"{demo.xero_url}/_sandbox/health")
+        state = demo.state
+        if not demo.sandbox_state.exists():
+            state.pop("app", None)
+            state.pop("tenants", None)
+        if "tenants" not in state:
             state["tenants"] = {
                 org.name: control.create_tenant(REGIONS.get(org.country, "AU"), org.name)
                 for org in Organisation.objects.order_by("name")
             }
-            (data / "demo.json").write_text(json.dumps(state, indent=2))
+        if state.get("app", {}).get("callback") != demo.callback_url:
+            app = control.create_app([demo.callback_url], name="LedgerLink demo")
+            state["app"] = {
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "callback": demo.callback_url,
+            }
+        demo.save()
         return state["app"]
 
-    def _welcome(self, web_url: str, xero_url: str, data: Path, smtp_port: int) -> None:
-        organisation = Organisation.objects.order_by("name").first()
-        key = apikeys.create_api_key(organisation, "demo session")[1] if organisation else "(no organisation)"
-        self.stdout.write(
-            f"\nLedgerLink is running at {web_url}\n"
-            f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
-            f"  API key for {organisation.name if organisation else '-'} (shown once): {key}\n"
-            f"    curl -H 'Authorization: Bearer {key}' {web_url}/api/v1/invoices\n"
-            f"  Xero sandbox: {xero_url} (each organisation's ledger: {xero_url}/_sandbox/tenants/<id>)\n"
-            f"  Mail sink: 127.0.0.1:{smtp_port}, messages saved in {data / 'mail'}\n"
-            "Ctrl-C stops everything.\n"
-        )
+    def _welcome(self, demo: DemoParts, smtp_port: int) -> None:
+        lines = [
+            f"\nLedgerLink is running at {demo.web_url}",
+            f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}",
+            f"  API docs: {demo.web_url}/api/v1/docs",
+            f"  Organisations (their API keys are kept in {demo.path} for the next start):",
+        ]
+        for organisation in Organisation.objects.order_by("name"):
+            tenant = demo.state["tenants"].get(organisation.name)
+            ledger = f"{demo.xero_url}/_sandbox/tenants/{tenant}" if tenant else "(no sandbox tenant)"
+            lines += [
+                f"    {organisation.name} ({organisation.country})",
+                f"      API key: {demo.api_key(organisation)}",
+                f"      Xero sandbox ledger: {ledger}",
+            ]
+        first_key = next(iter(demo.state["api_keys"].values()), "KEY")
+        lines += [
+            f"  Try: curl -H 'Authorization: Bearer {first_key}' {demo.web_url}/api/v1/invoices",
+            f"  Xero sandbox: {demo.xero_url}/_sandbox",
+            f"  Mail sink: 127.0.0.1:{smtp_port}, messages saved in {demo.data / 'mail'}",
+            f"  Logs: {demo.data / 'logs'}",
+            "Ctrl-C stops everything.\n",
+        ]
+        demo.save()
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
 
-    def _check(self, web_url: str, xero_url: str, supervisor: Supervisor) -> None:
-        for url in (f"{web_url}/api/v1/health", f"{web_url}/login/", f"{xero_url}/_sandbox/health"):
-            _wait_for(url)
-            self.stdout.write(f"ok {url}")
-        dead = [c.name for c in supervisor.children if c.exited() is not None]
-        if dead:
-            raise SystemExit(f"not running: {', '.join(dead)}")
+
+class DemoParts:
+    """The demo's URLs, children and kept state (var/demo.json: the sandbox's control token, app, tenants
+    and each organisation's API key), so a restart finds the same sandbox organisations and keys."""
+
+    def __init__(self, data: Path, ports: dict[str, int]) -> None:
+        self.data = data
+        self.ports = ports
+        self.web_url = f"http://127.0.0.1:{ports['web']}"
+        self.xero_url = f"http://127.0.0.1:{ports['xero-sandbox']}"
+        self.callback_url = f"{self.web_url}/connections/xero/callback/"
+        self.sandbox_state = data / "xero-sandbox.json"
+        self.path = data / "demo.json"
+        self.state: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.state.setdefault("control_token", secrets.token_urlsafe(18))
+        self.state.setdefault("api_keys", {})
+        self.save()
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps(self.state, indent=2))
+        self.path.chmod(0o600)
+
+    def sandbox(self) -> Child:
+        argv = [*LEDGERLINK, "sandbox", "xero", "--port", str(self.ports["xero-sandbox"])]
+        argv += ["--state", str(self.sandbox_state), "--control-token", self.state["control_token"]]
+        return Child("xero-sandbox", argv, log_path=self.data / "logs" / "xero-sandbox.log")
+
+    def service(self, app: dict[str, str], smtp_port: int) -> list[Child]:
+        env = {
+            "LEDGERLINK_DATA_DIR": str(self.data),
+            "LEDGERLINK_PUBLIC_URL": self.web_url,
+            "LEDGERLINK_SMTP_HOST": "127.0.0.1",
+            "LEDGERLINK_SMTP_PORT": str(smtp_port),
+            "XERO_CLIENT_ID": app["client_id"],
+            "XERO_CLIENT_SECRET": app["client_secret"],
+            "XERO_AUTHORIZE_URL": f"{self.xero_url}/identity/connect/authorize",
+            "XERO_IDENTITY_URL": self.xero_url,
+            "XERO_API_URL": self.xero_url,
+        }
+        web = [sys.executable, "-m", "gunicorn", "ledgerlink.wsgi", "--config", GUNICORN_CONFIG]
+        web += ["--bind", f"127.0.0.1:{self.ports['web']}", "--workers", "2", "--threads", "4"]
+        web += ["--graceful-timeout", "3"]  # the demo stops within seconds of Ctrl-C
+        logs = self.data / "logs"
+        return [
+            Child("web", web, env, log_path=logs / "web.log"),
+            Child("worker", [*LEDGERLINK, "run_huey"], env, log_path=logs / "worker.log"),
+        ]
+
+    def api_key(self, organisation: Organisation) -> str:
+        """The organisation's demo key: the kept one while it still works, else a new one (kept)."""
+        kept = self.state["api_keys"].get(organisation.name)
+        found = apikeys.authenticate(kept) if kept else None
+        if found is None or found.organisation_id != organisation.pk:
+            kept = apikeys.create_api_key(organisation, "demo")[1]
+            self.state["api_keys"][organisation.name] = kept
+        return kept
+
+
+def _refuse_taken_ports(ports: dict[str, int]) -> None:
+    """Stop before starting anything if a port is taken, saying which and how to choose another."""
+    for name, port in ports.items():
+        if not port_is_free(port):
+            option = PORT_OPTIONS[name]
+            variable = MAKE_VARIABLES[name]
+            other = next(candidate for candidate in range(port + 1, port + 100) if port_is_free(candidate))
+            raise CommandError(
+                f"Port {port} ({name}) is already in use on 127.0.0.1. Choose another: "
+                f"make demo {variable}={other}  (or: ledgerlink demo --{option.replace('_', '-')} {other})"
+            )
 
 
 def _wait_for(url: str, timeout_s: float = 30.0) -> None:
