@@ -17,6 +17,7 @@ def bench_environment(out: Path) -> dict[str, str]:
         "LEDGERLINK_SQLITE_PATH": str(out / "bench.sqlite3"),
         "LEDGERLINK_HUEY_PATH": str(out / "bench-huey.sqlite3"),
         "LEDGERLINK_LOG_LEVEL": "ERROR",
+        "LEDGERLINK_MODE": "test",  # a throwaway database: secrets generated into `out`, never production's
     }
 
 

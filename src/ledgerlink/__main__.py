@@ -10,9 +10,18 @@ def main() -> None:
         from ledgerlink.sandbox.cli import main as sandbox_main
 
         sys.exit(sandbox_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "demo":
+        # The demo makes and keeps its own secrets (deployment.py); its children inherit the mode.
+        os.environ["LEDGERLINK_MODE"] = "demo"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerlink.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.SECRET_KEY  # noqa: B018  (reads the settings now, to report a refusal without a traceback)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"ledgerlink: {exc}")
     execute_from_command_line(sys.argv)
 
 

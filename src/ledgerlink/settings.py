@@ -1,10 +1,18 @@
 """Settings from the environment. With nothing set, LedgerLink runs embedded: SQLite and SqliteHuey
-in a local data folder. DATABASE_URL and REDIS_URL switch to the distributed mode; nothing else changes."""
+in a local data folder. DATABASE_URL and REDIS_URL switch to the distributed mode; nothing else changes.
+
+LEDGERLINK_MODE is production unless `ledgerlink demo` or the test suite says otherwise: production refuses
+to start without its own secrets (deployment.py), and an https LEDGERLINK_PUBLIC_URL turns on HTTPS
+hardening (HSTS, SSL redirect, Secure cookies, the proxy's X-Forwarded-Proto)."""
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from ledgerlink import deployment
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("LEDGERLINK_DATA_DIR", Path.cwd() / "var")).resolve()
@@ -19,12 +27,33 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+try:
+    LEDGERLINK_MODE = deployment.mode(os.environ)
+    _secrets = deployment.secrets_for(os.environ, LEDGERLINK_MODE, DATA_DIR)
+except deployment.MissingSecrets as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+
 DEBUG = env_bool("LEDGERLINK_DEBUG", False)
-# A development fallback only: any real deployment sets DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "ledgerlink-insecure-development-key-change-me-0123456789")
-ALLOWED_HOSTS = env_list("LEDGERLINK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
-CSRF_TRUSTED_ORIGINS = env_list("LEDGERLINK_CSRF_TRUSTED_ORIGINS")
+SECRET_KEY = _secrets.secret_key
+# Token encryption: Fernet keys, newest first (MultiFernet); see crypto.py for rotation.
+LEDGERLINK_SECRET_KEYS = _secrets.fernet_keys
 PUBLIC_URL = os.environ.get("LEDGERLINK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+_public = urlsplit(PUBLIC_URL)
+ALLOWED_HOSTS = env_list("LEDGERLINK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+if _public.hostname and _public.hostname not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_public.hostname)
+CSRF_TRUSTED_ORIGINS = env_list("LEDGERLINK_CSRF_TRUSTED_ORIGINS")
+if _public.scheme == "https":
+    CSRF_TRUSTED_ORIGINS.append(f"https://{_public.netloc}")
+    # TLS ends at the proxy in front of gunicorn, which says so in X-Forwarded-Proto (and must strip a
+    # client's own copy of that header).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]  # load balancers probe over plain HTTP
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("LEDGERLINK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEDGERLINK_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("LEDGERLINK_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -34,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # its static Swagger UI, so /api/v1/docs needs no CDN
     "huey.contrib.djhuey",
     "ledgerlink.cashflow",
     "ledgerlink.ledgers",
@@ -134,15 +164,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Serve the installed apps' static files straight from their packages: a fresh install needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
 
 EMAIL_BACKEND = os.environ.get("LEDGERLINK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("LEDGERLINK_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("LEDGERLINK_SMTP_PORT", "8025"))
 DEFAULT_FROM_EMAIL = os.environ.get("LEDGERLINK_FROM_EMAIL", "LedgerLink <noreply@ledgerlink.local>")
-
-# Token encryption: comma-separated Fernet keys, newest first (MultiFernet). The fallback key exists so a
-# fresh checkout runs; `ledgerlink check --deploy`-style setups must set LEDGERLINK_SECRET_KEYS.
-LEDGERLINK_SECRET_KEYS = env_list("LEDGERLINK_SECRET_KEYS", "bGVkZ2VybGluay1kZXZlbG9wbWVudC1rZXktMDAwMDA=")
 
 # Ledger endpoints: the real hosts by default; the demo and tests point them at the sandboxes.
 XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "")
