@@ -59,7 +59,6 @@ test: lint test-sqlite test-postgres
 # Not in CI: the suite (SQLite) under faked dates - a month's and a year's last seconds, a leap day, 2030 -
 # to catch a test that reads the wall clock. DATES="2027-01-31T23:59:50 ..." picks others.
 test-dates: $(STAMP)
-	@command -v faketime >/dev/null || (apt-get update -qq && apt-get install -y -qq faketime)
 	env -u DATABASE_URL $(BIN)/python -m ledgerlink.devtools.fake_dates $(foreach d,$(DATES),--date $(d))
 
 bench: $(STAMP)

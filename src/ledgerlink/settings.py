@@ -164,6 +164,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start about a missing one
 # Serve the installed apps' static files straight from their packages: a fresh install needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 

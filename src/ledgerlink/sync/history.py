@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ledgerlink.cashflow.models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentReversal
+from ledgerlink.cashflow.models import DomainEvent, Invoice, InvoiceStatus
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import outbox
@@ -115,25 +115,28 @@ def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
     return push
 
 
-def _plan_chunk(invoice_ids: Sequence[str]) -> Iterator[Planned]:
-    """Per invoice, in send order: its customer, itself, its payments, their reversals, its credit notes."""
-    invoices = Invoice.objects.filter(id__in=invoice_ids).values_list("id", "customer_id")
-    payments = Payment.objects.filter(invoice_id__in=invoice_ids).values_list("id", flat=True)
-    reversals = PaymentReversal.objects.filter(payment__invoice_id__in=invoice_ids).values_list(
-        "id", flat=True
+def _plan_chunk(organisation_id: object, invoice_ids: Sequence[str]) -> list[Planned]:
+    """What the invoices' events asked for (the invoice and its customer, payments, reversals, credit
+    notes), planned exactly as live events are, so history and live records of one invoice share CashFlow's
+    order. One record per object: the first plan of it wins."""
+    customers = {
+        str(invoice_id): str(customer_id)
+        for invoice_id, customer_id in Invoice.objects.filter(id__in=invoice_ids).values_list(
+            "id", "customer_id"
+        )
+    }
+    events = DomainEvent.objects.filter(organisation_id=organisation_id).filter(
+        Q(subject_type="invoice", subject_id__in=invoice_ids) | Q(payload__invoice_id__in=invoice_ids)
     )
-    credit_notes = CreditNote.objects.filter(invoice_id__in=invoice_ids).values_list("id", flat=True)
-    for invoice_id, customer_id in invoices:
-        yield Planned(ObjectKind.CUSTOMER, str(customer_id))
-        yield Planned(ObjectKind.INVOICE, str(invoice_id))
-    yield from (Planned(ObjectKind.PAYMENT, str(i)) for i in payments)
-    yield from (Planned(ObjectKind.PAYMENT_REVERSAL, str(i)) for i in reversals)
-    yield from (Planned(ObjectKind.CANCELLATION, str(i)) for i in credit_notes)
+    planned: dict[tuple[ObjectKind, str], Planned] = {}
+    for event in events.order_by("id"):
+        for step in outbox.plan_event(event, customers):
+            planned.setdefault((step.kind, step.subject_id), step)
+    return list(planned.values())
 
 
 def _queue_chunk(push: HistoricalPush, connection: Connection, invoice_ids: Sequence[str]) -> None:
-    planned = list(dict.fromkeys(_plan_chunk(invoice_ids)))
-    queue_records(connection, planned, history_push=push)
+    queue_records(connection, _plan_chunk(connection.organisation_id, invoice_ids), history_push=push)
     # Records that already existed (a payment's invoice carried over earlier) join this push's progress.
     SyncRecord.objects.filter(
         connection=connection,

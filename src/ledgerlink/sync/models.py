@@ -44,8 +44,11 @@ class SyncRecord(models.Model):
     history_push = models.ForeignKey(
         "sync.HistoricalPush", null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
     )
-    # Ordering inside one connection: issue order of the CashFlow objects (monotonic), then kind.
+    # Ordering inside one connection: the id of the CashFlow event that made the object (CashFlow's own
+    # order), then kind. Everything touching one invoice (it, its payments, their reversals, its
+    # cancellation) shares that invoice's id as `chain` and goes out in that order (docs/sync.md).
     sequence = models.BigIntegerField(default=0)
+    chain = models.CharField(max_length=64, blank=True, default="")  # the invoice's id; "" for customers
 
     state = models.CharField(max_length=20, choices=SyncState.choices, default=SyncState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -89,6 +92,7 @@ class SyncRecord(models.Model):
             models.Index(fields=["connection", "state", "next_attempt_at"], name="sync_record_due"),
             models.Index(fields=["organisation", "state"], name="sync_record_org_state"),
             models.Index(fields=["subject_type", "subject_id"], name="sync_record_subject"),
+            models.Index(fields=["connection", "chain", "sequence"], name="sync_record_chain"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -31,31 +31,45 @@ REVERSAL_EVENTS = (EventKind.PAYMENT_REFUNDED, EventKind.PAYMENT_CHARGED_BACK, E
 
 @dataclass(frozen=True)
 class Planned:
-    """One record to create: what to carry, and its place in the connection's order."""
+    """One record to create: what to carry, the invoice it belongs to, and its place in CashFlow's order
+    (the id of the event that made it)."""
 
     kind: ObjectKind
     subject_id: str
+    chain: str = ""  # the invoice's id; "" for a customer
+    sequence: int = 0
 
     @property
     def subject_type(self) -> str:
         return SUBJECT_TYPES[self.kind]
 
 
-def plan_event(event: DomainEvent) -> list[Planned]:
-    """The records an event asks for, in send order."""
-    kind = event.kind
+def event_chain(event: DomainEvent) -> str:
+    """The invoice an event touches: its subject for invoice events, the payload's invoice otherwise."""
+    if event.subject_type == "invoice":
+        return str(event.subject_id)
+    return str(event.payload.get("invoice_id", ""))
+
+
+def plan_event(event: DomainEvent, customer_of: Mapping[str, str] | None = None) -> list[Planned]:
+    """The records an event asks for, in send order. `customer_of` (invoice id -> customer id) saves the
+    look-up when many events are planned at once."""
+    kind, chain = event.kind, event_chain(event)
+    step = partial(Planned, chain=chain, sequence=event.id)
     if kind == EventKind.INVOICE_ISSUED:
-        customer_id = Invoice.objects.values_list("customer_id", flat=True).get(pk=event.subject_id)
-        return [Planned(ObjectKind.CUSTOMER, str(customer_id)), Planned(ObjectKind.INVOICE, event.subject_id)]
+        customer_id = (customer_of or {}).get(event.subject_id) or str(
+            Invoice.objects.values_list("customer_id", flat=True).get(pk=event.subject_id)
+        )
+        return [Planned(ObjectKind.CUSTOMER, customer_id, sequence=event.id), step(ObjectKind.INVOICE, chain)]
     if kind == EventKind.PAYMENT_RECEIVED:
-        return [Planned(ObjectKind.PAYMENT, event.subject_id)]
+        return [step(ObjectKind.PAYMENT, event.subject_id)]
     planned: list[Planned] = []
     if kind in REVERSAL_EVENTS:
-        planned.append(Planned(ObjectKind.PAYMENT_REVERSAL, event.subject_id))
+        planned.append(step(ObjectKind.PAYMENT_REVERSAL, event.subject_id))
     # A cancellation, or money reversed on an already cancelled invoice, comes with a credit note to carry.
     credit_note_id = event.payload.get("credit_note_id")
     if credit_note_id:
-        planned.append(Planned(ObjectKind.CANCELLATION, str(credit_note_id)))
+        planned.append(step(ObjectKind.CANCELLATION, str(credit_note_id)))
     return planned
 
 
@@ -75,7 +89,6 @@ def queue_records(
     planned: Iterable[Planned],
     *,
     event_id: str = "",
-    sequence: int = 0,
     history_push: HistoricalPush | None = None,
 ) -> int:
     """Create the planned records for one connection unless they exist (the unique constraint makes this
@@ -98,7 +111,8 @@ def queue_records(
             subject_type=p.subject_type,
             subject_id=p.subject_id,
             event_id=event_id,
-            sequence=sequence,
+            sequence=p.sequence,
+            chain=p.chain,
             history_push=history_push,
             state=state,
             next_attempt_at=now,
@@ -119,7 +133,7 @@ def on_domain_event(event: DomainEvent) -> None:
     if not planned:
         return
     for connection in live_connections(event.organisation_id):
-        queue_records(connection, planned, event_id=str(event.id), sequence=event.id)
+        queue_records(connection, planned, event_id=str(event.id))
         if connection.status == ConnectionStatus.ACTIVE:
             transaction.on_commit(partial(ring, connection.pk))
 
@@ -151,9 +165,7 @@ def materialise_missed_events(now: dt.datetime | None = None) -> int:
             connections[event.organisation_id] = live_connections(event.organisation_id)
         for connection in connections[event.organisation_id]:
             if connection.connected_at <= event.created_at:
-                created += queue_records(
-                    connection, plan_event(event), event_id=str(event.id), sequence=event.id
-                )
+                created += queue_records(connection, plan_event(event), event_id=str(event.id))
         # The mark only moves over a run of settled events, so a late-committing one is never skipped.
         advancing = advancing and event.created_at < now - EVENT_GRACE
         if advancing:

@@ -173,9 +173,14 @@ def mark_retry(
 
 
 def mark_skipped(record: SyncRecord, reason: str) -> None:
+    """The object will never go to the ledger; what waited on it goes on without it."""
     record.state, record.last_error, record.error_kind = SyncState.SKIPPED, reason, "skipped"
     record.lease_owner, record.lease_expires_at = "", None
-    record.save()
+    with transaction.atomic():
+        record.save()
+        SyncRecord.objects.filter(waiting_on=record, state=SyncState.PENDING).update(
+            waiting_on=None, next_attempt_at=timezone.now()
+        )
 
 
 def defer(record: SyncRecord, waiting_on: SyncRecord, reason: str) -> None:

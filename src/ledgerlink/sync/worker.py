@@ -34,7 +34,7 @@ from ledgerlink.ledgers.contract import (
 )
 from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.sync import leases, ratelimit, transitions
+from ledgerlink.sync import leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
 from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord
@@ -86,6 +86,14 @@ class RunReport:
     calls: int = 0
     stopped_for: str = ""
     resume_in_s: float | None = None
+
+
+def _carry_rule(claimed: int) -> bool | None:
+    """Whether a claim's part-filled batches wait to be topped up: yes after a full claim (more is due), no
+    after an empty one (only held-over batches are left: send them), else per kind (`_Run.process`)."""
+    if claimed >= CLAIM_BATCH:
+        return True
+    return None if claimed else False
 
 
 class _Stop(Exception):
@@ -150,7 +158,10 @@ class _Run:
                 self.report.claimed += len(records)
                 self._pushes.update(r.history_push_id for r in records if r.history_push_id)
                 # A full claim means more is due: its part-filled batches wait to be topped up by the next.
-                self.process(records, carry=len(records) >= CLAIM_BATCH)
+                # An empty one (only held-over batches left) sends everything.
+                self.process(
+                    records, carry=True if len(records) >= CLAIM_BATCH else None if records else False
+                )
                 # Nothing else is held across claims.
                 leases.release_unfinished(self.owner, self.connection.pk, keep=self.carried_ids())
             else:
@@ -183,10 +194,12 @@ class _Run:
         for push in HistoricalPush.objects.filter(pk__in=self._pushes, state=HistoricalPush.State.RUNNING):
             refresh_progress(push)
 
-    def process(self, records: list[SyncRecord], *, carry: bool = False) -> None:
+    def process(self, records: list[SyncRecord], *, carry: bool | None = None) -> None:
         """Send `records` kind by kind in SEND_ORDER, topped up by what the last claim held over. With
         `carry`, each kind's last part-filled batch is held over to fill up with the next claim's records,
-        so a long push sends full batches across claims (dependents of held-over records wait for them)."""
+        so a long push sends full batches across claims (dependents of held-over records wait for them).
+        `carry=None` decides per kind: hold over when more of that kind became due meanwhile (records
+        woken by this very pass: invoices whose customers it just created)."""
         by_kind: dict[ObjectKind, list[SyncRecord]] = defaultdict(list)
         for record in records:
             by_kind[record.object_kind].append(record)
@@ -198,10 +211,15 @@ class _Run:
                     prepared = self.match_customers(prepared)
                 ready += prepared
             replays, fresh = self.pack(ready)
-            if carry and fresh and len(fresh[-1]) < self.session.ledger.max_batch:
+            if fresh and len(fresh[-1]) < self.session.ledger.max_batch and self._hold_over(kind, carry):
                 self._carried[kind] = fresh.pop()
             for chunk in replays + fresh:
                 self.push(chunk)
+
+    def _hold_over(self, kind: ObjectKind, carry: bool | None) -> bool:
+        if carry is not None:
+            return carry
+        return leases.due_records(self.connection.pk, timezone.now()).filter(kind=kind).exists()
 
     # --- before any write -------------------------------------------------------------------------------
 
@@ -210,11 +228,15 @@ class _Run:
         passed, and unknown outcomes past the key's lifetime looked up. Returns what may be sent."""
         documents = load_documents(kind, self.connection.organisation_id, [r.subject_id for r in records])
         links = self._dependency_links(kind, documents.values())
+        earlier = ordering.blockers(self.connection.pk, records)
         ready = []
         for record in records:
             document = documents.get(record.subject_id)
             if document is None:
                 transitions.mark_skipped(record, "The CashFlow record no longer exists.")
+                continue
+            if record.pk in earlier:
+                self._wait_in_order(record, earlier[record.pk])
                 continue
             record.cashflow_total_minor = cashflow_total_minor(document)
             item = self._item(record, kind, document, links)
@@ -283,6 +305,13 @@ class _Run:
             remote_ids[key] = remote_id
         return SyncItem(record_id=str(record.pk), kind=kind, document=document, remote_ids=remote_ids)
 
+    def _wait_in_order(self, record: SyncRecord, blocker: SyncRecord) -> None:
+        """Park `record` behind the earlier record of its invoice that is not in the ledger yet."""
+        transitions.defer(record, blocker, ordering.waiting_reason(blocker, self.session.display_name))
+        # The blocker may have settled between our look-up and the deferral: then go again at once.
+        if SyncRecord.objects.filter(pk=blocker.pk, state__in=ordering.SETTLED_STATES).exists():
+            SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=timezone.now(), waiting_on=None)
+
     def _wait_for(self, record: SyncRecord, dep_kind: ObjectKind, dep_id: str) -> None:
         """Park `record` behind its dependency, creating the dependency's record when there is none (a
         payment on an invoice issued before the connection carries that invoice over first)."""
@@ -295,6 +324,7 @@ class _Run:
                 "organisation_id": self.connection.organisation_id,
                 "subject_type": SUBJECT_TYPES[dep_kind],
                 "sequence": record.sequence,
+                "chain": "" if dep_kind == ObjectKind.CUSTOMER else record.chain,
                 "history_push_id": record.history_push_id,
             },
         )
