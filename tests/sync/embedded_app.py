@@ -3,6 +3,9 @@ process's database is pytest's, which other processes cannot see):
 
     python embedded_app.py seed            -> connects an organisation to a sandbox tenant, prints its id
     python embedded_app.py issue ORG N     -> issues N invoices (each rings the SqliteHuey doorbell)
+    python embedded_app.py scenarios ORG N THREADS
+                                           -> N invoices paid, partly reversed and cancelled from THREADS
+                                              threads at once (scenarios.py); prints CashFlow's books as JSON
     python embedded_app.py states          -> prints the sync records' states as JSON
 
 Environment: the usual LedgerLink settings, plus SANDBOX_URL and SANDBOX_TOKEN for the control API."""
@@ -72,6 +75,21 @@ def issue(organisation_id: str, count: int) -> None:
     print(json.dumps(numbers))
 
 
+def play_scenarios(organisation_id: str, count: int, threads: int) -> None:
+    import scenarios  # beside this file: the script's folder is on sys.path
+
+    from ledgerlink.cashflow import services
+    from ledgerlink.cashflow.models import Organisation, TaxRate
+
+    organisation = Organisation.objects.get(pk=organisation_id)
+    gst = TaxRate.objects.get(organisation=organisation)
+    customer = services.create_customer(
+        organisation, services.CustomerInput(name="Oscar", email="oscar@example.com")
+    )
+    scenarios.run(organisation, customer, gst, count, threads)
+    print(json.dumps(scenarios.expected_books(organisation)))
+
+
 def states() -> None:
     from ledgerlink.sync.models import SyncRecord
 
@@ -82,4 +100,10 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerlink.settings")
     django.setup()
     command, *args = sys.argv[1:]
-    {"seed": seed, "issue": lambda: issue(args[0], int(args[1])), "states": states}[command]()  # type: ignore[operator]
+    commands = {
+        "seed": seed,
+        "issue": lambda: issue(args[0], int(args[1])),
+        "scenarios": lambda: play_scenarios(args[0], int(args[1]), int(args[2])),
+        "states": states,
+    }
+    commands[command]()  # type: ignore[operator]

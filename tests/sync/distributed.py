@@ -1,0 +1,114 @@
+"""Fixtures for distributed mode: PostgreSQL, this test's own Redis queue, and `ledgerlink run_huey` consumer
+processes on the test database. Skipped in the SQLite pass (an embedded database cannot be shared with other
+processes this way); with CI=true a missing Redis is a failure, not a skip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection as db
+from huey.contrib.djhuey import HUEY
+from huey.storage import RedisStorage
+
+from ledgerlink.devtools.services import reachable
+from ledgerlink.sync.models import SyncRecord, SyncState
+
+from .xero_world import XeroWorld, build_world
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+LEASE_S = 6  # consumers' lease: short, so a killed worker's claim lapses within the test
+
+
+def _require_services() -> None:
+    if db.vendor != "postgresql":
+        pytest.skip("distributed mode runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
+    if not reachable(REDIS_URL, 6379):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI ({REDIS_URL})")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+
+
+@pytest.fixture
+def doorbells() -> list:
+    """Real doorbells here (the conftest's recorder is for in-process tests)."""
+    return []
+
+
+@pytest.fixture
+def queue_name(monkeypatch) -> Iterator[str]:
+    """A Redis queue of its own for this test: this process enqueues into it, the consumers read it."""
+    _require_services()
+    name = f"ledgerlink-test-{uuid.uuid4().hex[:10]}"
+    storage = RedisStorage(name=name, url=REDIS_URL)
+    monkeypatch.setattr(HUEY, "storage", storage)
+    yield name
+    storage.flush_all()
+
+
+@pytest.fixture
+def world(transactional_db, settings, xero_sandbox, queue_name) -> Iterator[XeroWorld]:
+    built = build_world(settings, xero_sandbox)
+    yield built
+    xero_sandbox.control.clear_faults()
+
+
+@pytest.fixture
+def consumers(world, queue_name, tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
+    """Start `ledgerlink run_huey` consumers on the test database and this test's Redis queue; each is
+    stopped at the end (only the processes started here)."""
+    started: list[subprocess.Popen] = []
+    database = db.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://{}@{}:{}/{}".format(
+            database["USER"], database["HOST"] or "127.0.0.1", database["PORT"] or 5432, database["NAME"]
+        ),
+        "REDIS_URL": REDIS_URL,
+        "LEDGERLINK_HUEY_NAME": queue_name,
+        "LEDGERLINK_DATA_DIR": str(tmp_path),
+        "LEDGERLINK_SYNC_LEASE_S": str(LEASE_S),
+        "XERO_API_URL": django_settings.XERO_API_URL,
+        "XERO_IDENTITY_URL": django_settings.XERO_IDENTITY_URL,
+        "XERO_CLIENT_ID": django_settings.XERO_CLIENT_ID,
+        "XERO_CLIENT_SECRET": django_settings.XERO_CLIENT_SECRET,
+    }
+
+    def start(**extra_env: str) -> subprocess.Popen:
+        command = [sys.executable, "-m", "ledgerlink", "run_huey", "--workers", "2", "--no-periodic", "-q"]
+        process = subprocess.Popen(
+            command, env={**env, **extra_env}, cwd=Path(tmp_path), stdout=subprocess.DEVNULL
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def all_synced() -> bool:
+    states = set(SyncRecord.objects.values_list("state", flat=True))
+    return bool(states) and states == {SyncState.SYNCED}
