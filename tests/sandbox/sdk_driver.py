@@ -23,6 +23,9 @@ from xero_python.accounting import (
     Invoices,
     LineItem,
     Payment,
+    TaxComponent,
+    TaxRate,
+    TaxRates,
 )
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
@@ -57,6 +60,13 @@ def main(base: str, client_id: str, client_secret: str, tenant_id: str, tokens_j
     api = AccountingApi(client, base_url=base + "/api.xro/2.0")
     accounts = api.get_accounts(tenant_id, where='Type=="BANK"').accounts
     rates = api.get_tax_rates(tenant_id).tax_rates
+    levy = TaxRate(
+        name="SDK Levy", report_tax_type="OUTPUT", tax_components=[TaxComponent(name="Levy", rate=2.25)]
+    )
+    created_rate = api.create_tax_rates(
+        tenant_id, TaxRates(tax_rates=[levy]), idempotency_key=str(uuid.uuid4())
+    ).tax_rates[0]
+    read_rate = api.get_tax_rate_by_tax_type(tenant_id, created_rate.tax_type).tax_rates[0]
     contact = api.create_contacts(
         tenant_id,
         Contacts(
@@ -94,6 +104,8 @@ def main(base: str, client_id: str, client_secret: str, tenant_id: str, tokens_j
         "connections": [str(c.tenant_id) for c in connections],
         "bank_accounts": [a.code for a in accounts],
         "tax_types": [r.tax_type for r in rates],
+        "created_tax_rate": [created_rate.tax_type, created_rate.status, str(created_rate.effective_rate)],
+        "read_tax_rate": [read_rate.name, read_rate.report_tax_type, read_rate.can_apply_to_revenue],
         "contact_status": contact.status_attribute_string,
         "found_contacts": [str(c.contact_id) for c in found],
         "contact_id": str(contact.contact_id),

@@ -1,5 +1,6 @@
 """The official xero-python SDK against the sandbox (real-clients.md): connect, refresh with rotation,
-connections, settings, create contact/invoice/payment, read back. One subprocess per app (trap 5)."""
+connections, settings, create a tax rate, a contact, an invoice and a payment, read back. One subprocess per
+app (trap 5)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def test_xero_python_round_trip(xero: Xero) -> None:
     assert seen["connections"] == [xero.tenant_id]
     assert sorted(seen["bank_accounts"]) == ["090", "091"]
     assert "OUTPUT" in seen["tax_types"]
+    assert seen["created_tax_rate"] == ["TAX001", "ACTIVE", "2.25"]
+    assert seen["read_tax_rate"] == ["SDK Levy", "OUTPUT", True]
     assert seen["contact_status"] == "OK"
     assert seen["found_contacts"] == [seen["contact_id"]]
     assert (seen["invoice_status"], seen["invoice_total"]) == ("AUTHORISED", "125749.8")

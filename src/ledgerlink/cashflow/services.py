@@ -37,6 +37,7 @@ from ledgerlink.cashflow.models import (
     InvoiceLine,
     InvoiceStatus,
     LineType,
+    Membership,
     NumberSequence,
     Organisation,
     Payment,
@@ -45,6 +46,7 @@ from ledgerlink.cashflow.models import (
     PaymentStatus,
     Project,
     ReversalKind,
+    Role,
     TaxRate,
 )
 from ledgerlink.cashflow.money import (
@@ -215,6 +217,60 @@ def create_organisation(
         time_zone=time_zone,
         accounting_email=accounting_email,
     )
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """A user's role in an organisation before and after a change; None when not a member."""
+
+    before: str | None
+    after: str | None
+
+
+def _locked_memberships(organisation: Organisation) -> dict[int, Membership]:
+    """The organisation's memberships by user id, row-locked so two changes cannot both take the last
+    admin away."""
+    return {m.user_id: m for m in Membership.objects.select_for_update().filter(organisation=organisation)}
+
+
+def _keep_an_admin(memberships: dict[int, Membership], leaving: Membership) -> None:
+    """Only admins may connect a ledger or map accounts: an organisation never loses its last one."""
+    admins = [m for m in memberships.values() if m.role == Role.ADMIN]
+    if admins == [leaving]:
+        raise ConflictError(
+            f"{leaving.user} is the last admin of {leaving.organisation}: make another member admin first.",
+            loc=("role",),
+        )
+
+
+def set_membership(organisation: Organisation, user: models.Model, role: str) -> MembershipChange:
+    """Add `user` to `organisation` with `role`, or change their role; the same role changes nothing."""
+    if role not in Role.values:
+        raise ValidationError(f"One of {', '.join(Role.values)}.", loc=("role",))
+    with transaction.atomic():
+        memberships = _locked_memberships(organisation)
+        current = memberships.get(user.pk)
+        if current is None:
+            Membership.objects.create(user=user, organisation=organisation, role=role)
+            return MembershipChange(None, role)
+        before = current.role
+        if before != role:
+            _keep_an_admin(memberships, current)
+            current.role = role
+            current.save(update_fields=["role"])
+        return MembershipChange(before, role)
+
+
+def remove_membership(organisation: Organisation, user: models.Model) -> MembershipChange:
+    """Take `user` out of `organisation`; not being a member changes nothing."""
+    with transaction.atomic():
+        memberships = _locked_memberships(organisation)
+        current = memberships.get(user.pk)
+        if current is None:
+            return MembershipChange(None, None)
+        _keep_an_admin(memberships, current)
+        current.delete()
+        return MembershipChange(current.role, None)
 
 
 def _check_email(errors: ErrorCollector, loc: Loc, email: str) -> None:

@@ -71,3 +71,15 @@ ITEM_CODE_INVALID = "Item code '{code}' is not valid."
 ITEM_CODE_TAKEN = "Price List Item with Code ''{code}'' already exists"  # spec example
 ITEM_CODE_REQUIRED = "Item code must be specified."
 ID_ON_CREATE = "The {field} cannot be specified when creating a new document with PUT."
+TAX_RATE_NAME_REQUIRED = "The tax rate must have a Name."
+TAX_RATE_NAME_TAKEN = "The tax rate name '{name}' is already in use. Tax rate names must be unique."
+TAX_COMPONENTS_REQUIRED = "A tax rate must have at least one tax component."
+TAX_COMPONENT_NAME_REQUIRED = "Each tax component must have a Name."
+TAX_COMPONENT_RATE_INVALID = (
+    "The rate of tax component '{name}' must be a number from 0 to 100 with at most 4 decimal places."
+)
+REPORT_TAX_TYPE_REQUIRED = "A ReportTaxType is required for tax rates in this organisation."
+REPORT_TAX_TYPE_INVALID = "The ReportTaxType '{report}' cannot be used in this organisation."
+TAX_RATE_NOT_FOUND = "The tax rate with TaxType '{tax}' could not be found."
+TAX_RATE_SYSTEM = "The system tax rate '{tax}' cannot be changed."
+TAX_RATE_STATUS_INVALID = "Status must be ACTIVE, ARCHIVED or DELETED."

@@ -22,6 +22,7 @@ from . import seed
 from .identity import XeroIdentity
 from .ledger import CENT, DOC, ROUNDING_MODES, Books, Outcome
 from .settlements import Settlements
+from .taxrates import TaxRates
 from .where import WhereError, compile_where
 from .wire import BodyError, csv_param, elements, envelope, parse_bool, parse_json, render
 
@@ -102,7 +103,7 @@ class XeroProvider:
                 Rule("/organisation", endpoint=("organisation", "settings"), methods=read),
                 Rule("/accounts", endpoint=("accounts", "settings"), methods=read),
                 Rule("/accounts/<key>", endpoint=("account", "settings"), methods=read),
-                Rule("/taxrates", endpoint=("tax_rates", "settings"), methods=read),
+                Rule("/taxrates", endpoint=("tax_rates", "settings"), methods=read + write),
                 Rule("/taxrates/<key>", endpoint=("tax_rate", "settings"), methods=read),
                 Rule("/trackingcategories", endpoint=("tracking", "settings"), methods=read),
                 Rule("/items", endpoint=("items", "items"), methods=read + write),
@@ -128,7 +129,7 @@ class XeroProvider:
             "organisation": self.get_organisation,
             "accounts": self.get_accounts,
             "account": self.get_account,
-            "tax_rates": self.get_tax_rates,
+            "tax_rates": self.tax_rates,
             "tax_rate": self.get_tax_rate,
             "tracking": self.get_tracking,
             "items": self.items,
@@ -388,8 +389,13 @@ class XeroProvider:
             return xf.not_found()
         return xf.json_response(envelope("Accounts", [account], self._now()))
 
-    def get_tax_rates(self, request: Request, books: Books) -> Response:
-        return self._list(request, "TaxRates", books.ledger["tax_rates"], "TaxType", paged=False)
+    def tax_rates(self, request: Request, books: Books) -> Response:
+        if request.method == "GET":
+            return self._list(request, "TaxRates", books.ledger["tax_rates"], "TaxType", paged=False)
+        create_only = request.method == "PUT"
+        return self._write(
+            request, "TaxRates", lambda raw: TaxRates(books).save(raw, create_only), many=False
+        )
 
     def get_tax_rate(self, request: Request, books: Books, key: str) -> Response:
         rate = books.tax_rate(key.upper())

@@ -93,6 +93,14 @@ _TAX_RATES: dict[str, list[tuple[str, str, list[tuple[str, str, bool]], str, str
          [("State Tax", "4.0000", False), ("City Tax", "4.5000", False), ("MCTD", "0.3750", False)],
          "USSALESTAX", "sales"),
         ("TAX002", "California Sales Tax", [("State Tax", "7.2500", False)], "USSALESTAX", "sales"),
+        # State rates installers invoice with: Texas's 6.25% plus the 2% local cap, Minnesota's 6.875% plus a
+        # 0.5% city tax, Massachusetts's flat 6.25%, and Oregon, which has no sales tax.
+        ("TAX003", "Texas Sales Tax",
+         [("State Tax", "6.2500", False), ("Local Tax", "2.0000", False)], "USSALESTAX", "sales"),
+        ("TAX004", "Minnesota Sales Tax",
+         [("State Tax", "6.8750", False), ("City Tax", "0.5000", False)], "USSALESTAX", "sales"),
+        ("TAX005", "Massachusetts Sales Tax", [("State Tax", "6.2500", False)], "USSALESTAX", "sales"),
+        ("TAX006", "Oregon Sales Tax", [("State Tax", "0.0000", False)], "USSALESTAX", "sales"),
         ("OUTPUT", "Tax on Sales", [("Sales Tax", "0.0000", False)], "OUTPUT", "sales"),
         ("INPUT", "Tax on Purchases", [("Sales Tax", "0.0000", False)], "INPUT", "purchases"),
         ("NONE", "Tax Exempt", [("Sales Tax", "0.0000", False)], "NONE", "any"),
@@ -140,31 +148,55 @@ def region_of(code: str) -> Region:
     return _REGIONS[code]
 
 
+def effective_rate(components: list[tuple[str, Decimal, bool]]) -> Decimal:
+    """A compound component taxes the amount plus the simple components' tax (Xero's Canadian QST): 5% and
+    a compound 9.975% make 15.4738%, not 14.975%."""
+    simple = sum((rate for _, rate, compound in components if not compound), Decimal(0))
+    compound = sum((rate for _, rate, is_compound in components if is_compound), Decimal(0))
+    return (simple + compound * (1 + simple / 100)).quantize(Decimal("0.0001"))
+
+
+def tax_rate(
+    tax_type: str,
+    name: str,
+    components: list[tuple[str, Decimal, bool]],
+    report: str | None,
+    applies: str,
+) -> dict[str, Any]:
+    """One TaxRate as Xero shows it; ``applies`` is "sales", "purchases" or "any"; ``report`` is None
+    where the region has no report tax types (US rates created through the API)."""
+    sales, purchases = applies in ("sales", "any"), applies in ("purchases", "any")
+    return {
+        "Name": name,
+        "TaxType": tax_type,
+        "TaxComponents": [
+            {"Name": n, "Rate": r, "IsCompound": c, "IsNonRecoverable": False} for n, r, c in components
+        ],
+        "Status": "ACTIVE",
+        "ReportTaxType": report,
+        "CanApplyToAssets": True,
+        "CanApplyToEquity": True,
+        "CanApplyToExpenses": purchases,
+        "CanApplyToLiabilities": True,
+        "CanApplyToRevenue": sales,
+        "DisplayTaxRate": sum((r for _, r, _ in components), Decimal(0)),
+        "EffectiveRate": effective_rate(components),
+    }
+
+
+def report_tax_types(region: str) -> dict[str, str]:
+    """The ReportTaxTypes a region's new tax rates may use, each with what it applies to, as the region's
+    default rates use them. Empty for the US, whose rates take none."""
+    if region == "US":
+        return {}
+    return {report: applies for _, _, _, report, applies in _TAX_RATES[region]}
+
+
 def _tax_rates(region: str) -> list[dict[str, Any]]:
-    rates = []
-    for tax_type, name, components, report, applies in _TAX_RATES[region]:
-        total = sum((Decimal(rate) for _, rate, _ in components), Decimal(0))
-        sales, purchases = applies in ("sales", "any"), applies in ("purchases", "any")
-        rates.append(
-            {
-                "Name": name,
-                "TaxType": tax_type,
-                "TaxComponents": [
-                    {"Name": n, "Rate": Decimal(r), "IsCompound": c, "IsNonRecoverable": False}
-                    for n, r, c in components
-                ],
-                "Status": "ACTIVE",
-                "ReportTaxType": report,
-                "CanApplyToAssets": True,
-                "CanApplyToEquity": True,
-                "CanApplyToExpenses": purchases,
-                "CanApplyToLiabilities": True,
-                "CanApplyToRevenue": sales,
-                "DisplayTaxRate": total,
-                "EffectiveRate": total,
-            }
-        )
-    return rates
+    return [
+        tax_rate(tax_type, name, [(n, Decimal(r), c) for n, r, c in components], report, applies)
+        for tax_type, name, components, report, applies in _TAX_RATES[region]
+    ]
 
 
 def _accounts(region: Region, now: float) -> list[dict[str, Any]]:
