@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
@@ -15,13 +15,25 @@ from werkzeug.wrappers import Request, Response
 
 from ..control.consent import consent_page
 from ..control.gateway import Gateway
-from ..control.grants import Access, AccessDenied, OAuthError
+from ..control.grants import Access, AccessDenied, IssuedTokens, OAuthError
 from . import faults as xf
 from .wire import iso_instant
 
 if TYPE_CHECKING:
     from ..control.plane import ControlPlane
     from .routes import XeroProvider
+
+
+def token_body(tokens: IssuedTokens) -> dict[str, Any]:
+    """Exactly Xero's keys, in Xero's order; any other key breaks xero-python's refresh (trap 3)."""
+    body: dict[str, Any] = {}
+    if tokens.id_token is not None:
+        body["id_token"] = tokens.id_token
+    body.update(access_token=tokens.access_token, expires_in=tokens.expires_in, token_type="Bearer")
+    if tokens.refresh_token is not None:
+        body["refresh_token"] = tokens.refresh_token
+    body["scope"] = tokens.scope
+    return body
 
 
 class XeroIdentity:
@@ -165,7 +177,7 @@ class XeroIdentity:
             if exc.description:
                 body["error_description"] = exc.description
             return xf.json_response(body, exc.status, {"Cache-Control": "no-store"})
-        return xf.json_response(tokens, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+        return xf.json_response(token_body(tokens), 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def revocation(self, request: Request) -> Response:
         try:
