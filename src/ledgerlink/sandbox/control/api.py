@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from .faults import FaultRuleError
 from .grants import pkce_s256
-from .state import LoggedRequest, new_id
+from .state import LoggedRequest
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -188,7 +188,7 @@ class ControlAPI:
             raise ControlError(f"region must be one of {', '.join(self.plane.provider.regions)}")
         name = str(body.get("name") or f"Sandbox {region} Solar Pty")
         settings = self._settings(body.get("settings") or {})
-        tenant_id = new_id()
+        tenant_id = self.plane.provider.new_tenant_id()
         now = self.plane.clock.now()
         tenant: dict[str, Any] = {
             "tenant_id": tenant_id,
@@ -277,7 +277,7 @@ class ControlAPI:
         code = self.plane.grants.issue_code(
             app["client_id"], redirect_uri, scope, tenant_ids, body.get("user_id"), challenge
         )
-        params = {"code": code, "scope": " ".join(scope.split())}
+        params = {"code": code, **self.plane.provider.redirect_params(scope, tenant_ids)}
         if body.get("state") is not None:
             params["state"] = str(body["state"])
         return _json(

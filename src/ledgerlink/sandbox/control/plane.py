@@ -27,6 +27,13 @@ class Provider(Protocol):
     policy: OAuthPolicy
     budgets: tuple[Budget, ...]
     default_limits: dict[str, int]
+    idempotency_retention_s: float
+
+    def new_tenant_id(self) -> str: ...
+
+    def redirect_params(self, scope: str, tenant_ids: list[str]) -> dict[str, str]:
+        """What the consent redirect carries besides ``code`` and ``state`` (Xero: scope; QBO: realmId)."""
+        ...
 
     def new_ledger(self, region: str, name: str, tenant_id: str, now: float) -> dict[str, Any]: ...
 
@@ -54,7 +61,7 @@ class Options:
     state_file: Path | None = None
     time_scale: float = 1.0
     control_token: str | None = None
-    idempotency_retention_s: float = 360.0
+    idempotency_retention_s: float | None = None  # None: the provider's own default
 
 
 class ControlPlane:
@@ -65,9 +72,10 @@ class ControlPlane:
         self.clock = SandboxClock(options.time_scale)
         self.store = Store(self.clock, options.state_file)
         self.control_token = options.control_token or secrets.token_urlsafe(24)
-        self.idempotency = IdempotencyStore(self.clock, options.idempotency_retention_s)
         self.faults = FaultBoard(self.clock)
         self.provider = provider_factory(self)
+        retention = options.idempotency_retention_s
+        self.idempotency = IdempotencyStore(self.clock, retention or self.provider.idempotency_retention_s)
         self.limiter = RateLimiter(self.clock, self.provider.budgets, self.provider.default_limits)
         self.grants = Grants(self.store, self.provider.policy)
         for tenant in self.store.tenants.values():

@@ -139,7 +139,7 @@ class XeroIdentity:
         code = self.plane.grants.issue_code(
             app["client_id"], redirect_uri, scope, tenant_ids, params.get("user_id") or None, challenge
         )
-        return back(code=code, scope=" ".join(scope.split()))
+        return back(code=code, **self.provider.redirect_params(scope, tenant_ids))
 
     def _client_credentials(self, request: Request) -> tuple[str | None, str | None]:
         header = request.headers.get("Authorization", "")

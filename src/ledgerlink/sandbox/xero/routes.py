@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from ..control.gateway import Gateway
 from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import DAY, Budget, Scope
+from ..control.state import new_id
 from . import faults as xf
 from . import seed
 from .identity import XeroIdentity
@@ -101,6 +102,7 @@ class XeroProvider:
     regions: tuple[str, ...] = seed.REGIONS
     budgets: tuple[Budget, ...] = BUDGETS
     default_limits: dict[str, int] = DEFAULT_LIMITS
+    idempotency_retention_s = 360.0  # xero.md §4: keys live about six minutes
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
@@ -159,6 +161,12 @@ class XeroProvider:
     # -- provider hooks ---------------------------------------------------------------------------------
     def new_ledger(self, region: str, name: str, tenant_id: str, now: float) -> dict[str, Any]:
         return seed.new_ledger(region, name, tenant_id, now)
+
+    def new_tenant_id(self) -> str:
+        return new_id()
+
+    def redirect_params(self, scope: str, tenant_ids: list[str]) -> dict[str, str]:
+        return {"scope": " ".join(scope.split())}
 
     def scope_error(self, app: dict[str, Any], scope: str) -> str | None:
         """``invalid_scope`` for unknown scopes, or broad ones on an app created after 2026-03-02."""
