@@ -283,8 +283,7 @@ class Books:
         default = self.ledger["preferences"]["SalesFormsPrefs"]["CustomTxnNumbers"]
         custom = self.ledger["settings"].get("custom_txn_numbers", default)
         if number == "AUTO_GENERATE" or (not present(number) and not custom and own_id is None):
-            numbers = [d.get("DocNumber") for d in self.ledger[entity].values() if d.get("_auto")]
-            fields["_auto"] = True
+            numbers = [d["DocNumber"] for d in self.ledger[entity].values() if d.get("DocNumber")]
             return next_number(numbers[-1] if numbers else None)
         if not present(number):
             return None
@@ -327,7 +326,6 @@ class Books:
             raise missing("Line")
         own_id = None if current is None else current["Id"]
         record = dict(fields)
-        record.pop("_auto", None)
         number = self._doc_number(entity, record, own_id)
         record["DocNumber"] = number
         record["Line"] = self._lines(lines, current)
@@ -382,13 +380,12 @@ class Books:
 
     def _lines(self, lines: list[dict[str, Any]], current: dict[str, Any] | None) -> list[dict[str, Any]]:
         """Lines with a known Id keep it; others are new; lines left out are gone (§2.5 "Line Id")."""
-        known = {str(line.get("Id")) for line in (current or {}).get("Line", [])}
-        taken = {str(line.get("Id")) for line in lines if str(line.get("Id")) in known}
-        counter = max([int(i) for i in known | taken if i.isdigit()] + [0])
+        known = {str(line["Id"]) for line in (current or {}).get("Line", []) if "Id" in line}
+        counter = max([int(i) for i in known if i.isdigit()] + [0])
         out = []
         for number, line in enumerate(lines, start=1):
             clean = self._line(line, number)
-            line_id = str(line.get("Id"))
+            line_id = str(line.get("Id", ""))
             if line_id not in known:
                 counter += 1
                 line_id = str(counter)
