@@ -65,13 +65,13 @@ def _invoice(customer: Customer, item: Item, amount: str, qty: str) -> Invoice:
 
 
 @pytest.fixture
-def client(qbo_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch):
-    """Connected exactly as an integrator would, pointed at the sandbox by URL only."""
+def client(quickbooks_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch):
+    """Connected exactly as an integrator would, pointed at the shared session sandbox by URL only."""
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain-http base URL (real-clients.md trap 8)
-    control = qbo_sandbox.control
+    control = quickbooks_sandbox.control
     app = control.create_app([REDIRECT], name="SDK app")
     realm = control.create_company("US", "SDK Solar Inc")
-    discovery = qbo_sandbox.base_url + "/.well-known/openid_configuration"
+    discovery = quickbooks_sandbox.base_url + "/.well-known/openid_configuration"
     auth = AuthClient(app.client_id, app.client_secret, REDIRECT, discovery)
     callback = _pick_company(auth.get_authorization_url([Scopes.ACCOUNTING], state_token="st-1"), realm)
     assert (callback["state"], callback["realmId"]) == ("st-1", realm)
@@ -87,7 +87,7 @@ def client(qbo_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch):
         minorversion=75,
         use_decimal=True,
     )
-    qb.api_url_v3 = qb.sandbox_api_url_v3 = qbo_sandbox.base_url + "/v3"
+    qb.api_url_v3 = qb.sandbox_api_url_v3 = quickbooks_sandbox.base_url + "/v3"
     return qb
 
 

@@ -261,11 +261,12 @@ def _comparable(stored: Any, given: Any) -> tuple[Any, Any]:
             raise parse_error(f"{given} is not a date-time.") from None
     if isinstance(stored, bool) or isinstance(given, bool):
         return stored, given
-    if isinstance(given, Decimal) and isinstance(stored, str | int | float | Decimal):
+    numeric = isinstance(given, Decimal) or isinstance(stored, int | float | Decimal)
+    if numeric:  # QBO accepts '5' and 5 alike for a number
         try:
-            return Decimal(str(stored)), given
+            return Decimal(str(stored)), Decimal(str(given))
         except ArithmeticError:
-            return str(stored), str(given)
+            pass
     return str(stored).casefold(), str(given).casefold()
 
 
