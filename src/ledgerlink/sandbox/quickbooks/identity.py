@@ -6,17 +6,14 @@ tokens, refresh tokens that rotate about daily, ``x_refresh_token_expires_in`` a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..control.consent import consent_page
+from ..control.authorize import ConsentScreen, authorize, basic_credentials
 from ..control.gateway import Gateway
 from ..control.grants import Access, AccessDenied, IssuedTokens, OAuthError
 from .faults import json_response
@@ -58,6 +55,14 @@ class QuickBooksIdentity:
         self.plane = plane
         self.gateway = gateway
         self.provider = provider
+        self.screen = ConsentScreen(
+            "Intuit",
+            lambda message: json_response(
+                {"error": message.partition(":")[0], "error_description": message}, 400
+            ),
+            "Invalid permissions requested",
+            single=True,
+        )
         discovery = [
             Rule(f"/.well-known/{name}", endpoint="discovery", methods=["GET"])
             for name in ("openid_configuration", "openid_sandbox_configuration")
@@ -80,7 +85,7 @@ class QuickBooksIdentity:
         except HTTPException as exc:
             return json_response({"error": exc.name}, exc.code or 404)
         response: Response = getattr(self, endpoint)(request, **values)
-        client_id = self._basic(request)[0] if request.method == "POST" else None
+        client_id = basic_credentials(request)[0] if request.method == "POST" else None
         self.gateway.log(request, response.status_code, None, client_id)
         return response
 
@@ -108,59 +113,11 @@ class QuickBooksIdentity:
 
     def authorize(self, request: Request) -> Response:
         """Validate, show the company picker, then redirect back with code, state and realmId."""
-        params = request.form if request.method == "POST" else request.args
-        app = self.plane.store.apps.get(params.get("client_id", ""))
-        if app is None:
-            return json_response({"error": "invalid_client"}, 400)
-        redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri not in app["redirect_uris"]:
-            return json_response(
-                {"error": "invalid_request", "error_description": "redirect_uri mismatch"}, 400
-            )
-        state = params.get("state", "")
-
-        def back(**query: str) -> Response:
-            if state:
-                query["state"] = state
-            return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"})
-
-        if params.get("response_type") != "code":
-            return back(error="unsupported_response_type")
-        scope = params.get("scope", "")
-        if self.provider.scope_error(app, scope):
-            return back(error="invalid_scope", error_description="Invalid permissions requested")
-        if request.method == "GET":
-            hidden = {
-                k: params.get(k, "") for k in ("response_type", "client_id", "redirect_uri", "scope", "state")
-            }
-            with self.plane.store.lock:
-                companies = list(self.plane.store.tenants.values())
-            page = consent_page("Intuit", app["name"], scope, companies, hidden, request.path, single=True)
-            return Response(page, content_type="text/html; charset=utf-8")
-        if params.get("decision") != "allow":
-            return back(error="access_denied")
-        realm_ids = [t for t in request.form.getlist("tenant_id") if t in self.plane.store.tenants]
-        refused = self.provider.consent_error(app, realm_ids)
-        if refused:
-            return back(error="access_denied", error_description=refused)
-        code = self.plane.grants.issue_code(app["client_id"], redirect_uri, scope, realm_ids)
-        return back(code=code, **self.provider.redirect_params(scope, realm_ids))
-
-    @staticmethod
-    def _basic(request: Request) -> tuple[str | None, str | None]:
-        """Intuit's token and revoke endpoints take client credentials as HTTP Basic only."""
-        header = request.headers.get("Authorization", "")
-        if not header.lower().startswith("basic "):
-            return None, None
-        try:
-            decoded = base64.b64decode(header[6:].strip()).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None, None
-        client_id, _, secret = decoded.partition(":")
-        return client_id, secret
+        return authorize(self.plane, request, self.screen)
 
     def _app(self, request: Request) -> dict[str, Any]:
-        client_id, secret = self._basic(request)
+        # Intuit's token and revoke endpoints take client credentials as HTTP Basic only.
+        client_id, secret = basic_credentials(request)
         if secret is None:
             raise OAuthError("invalid_client", status=401)
         try:

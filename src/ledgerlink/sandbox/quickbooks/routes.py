@@ -46,19 +46,7 @@ KNOWN_SCOPES = frozenset(
 # Path segment → entity; which ones a client may write (the rest are read-only in the sandbox).
 ENTITIES = {name.lower(): name for name in qbo_query.MODELLED}
 WRITABLE = frozenset({"Customer", "Item", "Invoice", "Payment", "CreditMemo", "RefundReceipt"})
-STORES = (
-    "Account",
-    "TaxCode",
-    "TaxRate",
-    "Customer",
-    "Vendor",
-    "Employee",
-    "Item",
-    "PaymentMethod",
-    "Term",
-    *SALES_FORMS,
-    "Payment",
-)
+STORES = tuple(e for e in qbo_query.MODELLED if e not in ("CompanyInfo", "Preferences"))
 MAX_BATCH_ITEMS = 30
 MAX_BATCH_ID = 10
 BUDGETS = (
