@@ -40,6 +40,7 @@ class OAuthPolicy:
     refresh_grace_s: float = 1800.0
     rotate_after_s: float = 0.0
     refresh_hard_ttl_s: float | None = None
+    refresh_scope: str | None = "offline_access"  # None: every grant gets a refresh token (QBO)
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,7 @@ class Grants:
 
     def _offline(self, grant: dict[str, Any]) -> bool:
         """Xero issues refresh tokens only under ``offline_access``; QBO always does (no such scope)."""
-        return self.policy.refresh_hard_ttl_s is not None or "offline_access" in grant["scope"].split()
+        return self.policy.refresh_scope is None or self.policy.refresh_scope in grant["scope"].split()
 
     def _hard_end(self, grant: dict[str, Any]) -> float | None:
         hard = self.policy.refresh_hard_ttl_s

@@ -84,6 +84,7 @@ class QuickBooksProvider:
             refresh_grace_s=0.0,
             rotate_after_s=86_400.0,
             refresh_hard_ttl_s=5 * 365 * 86_400.0,
+            refresh_scope=None,
         )
         self.gateway = Gateway(plane, QuickBooksRenderer(plane.clock))
         self.identity = QuickBooksIdentity(plane, self.gateway, self)
@@ -365,10 +366,10 @@ class QuickBooksProvider:
                     "A batch item needs one entity or a Query.",
                 )
             params = {"operation": str(item.get("operation", "create"))}
-            if item.get("optionsData") == "void":
-                params.update(operation="update", include="void") if entities[
-                    0
-                ] == "Payment" else params.update(operation="void")
+            if item.get("optionsData") == "void" and entities[0] == "Payment":
+                params.update(operation="update", include="void")
+            elif item.get("optionsData") == "void":
+                params["operation"] = "void"
             answer[entities[0]] = self._write(ledger, entities[0], item[entities[0]], params, now, visible)
         except QBOError as error:
             answer["Fault"] = error.fault()
