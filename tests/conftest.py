@@ -39,3 +39,17 @@ def xero_sandbox():
     sandbox = start_sandbox("xero")
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def quickbooks_sandbox():
+    """A real QuickBooks Online sandbox subprocess (`ledgerlink sandbox quickbooks`) on a free loopback port
+    for the session (one per xdist worker). `.base_url` is its root: the Accounting API at
+    `.base_url + "/v3/company/{realmId}"`, the discovery document at `/.well-known/openid_configuration`;
+    `.control` is a `SandboxControl` whose tenants are companies (`create_company` returns a realmId).
+    Shared like `xero_sandbox`: create your own app and companies, and clear any faults you set."""
+    from ledgerlink.devtools.sandboxes import start_sandbox
+
+    sandbox = start_sandbox("quickbooks")
+    yield sandbox
+    sandbox.stop()

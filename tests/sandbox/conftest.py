@@ -135,3 +135,21 @@ def scaled_sandbox():
     sandbox = start_sandbox("xero", time_scale=60)
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def qbo_sandbox():
+    """This suite's own QuickBooks sandbox (its tests move the clock and switch faults)."""
+    from ledgerlink.devtools.sandboxes import start_sandbox
+
+    running = start_sandbox("quickbooks")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def qbo(qbo_sandbox: RunningSandbox):
+    """A new app and US company connected to the suite's QuickBooks sandbox."""
+    from .qbo import connect as connect_qbo
+
+    return connect_qbo(qbo_sandbox)

@@ -1,4 +1,5 @@
 """Run a ledger sandbox as a subprocess for tests, the demo and benchmarks, and talk to its control API.
+The same control API drives both sandboxes: at QuickBooks a tenant is a company and its id the realmId.
 
     with running_sandbox("xero", time_scale=60) as sandbox:
         control = sandbox.control
@@ -6,8 +7,8 @@
         tenant = control.create_tenant("AU", "Sunny Installs")
         code = control.consent(app.client_id, [tenant], "offline_access accounting.invoices ...")
 
-The sandbox is a separate program (``ledgerlink sandbox xero``); this module only starts it and speaks HTTP
-to it, so nothing here imports ``ledgerlink.sandbox``.
+The sandbox is a separate program (``ledgerlink sandbox xero|quickbooks``); this module only starts it and
+speaks HTTP to it, so nothing here imports ``ledgerlink.sandbox``.
 """
 
 from __future__ import annotations
@@ -91,9 +92,11 @@ class SandboxControl:
         limits: dict[str, int] | None = None,
         settings: dict[str, Any] | None = None,
     ) -> str:
-        """Create an organisation seeded for ``region`` (AU, UK, NZ, US); returns its tenant id.
-        ``limits`` may set in_flight, per_minute, per_day, app_per_minute; ``settings`` may set
-        tax_rounding (ROUND_HALF_EVEN | ROUND_HALF_UP) and allow_reconciled_delete."""
+        """Create an organisation seeded for ``region``; returns its tenant id.
+        Xero: AU, UK, NZ, US; ``limits`` may set in_flight, per_minute, per_day, app_per_minute; ``settings``
+        may set tax_rounding (ROUND_HALF_EVEN | ROUND_HALF_UP) and allow_reconciled_delete.
+        QuickBooks: US, AU, UK, CA; ``limits`` may set per_minute, in_flight, batch_app_per_minute,
+        batch_per_minute; ``settings`` may set batch_metering (item | request) and custom_txn_numbers."""
         body: dict[str, Any] = {"region": region}
         if name:
             body["name"] = name
@@ -102,6 +105,16 @@ class SandboxControl:
         if settings:
             body["settings"] = settings
         return str(self._call("POST", "/tenants", body)["tenant_id"])
+
+    def create_company(
+        self,
+        region: str = "US",
+        name: str | None = None,
+        limits: dict[str, int] | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> str:
+        """QuickBooks' word for ``create_tenant``: a seeded company; returns its realmId."""
+        return self.create_tenant(region, name, limits, settings)
 
     def reset_tenant(self, tenant_id: str) -> None:
         self._call("POST", f"/tenants/{tenant_id}/reset")

@@ -1,4 +1,4 @@
-"""``ledgerlink sandbox xero --port PORT [--state FILE] [--time-scale N] [--control-token T]``.
+"""``ledgerlink sandbox xero|quickbooks --port PORT [--state FILE] [--time-scale N] [--control-token T]``.
 
 Runs a sandbox as its own program (it imports nothing of the product). Prints one ``READY <url>`` line once
 the socket listens, which the test and demo helpers wait for.
@@ -15,7 +15,7 @@ from pathlib import Path
 from .control.plane import ControlPlane, Options
 from .control.server import SandboxHTTPServer
 
-PROVIDERS = ("xero",)
+PROVIDERS = ("xero", "quickbooks")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="X-Sandbox-Token for /_sandbox (default: $LEDGERLINK_SANDBOX_TOKEN, else a random one)",
     )
     parser.add_argument(
-        "--idempotency-retention", type=float, default=360.0, help="sandbox seconds a key is kept (Xero: 360)"
+        "--idempotency-retention",
+        type=float,
+        help="sandbox seconds an idempotency key is kept (default: Xero 360, QuickBooks 86400)",
     )
     return parser
 
@@ -42,6 +44,10 @@ def make_plane(provider: str, options: Options) -> ControlPlane:
         from .xero.routes import XeroProvider
 
         return ControlPlane(options, XeroProvider)
+    if provider == "quickbooks":
+        from .quickbooks.routes import QuickBooksProvider
+
+        return ControlPlane(options, QuickBooksProvider)
     raise ValueError(f"unknown sandbox provider {provider!r}")
 
 

@@ -20,13 +20,10 @@ from werkzeug.wrappers import Request, Response
 
 from .faults import FaultRuleError
 from .grants import pkce_s256
-from .limiter import Limits
-from .state import LoggedRequest, new_id
+from .state import LoggedRequest
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
-
-LIMIT_FIELDS = set(Limits.__dataclass_fields__)
 
 
 class ControlError(Exception):
@@ -152,7 +149,7 @@ class ControlAPI:
         uris = _str_list(body, "redirect_uris")
         tier = str(body.get("tier") or "")
         try:
-            self.plane.provider.tier_day_cap(tier)
+            self.plane.provider.tier_limits(tier)
         except ValueError as exc:
             raise ControlError(str(exc)) from None
         app = self.plane.grants.create_app(
@@ -169,8 +166,9 @@ class ControlAPI:
     def _limits(self, raw: Any) -> dict[str, int]:
         if raw is None:
             return {}
-        if not isinstance(raw, dict) or not set(raw) <= LIMIT_FIELDS:
-            raise ControlError(f"limits may set only {sorted(LIMIT_FIELDS)}")
+        fields = self.plane.limiter.fields
+        if not isinstance(raw, dict) or not set(raw) <= fields:
+            raise ControlError(f"limits may set only {sorted(fields)}")
         if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in raw.values()):
             raise ControlError("limits must be positive integers")
         return dict(raw)
@@ -190,7 +188,7 @@ class ControlAPI:
             raise ControlError(f"region must be one of {', '.join(self.plane.provider.regions)}")
         name = str(body.get("name") or f"Sandbox {region} Solar Pty")
         settings = self._settings(body.get("settings") or {})
-        tenant_id = new_id()
+        tenant_id = self.plane.provider.new_tenant_id()
         now = self.plane.clock.now()
         tenant: dict[str, Any] = {
             "tenant_id": tenant_id,
@@ -279,7 +277,7 @@ class ControlAPI:
         code = self.plane.grants.issue_code(
             app["client_id"], redirect_uri, scope, tenant_ids, body.get("user_id"), challenge
         )
-        params = {"code": code, "scope": " ".join(scope.split())}
+        params = {"code": code, **self.plane.provider.redirect_params(scope, tenant_ids)}
         if body.get("state") is not None:
             params["state"] = str(body["state"])
         return _json(

@@ -21,12 +21,16 @@ def consent_page(
     tenants: Iterable[Mapping[str, Any]],
     hidden: Mapping[str, str],
     action: str,
+    single: bool = False,
 ) -> str:
-    """The HTML of the consent screen; ``hidden`` carries the authorize parameters through the POST."""
+    """The HTML of the consent screen; ``hidden`` carries the authorize parameters through the POST.
+    ``single`` makes it a picker of one organisation (QBO connects one company per authorization)."""
+    kind = "radio" if single else "checkbox"
     boxes = "".join(
-        f'<label><input type="checkbox" name="tenant_id" value="{html.escape(t["tenant_id"])}" checked> '
+        f'<label><input type="{kind}" name="tenant_id" value="{html.escape(t["tenant_id"])}"'
+        f"{' checked' if not single or index == 0 else ''}> "
         f"{html.escape(t['name'])} ({html.escape(t['region'])})</label>"
-        for t in tenants
+        for index, t in enumerate(tenants)
     )
     fields = "".join(
         f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.wrappers import Request, Response
@@ -15,15 +16,26 @@ from werkzeug.wrappers import Request, Response
 from .faults import GATEWAY_FAULTS, TOKEN_FAULTS, CallInfo, Fault
 from .grants import Access, AccessDenied
 from .idempotency import Claim, StoredResponse, fingerprint
-from .limiter import LimitProblem, Remaining
+from .limiter import Cost
 from .server import DROP_KEY
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
 
-MAX_IDEMPOTENCY_KEY = 128
 Operate = Callable[[Request, Access, dict[str, Any]], Response]
 Precheck = Callable[[Request, Access], Response | None]
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """An idempotency key as a ledger reads it. Xero's ``Idempotency-Key`` is per app and refuses reuse on a
+    different request; QBO's ``requestid`` is per company and replays the first answer whatever is sent
+    again (quickbooks.md §4). ``refusal`` answers a key the ledger would not accept (too long)."""
+
+    key: str
+    per_tenant: bool = False
+    compare_request: bool = True
+    refusal: Response | None = None
 
 
 class WireRenderer(Protocol):
@@ -33,7 +45,7 @@ class WireRenderer(Protocol):
 
     def forbidden(self) -> Response: ...
 
-    def rate_limited(self, problem: LimitProblem, retry_after_s: int | None) -> Response: ...
+    def rate_limited(self, problem: str, retry_after_s: int | None) -> Response: ...
 
     def fault(self, kind: Fault, retry_after_s: int, now: float) -> Response: ...
 
@@ -41,7 +53,9 @@ class WireRenderer(Protocol):
 
     def acceptable(self, request: Request) -> Response | None: ...
 
-    def remaining(self, response: Response, remaining: Remaining) -> None: ...
+    def remaining(self, response: Response, remaining: dict[str, int]) -> None: ...
+
+    def idempotency(self, request: Request) -> KeyRequest | None: ...
 
 
 class Gateway:
@@ -63,22 +77,29 @@ class Gateway:
     def log(
         self, request: Request, status: int, tenant_id: str | None, client_id: str | None, **extra: Any
     ) -> None:
+        key = self.renderer.idempotency(request)
         self.plane.store.log_request(
             method=request.method,
             path=request.path,
             status=status,
             tenant_id=tenant_id,
             client_id=client_id,
-            idempotency_key=request.headers.get("Idempotency-Key"),
+            idempotency_key=None if key is None else key.key,
             replayed=extra.get("replayed", False),
             fault=extra.get("fault"),
         )
 
     def serve(
-        self, request: Request, tenant_id: str | None, operate: Operate, precheck: Precheck | None = None
+        self,
+        request: Request,
+        tenant_id: str | None,
+        operate: Operate,
+        precheck: Precheck | None = None,
+        cost: Cost | None = None,
     ) -> Response:
         """The whole gate sequence for one call to ``tenant_id``. ``precheck`` (routing, scopes) may refuse
-        the call before the idempotency store sees it, so such a refusal is never cached under a key."""
+        the call before the idempotency store sees it, so such a refusal is never cached under a key.
+        ``cost`` is what the call spends of the rate limits (default: one call, not a batch)."""
         access = self.bearer(request)
         client_id = access.client_id if isinstance(access, Access) else None
         call = CallInfo(request.method, request.path, tenant_id, client_id)
@@ -94,7 +115,7 @@ class Gateway:
         if tenant is None or not self.plane.grants.can_reach(access, tenant["tenant_id"]):
             self.log(request, 403, tenant_id, client_id)
             return self.renderer.forbidden()
-        return self._limited(request, access, tenant, call, operate, precheck)
+        return self._limited(request, access, tenant, call, (operate, precheck), cost or Cost())
 
     def _limited(
         self,
@@ -102,23 +123,23 @@ class Gateway:
         access: Access,
         tenant: dict[str, Any],
         call: CallInfo,
-        operate: Operate,
-        precheck: Precheck | None,
+        steps: tuple[Operate, Precheck | None],
+        cost: Cost,
     ) -> Response:
         tenant_id = tenant["tenant_id"]
-        admission = self.plane.limiter.acquire(access.client_id, tenant_id)
+        admission = self.plane.limiter.acquire(access.client_id, tenant_id, cost)
         if admission.problem is not None:
             wait = None
             if admission.retry_after_s is not None:
                 wait = self.plane.clock.retry_after(admission.retry_after_s)
             response = self.renderer.rate_limited(admission.problem, wait)
             self.renderer.remaining(response, admission.remaining)
-            self.log(request, 429, tenant_id, access.client_id, fault="limit:" + admission.problem.value)
+            self.log(request, 429, tenant_id, access.client_id, fault="limit:" + admission.problem)
             return response
         try:
-            response, replayed, fault = self._admitted(request, access, tenant, call, operate, precheck)
+            response, replayed, fault = self._admitted(request, access, tenant, call, *steps)
         finally:
-            self.plane.limiter.release(access.client_id, tenant_id)
+            self.plane.limiter.release(access.client_id, tenant_id, cost)
         dropped = bool(request.environ.get(DROP_KEY))
         if not dropped:
             self.renderer.remaining(response, admission.remaining)
@@ -158,9 +179,11 @@ class Gateway:
                 return self.renderer.fault(Fault.SERVER_ERROR, 1, self.plane.clock.now())
             return operate(request, access, tenant)
 
-        key = request.headers.get("Idempotency-Key")
-        if key is None or request.method not in ("PUT", "POST"):
+        key = self.renderer.idempotency(request)
+        if key is None:
             response, replayed = run(), False
+        elif key.refusal is not None:
+            response, replayed = key.refusal, False
         else:
             response, replayed = self._idempotent(request, key, access, tenant, run)
         if drop_after:
@@ -168,17 +191,23 @@ class Gateway:
         return response, replayed, fault
 
     def _idempotent(
-        self, request: Request, key: str, access: Access, tenant: dict[str, Any], run: Callable[[], Response]
+        self,
+        request: Request,
+        key: KeyRequest,
+        access: Access,
+        tenant: dict[str, Any],
+        run: Callable[[], Response],
     ) -> tuple[Response, bool]:
-        """First response per (app, key) replayed byte for byte; a different request under a key refused."""
-        if len(key) > MAX_IDEMPOTENCY_KEY:
-            message = f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters."
-            return self.renderer.bad_request(message), False
-        query = request.query_string.decode()
-        request_print = fingerprint(
-            request.method, request.path.lower(), query, tenant["tenant_id"], request.get_data()
-        )
-        decision = self.plane.idempotency.claim(access.client_id, key, request_print)
+        """First response per (app or tenant, key) replayed byte for byte; where the ledger compares
+        requests, a different request under a key is refused."""
+        request_print = ""
+        if key.compare_request:
+            query = request.query_string.decode()
+            request_print = fingerprint(
+                request.method, request.path.lower(), query, tenant["tenant_id"], request.get_data()
+            )
+        owner = tenant["tenant_id"] if key.per_tenant else access.client_id
+        decision = self.plane.idempotency.claim(owner, key.key, request_print)
         if decision.claim is Claim.MISMATCH:
             message = "The Idempotency-Key has already been used for a different request."
             return self.renderer.bad_request(message), False
@@ -189,9 +218,9 @@ class Gateway:
         try:
             response = run()
         except BaseException:
-            self.plane.idempotency.abandon(access.client_id, key)
+            self.plane.idempotency.abandon(owner, key.key)
             raise
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() != "content-length")
         stored = StoredResponse(response.status_code, headers, response.get_data())
-        self.plane.idempotency.complete(access.client_id, key, stored)
+        self.plane.idempotency.complete(owner, key.key, stored)
         return response, False

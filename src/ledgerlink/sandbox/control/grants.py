@@ -1,6 +1,7 @@
 """OAuth 2.0 for the sandboxes: apps, authorization codes (PKCE S256), JWT access tokens, rotating refresh
-tokens with a grace period, revocation and connections. Lifetimes come from an ``OAuthPolicy`` so each
-provider states its own (xero.md §1, §10 items 1-4).
+tokens with a grace period, revocation and connections. Lifetimes and rotation come from an ``OAuthPolicy``
+so each provider states its own (xero.md §1, §10 items 1-4; quickbooks.md §1.2, §10 item 3), and each
+provider renders the ``IssuedTokens`` in its own token-response keys.
 
 Times are sandbox seconds. A JWT's ``exp``/``nbf`` are converted to wall-clock epochs, so a client that reads
 ``exp`` refreshes at the right moment under ``--time-scale``; validity itself is judged by the sandbox clock,
@@ -28,13 +29,32 @@ PKCE_VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 @dataclass(frozen=True)
 class OAuthPolicy:
-    """A provider's OAuth lifetimes, in sandbox seconds."""
+    """A provider's OAuth lifetimes, in sandbox seconds. ``rotate_after_s`` 0 rotates the refresh token on
+    every use (Xero); QBO hands back the same value for about a day. ``refresh_hard_ttl_s`` caps a grant's
+    life from its consent whatever the refreshes (QBO's 5 years since 2025)."""
 
     issuer: str
     code_ttl_s: float = 300.0
     access_ttl_s: float = 1800.0
     refresh_idle_ttl_s: float = 60 * 86_400.0
     refresh_grace_s: float = 1800.0
+    rotate_after_s: float = 0.0
+    refresh_hard_ttl_s: float | None = None
+    refresh_scope: str | None = "offline_access"  # None: every grant gets a refresh token (QBO)
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """What a token-endpoint success carries, before a provider names the keys. Durations are real seconds
+    (a client reads them against its own clock); the refresh fields are None without a refresh token."""
+
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
+    refresh_hard_expires_in: int | None = None
+    id_token: str | None = None
 
 
 class OAuthError(Exception):
@@ -151,7 +171,7 @@ class Grants:
 
     def exchange_code(
         self, app: dict[str, Any], code: str, redirect_uri: str, verifier: str | None, secret_given: bool
-    ) -> dict[str, Any]:
+    ) -> IssuedTokens:
         """authorization_code grant: single use, unexpired, same redirect URI, PKCE when challenged."""
         with self.store.lock:
             record = self.store.codes.get(code)
@@ -211,8 +231,9 @@ class Grants:
         }
 
     # -- tokens -----------------------------------------------------------------------------------------
-    def _token_set(self, grant: dict[str, Any]) -> dict[str, Any]:
-        """Mint an access token (and a refresh token under offline_access); keys exactly as Xero sends."""
+    def _token_set(self, grant: dict[str, Any], keep_refresh: str | None = None) -> IssuedTokens:
+        """Mint an access token and, when the grant has one, a refresh token (``keep_refresh`` hands the
+        presented one back unrotated)."""
         now = self.clock.now()
         scopes = grant["scope"].split()
         jti = secrets.token_hex(16)
@@ -237,18 +258,41 @@ class Grants:
             "scope": scopes,
         }
         headers = {"kid": self.key_id, "typ": "JWT"}
-        tokens: dict[str, Any] = {}
-        if "openid" in scopes:
-            tokens["id_token"] = self._id_token(grant, now)
-        tokens["access_token"] = jwt.encode(claims, self._private_key, algorithm="RS256", headers=headers)
-        tokens["expires_in"] = max(1, round(self.clock.real_seconds(self.policy.access_ttl_s)))
-        tokens["token_type"] = "Bearer"
-        if "offline_access" in scopes:
+        refresh = keep_refresh
+        if refresh is None and self._offline(grant):
             refresh = secrets.token_hex(32)
             grant["refresh_tokens"][refresh] = {"issued_at": now, "rotated_at": None, "last_used_at": now}
-            tokens["refresh_token"] = refresh
-        tokens["scope"] = grant["scope"]
-        return tokens
+        return IssuedTokens(
+            access_token=jwt.encode(claims, self._private_key, algorithm="RS256", headers=headers),
+            expires_in=self._real(self.policy.access_ttl_s),
+            scope=grant["scope"],
+            refresh_token=refresh,
+            refresh_expires_in=None if refresh is None else self._real(self._refresh_life(grant, now)),
+            refresh_hard_expires_in=None if refresh is None else self._hard_left(grant, now),
+            id_token=self._id_token(grant, now) if "openid" in scopes else None,
+        )
+
+    def _real(self, sandbox_seconds: float) -> int:
+        return max(1, round(self.clock.real_seconds(sandbox_seconds)))
+
+    def _offline(self, grant: dict[str, Any]) -> bool:
+        """Xero issues refresh tokens only under ``offline_access``; QBO always does (no such scope)."""
+        return self.policy.refresh_scope is None or self.policy.refresh_scope in grant["scope"].split()
+
+    def _hard_end(self, grant: dict[str, Any]) -> float | None:
+        hard = self.policy.refresh_hard_ttl_s
+        return None if hard is None else grant["created_at"] + hard
+
+    def _hard_left(self, grant: dict[str, Any], now: float) -> int | None:
+        end = self._hard_end(grant)
+        return None if end is None else self._real(end - now)
+
+    def _refresh_life(self, grant: dict[str, Any], now: float) -> float:
+        """The rolling expiry from now, never past the hard cap (QBO: a refresh that does not push the
+        expiry forward means the cap is near, quickbooks.md §1.2)."""
+        end = self._hard_end(grant)
+        rolling = self.policy.refresh_idle_ttl_s
+        return rolling if end is None else min(rolling, end - now)
 
     def _id_token(self, grant: dict[str, Any], now: float) -> str:
         claims = {
@@ -266,10 +310,10 @@ class Grants:
         }
         return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.key_id})
 
-    def refresh(self, app: dict[str, Any], refresh_token: str, secret_given: bool) -> dict[str, Any]:
+    def refresh(self, app: dict[str, Any], refresh_token: str, secret_given: bool) -> IssuedTokens:
         """refresh_token grant with rotation: the presented token is rotated out but stays usable for the
-        grace period (any number of times, per Xero staff); after that, or when idle too long,
-        invalid_grant."""
+        grace period (any number of times, per Xero staff); after that, when idle too long, or past the
+        hard cap, invalid_grant. A token younger than ``rotate_after_s`` comes back unrotated (QBO)."""
         now = self.clock.now()
         with self.store.lock:
             grant, record = self._find_refresh(refresh_token)
@@ -282,10 +326,17 @@ class Grants:
             rotated_at = record["rotated_at"]
             if rotated_at is not None and now - rotated_at >= self.policy.refresh_grace_s:
                 raise OAuthError("invalid_grant")
+            hard_end = self._hard_end(grant)
+            if hard_end is not None and now >= hard_end:
+                raise OAuthError("invalid_grant")
+            record["last_used_at"] = now
+            if rotated_at is None and now - record["issued_at"] < self.policy.rotate_after_s:
+                tokens = self._token_set(grant, keep_refresh=refresh_token)
+                self.store.save()
+                return tokens
             for other in grant["refresh_tokens"].values():
                 if other["rotated_at"] is None:
                     other["rotated_at"] = now
-            record["last_used_at"] = now
             tokens = self._token_set(grant)
             self._prune_refresh(grant, now)
             self.store.save()
@@ -307,9 +358,12 @@ class Grants:
         return None, None
 
     def revoke_refresh(self, app: dict[str, Any], token: str) -> None:
-        """Revocation endpoint: kill the token family and remove the user's connections for the app."""
+        """Revocation endpoint: kill the token family and remove the user's connections for the app. The
+        token may be a refresh or an access token (QBO accepts either, quickbooks.md §1.1)."""
         with self.store.lock:
             grant, _ = self._find_refresh(token)
+            if grant is None:
+                grant = self._access_grant(token)
             if grant is None or grant["client_id"] != app["client_id"]:
                 return  # RFC 7009: unknown tokens are not an error
             self._revoke_user(grant["client_id"], grant["user_id"])
@@ -326,20 +380,28 @@ class Grants:
         ]:
             del self.store.connections[connection_id]
 
-    def verify_access(self, token: str) -> Access:
-        """Check a bearer token's signature, then its life on the sandbox clock."""
+    def _claims(self, token: str) -> dict[str, Any] | None:
+        """A token's claims if this sandbox signed it (life is judged separately, on the sandbox clock)."""
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 token,
                 self._private_key.public_key(),
                 algorithms=["RS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_aud": False},
             )
         except jwt.PyJWTError:
-            raise AccessDenied("invalid") from None
+            return None
+
+    def _access_grant(self, token: str) -> dict[str, Any] | None:
+        claims = self._claims(token)
+        return None if claims is None else self.store.grants.get(claims.get("authentication_event_id", ""))
+
+    def verify_access(self, token: str) -> Access:
+        """Check a bearer token's signature, then its life on the sandbox clock."""
+        claims = self._claims(token)
         with self.store.lock:
-            grant = self.store.grants.get(claims.get("authentication_event_id", ""))
-            if grant is None:
+            grant = self._access_grant(token)
+            if claims is None or grant is None:
                 raise AccessDenied("invalid")
             expires_at = grant["access_tokens"].get(claims.get("jti"))
             if grant["revoked"]:

@@ -2,7 +2,8 @@
 
 The first response for a key is kept for a retention period (6 sandbox minutes for Xero) and replayed byte for
 byte; the same key on a different request is refused; a concurrent duplicate waits for the first to finish and
-receives its response. Keys are scoped per app. Replays are admitted by the rate limiter first, so they count.
+receives its response. Keys are scoped per owner: the app at Xero, the company at QuickBooks.
+Replays are admitted by the rate limiter first, so they count.
 """
 
 from __future__ import annotations

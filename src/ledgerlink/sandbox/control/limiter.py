@@ -1,16 +1,20 @@
-"""Xero-style rate limits per (app, tenant): calls in flight, a minute window, a day window, plus an
-app-wide minute window (xero.md §5, §10 item 7).
+"""Rate limits as a provider declares them: named budgets, each a fixed window or an in-flight cap, kept per
+(app, tenant), per tenant or per app (xero.md §5; quickbooks.md §5).
 
-Windows are fixed, start at a per-tenant offset (Xero: "reset at different times per tenant") and are measured
-in sandbox seconds, so ``--time-scale`` shrinks them while keeping the ratios. A refused call is not counted.
+Xero meters every call against 60/min, 5,000/day and 5 in flight per (app, tenant) plus 10,000/min per app;
+QuickBooks meters 500/min per company, 10 in flight per (app, company) and batch calls against 40/min per
+(app, company) and 120/min per company. Windows are fixed, start at a stable per-key offset (Xero: "reset at
+different times per tenant") and are measured in sandbox seconds, so ``--time-scale`` shrinks them while
+keeping the ratios. A refused call is counted nowhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
 
 from .clock import SandboxClock
 
@@ -18,41 +22,44 @@ MINUTE = 60.0
 DAY = 86_400.0
 
 
-class LimitProblem(StrEnum):
-    """Values of ``X-Rate-Limit-Problem``. ``minute`` and ``day`` are observed at Xero; the other two are
-    undocumented there and chosen here (docs/sandbox.md)."""
+class Scope(Enum):
+    """Whose calls share a budget."""
 
-    MINUTE = "minute"
-    DAY = "day"
-    CONCURRENT = "concurrent"
-    APP_MINUTE = "appminute"
+    APP_TENANT = "app_tenant"
+    TENANT = "tenant"
+    APP = "app"
 
 
 @dataclass(frozen=True)
-class Limits:
-    """The budgets of one tenant for one app, and of the app overall."""
+class Budget:
+    """One limit. ``field`` names its size in a tenant's limits; ``problem`` is what a refusal reports.
+    ``window_s`` None makes it an in-flight cap. ``batch_only`` budgets count batch requests, once each;
+    the others count a call's ``units``."""
 
-    in_flight: int = 5
-    per_minute: int = 60
-    per_day: int = 5_000
-    app_per_minute: int = 10_000
+    field: str
+    problem: str
+    scope: Scope
+    window_s: float | None = MINUTE
+    batch_only: bool = False
+    retry_after: bool = True
 
 
 @dataclass(frozen=True)
-class Remaining:
-    """What the ``X-*Limit-Remaining`` headers report after a call was admitted or refused."""
+class Cost:
+    """What one call spends: ``units`` against the ordinary windows (a batch may count per item) and whether
+    it is a batch request."""
 
-    day: int
-    minute: int
-    app_minute: int
+    units: int = 1
+    batch: bool = False
 
 
 @dataclass(frozen=True)
 class Admission:
-    """The limiter's answer: admitted (``problem`` None) or refused, with the wait in sandbox seconds."""
+    """The limiter's answer: admitted (``problem`` None) or refused, with the wait in sandbox seconds.
+    ``remaining`` maps each window budget's field to what is left of it."""
 
-    remaining: Remaining
-    problem: LimitProblem | None = None
+    remaining: dict[str, int]
+    problem: str | None = None
     retry_after_s: float | None = None
 
 
@@ -72,106 +79,109 @@ class _Window:
         return self.offset + (self.index + 1) * self.length - now
 
 
-@dataclass
-class _TenantCounters:
-    minute: _Window
-    day: _Window
-    in_flight: int = 0
-    limits: Limits = field(default_factory=Limits)
-
-
 def _offset(key: str, length: float) -> float:
-    """A stable per-tenant window start, so windows do not all reset at once."""
+    """A stable per-key window start, so windows do not all reset at once."""
     digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:4], "big") % int(length)
 
 
+def _scope_key(scope: Scope, client_id: str, tenant_id: str) -> str:
+    if scope is Scope.APP:
+        return client_id
+    if scope is Scope.TENANT:
+        return tenant_id
+    return f"{client_id}/{tenant_id}"
+
+
 class RateLimiter:
-    """Admits or refuses calls; ``release`` must follow every admitted ``acquire``."""
+    """Admits or refuses calls against ``budgets`` (checked in order); ``release`` must follow every
+    admitted ``acquire``."""
 
-    def __init__(self, clock: SandboxClock) -> None:
+    def __init__(self, clock: SandboxClock, budgets: tuple[Budget, ...], defaults: Mapping[str, int]) -> None:
         self.clock = clock
+        self.budgets = budgets
+        self.defaults = dict(defaults)
         self._lock = threading.Lock()
-        self._tenants: dict[tuple[str, str], _TenantCounters] = {}
-        self._apps: dict[str, _Window] = {}
-        self._limits: dict[str, Limits] = {}
-        self._app_day_caps: dict[str, int] = {}
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._in_flight: dict[tuple[str, str], int] = {}
+        self._limits: dict[str, dict[str, int]] = {}
+        self._app_caps: dict[str, dict[str, int]] = {}
 
-    def set_limits(self, tenant_id: str, limits: Limits) -> None:
-        """Override a tenant's budgets (e.g. the Starter tier's 1,000 per day, or tiny ones for a test)."""
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(self.defaults)
+
+    def set_limits(self, tenant_id: str, overrides: Mapping[str, int]) -> None:
+        """A tenant's budgets: the provider's defaults with ``overrides`` (e.g. tiny ones for a test)."""
         with self._lock:
-            self._limits[tenant_id] = limits
-            for (_, tid), counters in self._tenants.items():
-                if tid == tenant_id:
-                    counters.limits = limits
+            self._limits[tenant_id] = {**self.defaults, **overrides}
 
-    def set_app_day_cap(self, client_id: str, per_day: int) -> None:
-        """Cap every tenant's day budget for one app (Xero's Starter tier: 1,000 per organisation)."""
+    def set_app_cap(self, client_id: str, field: str, value: int) -> None:
+        """Cap one budget for every tenant of one app (Xero's Starter tier: 1,000 a day per organisation)."""
         with self._lock:
-            self._app_day_caps[client_id] = per_day
+            self._app_caps.setdefault(client_id, {})[field] = value
 
-    def limits_for(self, tenant_id: str) -> Limits:
-        return self._limits.get(tenant_id, Limits())
+    def limits_for(self, tenant_id: str) -> dict[str, int]:
+        return self._limits.get(tenant_id, self.defaults)
 
     def reset(self) -> None:
         with self._lock:
-            self._tenants.clear()
-            self._apps.clear()
+            self._windows.clear()
+            self._in_flight.clear()
             self._limits.clear()
-            self._app_day_caps.clear()
+            self._app_caps.clear()
 
-    def _counters(self, client_id: str, tenant_id: str) -> _TenantCounters:
-        key = (client_id, tenant_id)
-        counters = self._tenants.get(key)
-        if counters is None:
-            seed = f"{client_id}/{tenant_id}"
-            counters = _TenantCounters(
-                minute=_Window(MINUTE, _offset(seed, MINUTE)),
-                day=_Window(DAY, _offset(seed, DAY)),
-                limits=self.limits_for(tenant_id),
-            )
-            self._tenants[key] = counters
-        return counters
+    def _size(self, budget: Budget, client_id: str, tenant_id: str) -> int:
+        size = self.limits_for(tenant_id)[budget.field]
+        return min(size, self._app_caps.get(client_id, {}).get(budget.field, size))
 
-    def _app(self, client_id: str) -> _Window:
-        window = self._apps.get(client_id)
+    def _window(self, budget: Budget, key: str, now: float) -> _Window:
+        window = self._windows.get((budget.field, key))
         if window is None:
-            window = self._apps[client_id] = _Window(MINUTE, _offset(client_id, MINUTE))
+            assert budget.window_s is not None
+            window = _Window(budget.window_s, _offset(key, budget.window_s))
+            self._windows[(budget.field, key)] = window
+        window.roll(now)
         return window
 
-    def acquire(self, client_id: str, tenant_id: str) -> Admission:
-        """Count one call against every budget, or refuse it naming the first budget exhausted."""
+    def acquire(self, client_id: str, tenant_id: str, cost: Cost | None = None) -> Admission:
+        """Count one call against every budget it touches, or refuse it naming the first one exhausted."""
+        cost = cost or Cost()
         now = self.clock.now()
         with self._lock:
-            tenant = self._counters(client_id, tenant_id)
-            app = self._app(client_id)
-            for window in (tenant.minute, tenant.day, app):
-                window.roll(now)
-            limits = tenant.limits
-            per_day = min(limits.per_day, self._app_day_caps.get(client_id, limits.per_day))
-            problem, wait = None, None
-            if tenant.day.used >= per_day:
-                problem, wait = LimitProblem.DAY, tenant.day.seconds_left(now)
-            elif tenant.minute.used >= limits.per_minute:
-                problem, wait = LimitProblem.MINUTE, tenant.minute.seconds_left(now)
-            elif app.used >= limits.app_per_minute:
-                problem = LimitProblem.APP_MINUTE
-            elif tenant.in_flight >= limits.in_flight:
-                problem = LimitProblem.CONCURRENT
-            else:
-                tenant.day.used += 1
-                tenant.minute.used += 1
-                app.used += 1
-                tenant.in_flight += 1
-            remaining = Remaining(
-                day=max(0, per_day - tenant.day.used),
-                minute=max(0, limits.per_minute - tenant.minute.used),
-                app_minute=max(0, limits.app_per_minute - app.used),
-            )
-            return Admission(remaining, problem, wait)
+            windows: list[tuple[Budget, _Window, int, int]] = []
+            flights: list[tuple[str, str]] = []
+            refusal: tuple[str, float | None] | None = None
+            for budget in self._touched(cost):
+                key = _scope_key(budget.scope, client_id, tenant_id)
+                size = self._size(budget, client_id, tenant_id)
+                if budget.window_s is None:
+                    if refusal is None and self._in_flight.get((budget.field, key), 0) >= size:
+                        refusal = (budget.problem, None)
+                    flights.append((budget.field, key))
+                    continue
+                window = self._window(budget, key, now)
+                units = 1 if budget.batch_only else cost.units
+                if refusal is None and window.used + units > size:
+                    refusal = (budget.problem, window.seconds_left(now) if budget.retry_after else None)
+                windows.append((budget, window, units, size))
+            if refusal is None:
+                for _, window, units, _ in windows:
+                    window.used += units
+                for flight in flights:
+                    self._in_flight[flight] = self._in_flight.get(flight, 0) + 1
+            remaining = {b.field: max(0, size - w.used) for b, w, _, size in windows}
+            return Admission(remaining) if refusal is None else Admission(remaining, *refusal)
 
-    def release(self, client_id: str, tenant_id: str) -> None:
+    def _touched(self, cost: Cost) -> list[Budget]:
+        return [b for b in self.budgets if cost.batch or not b.batch_only]
+
+    def release(self, client_id: str, tenant_id: str, cost: Cost | None = None) -> None:
+        cost = cost or Cost()
         with self._lock:
-            counters = self._tenants.get((client_id, tenant_id))
-            if counters is not None and counters.in_flight > 0:
-                counters.in_flight -= 1
+            for budget in self._touched(cost):
+                if budget.window_s is not None:
+                    continue
+                flight = (budget.field, _scope_key(budget.scope, client_id, tenant_id))
+                if self._in_flight.get(flight, 0) > 0:
+                    self._in_flight[flight] -= 1

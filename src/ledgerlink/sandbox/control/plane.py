@@ -15,7 +15,7 @@ from .clock import SandboxClock
 from .faults import FaultBoard
 from .grants import Grants, OAuthPolicy
 from .idempotency import IdempotencyStore
-from .limiter import Limits, RateLimiter
+from .limiter import Budget, RateLimiter
 from .state import Store
 
 
@@ -25,6 +25,15 @@ class Provider(Protocol):
     name: str
     regions: tuple[str, ...]
     policy: OAuthPolicy
+    budgets: tuple[Budget, ...]
+    default_limits: dict[str, int]
+    idempotency_retention_s: float
+
+    def new_tenant_id(self) -> str: ...
+
+    def redirect_params(self, scope: str, tenant_ids: list[str]) -> dict[str, str]:
+        """What the consent redirect carries besides ``code`` and ``state`` (Xero: scope; QBO: realmId)."""
+        ...
 
     def new_ledger(self, region: str, name: str, tenant_id: str, now: float) -> dict[str, Any]: ...
 
@@ -36,8 +45,8 @@ class Provider(Protocol):
 
     def settings_error(self, settings: dict[str, Any]) -> str | None: ...
 
-    def tier_day_cap(self, tier: str) -> int | None:
-        """The per-organisation day budget of an app tier; ValueError for an unknown tier."""
+    def tier_limits(self, tier: str) -> dict[str, int]:
+        """The budgets an app tier caps for each of its tenants; ValueError for an unknown tier."""
         ...
 
     def consent_error(self, app: dict[str, Any], tenant_ids: list[str]) -> str | None: ...
@@ -52,7 +61,7 @@ class Options:
     state_file: Path | None = None
     time_scale: float = 1.0
     control_token: str | None = None
-    idempotency_retention_s: float = 360.0
+    idempotency_retention_s: float | None = None  # None: the provider's own default
 
 
 class ControlPlane:
@@ -63,10 +72,11 @@ class ControlPlane:
         self.clock = SandboxClock(options.time_scale)
         self.store = Store(self.clock, options.state_file)
         self.control_token = options.control_token or secrets.token_urlsafe(24)
-        self.limiter = RateLimiter(self.clock)
-        self.idempotency = IdempotencyStore(self.clock, options.idempotency_retention_s)
         self.faults = FaultBoard(self.clock)
         self.provider = provider_factory(self)
+        retention = options.idempotency_retention_s
+        self.idempotency = IdempotencyStore(self.clock, retention or self.provider.idempotency_retention_s)
+        self.limiter = RateLimiter(self.clock, self.provider.budgets, self.provider.default_limits)
         self.grants = Grants(self.store, self.provider.policy)
         for tenant in self.store.tenants.values():
             self.apply_limits(tenant)
@@ -78,12 +88,11 @@ class ControlPlane:
         self.api = ControlAPI(self)
 
     def apply_limits(self, tenant: dict[str, Any]) -> None:
-        self.limiter.set_limits(tenant["tenant_id"], Limits(**tenant.get("limits", {})))
+        self.limiter.set_limits(tenant["tenant_id"], tenant.get("limits", {}))
 
     def apply_tier(self, app: dict[str, Any]) -> None:
-        cap = self.provider.tier_day_cap(app.get("tier", ""))
-        if cap is not None:
-            self.limiter.set_app_day_cap(app["client_id"], cap)
+        for field, cap in self.provider.tier_limits(app.get("tier", "")).items():
+            self.limiter.set_app_cap(app["client_id"], field, cap)
 
     def reset(self) -> None:
         """Back to an empty sandbox: no apps, tenants, grants, faults, cached keys or counters."""

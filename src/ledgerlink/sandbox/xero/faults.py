@@ -13,8 +13,8 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from ..control.faults import Fault
+from ..control.gateway import KeyRequest
 from ..control.grants import AccessDenied, format_expired_at
-from ..control.limiter import LimitProblem, Remaining
 from .wire import dumps, render
 
 JSON = "application/json; charset=utf-8"
@@ -26,6 +26,9 @@ SERVER_ERROR_TEXT = (
 MAINTENANCE_TEXT = "The Xero API is currently offline for maintenance"
 OFFLINE_TEXT = "The Organisation is offline"
 NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
+MAX_IDEMPOTENCY_KEY = 128
+# X-Rate-Limit-Problem values with a Retry-After (observed at Xero); `concurrent`/`appminute` are chosen here.
+TIMED_PROBLEMS = frozenset({"minute", "day"})
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -79,11 +82,11 @@ def bad_request(message: str) -> Response:
     return validation_exception([{"ValidationErrors": [{"Message": message}]}], message)
 
 
-def rate_limited(problem_kind: LimitProblem, retry_after_s: int | None) -> Response:
-    headers = {"X-Rate-Limit-Problem": problem_kind.value}
-    if problem_kind in (LimitProblem.MINUTE, LimitProblem.DAY) and retry_after_s is not None:
+def rate_limited(problem_kind: str, retry_after_s: int | None) -> Response:
+    headers = {"X-Rate-Limit-Problem": problem_kind}
+    if problem_kind in TIMED_PROBLEMS and retry_after_s is not None:
         headers["Retry-After"] = str(retry_after_s)
-    return text_response(f"Rate limit exceeded: {problem_kind.value}", 429, headers)
+    return text_response(f"Rate limit exceeded: {problem_kind}", 429, headers)
 
 
 def not_acceptable() -> Response:
@@ -101,7 +104,7 @@ def render_fault(kind: Fault, retry_after_s: int, expired_at: float | None = Non
     if kind is Fault.OFFLINE:
         return text_response(OFFLINE_TEXT, 503)
     if kind is Fault.RATE_LIMIT:
-        return rate_limited(LimitProblem.MINUTE, retry_after_s)
+        return rate_limited("minute", retry_after_s)
     if kind is Fault.TOKEN_EXPIRED:
         return token_expired(expired_at)
     if kind is Fault.TOKEN_REVOKED:
@@ -120,7 +123,7 @@ class XeroRenderer:
     def forbidden(self) -> Response:
         return authentication_unsuccessful()
 
-    def rate_limited(self, problem_kind: LimitProblem, retry_after_s: int | None) -> Response:
+    def rate_limited(self, problem_kind: str, retry_after_s: int | None) -> Response:
         return rate_limited(problem_kind, retry_after_s)
 
     def fault(self, kind: Fault, retry_after_s: int, now: float) -> Response:
@@ -135,7 +138,17 @@ class XeroRenderer:
         """Xero answers XML unless asked for JSON; the sandbox speaks JSON only, so it refuses instead."""
         return None if "json" in request.headers.get("Accept", "").lower() else not_acceptable()
 
-    def remaining(self, response: Response, remaining: Remaining) -> None:
-        response.headers["X-DayLimit-Remaining"] = str(remaining.day)
-        response.headers["X-MinLimit-Remaining"] = str(remaining.minute)
-        response.headers["X-AppMinLimit-Remaining"] = str(remaining.app_minute)
+    def remaining(self, response: Response, remaining: dict[str, int]) -> None:
+        response.headers["X-DayLimit-Remaining"] = str(remaining["per_day"])
+        response.headers["X-MinLimit-Remaining"] = str(remaining["per_minute"])
+        response.headers["X-AppMinLimit-Remaining"] = str(remaining["app_per_minute"])
+
+    def idempotency(self, request: Request) -> KeyRequest | None:
+        """``Idempotency-Key`` on PUT/POST, per app; reuse on a different request is refused (xero.md §4)."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None or request.method not in ("PUT", "POST"):
+            return None
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            message = f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters."
+            return KeyRequest(key, refusal=bad_request(message))
+        return KeyRequest(key)

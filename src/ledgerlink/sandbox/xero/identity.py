@@ -4,24 +4,33 @@ the OpenID discovery and JWKS documents."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..control.consent import consent_page
+from ..control.authorize import ConsentScreen, authorize, basic_credentials
 from ..control.gateway import Gateway
-from ..control.grants import Access, AccessDenied, OAuthError
+from ..control.grants import Access, AccessDenied, IssuedTokens, OAuthError
 from . import faults as xf
 from .wire import iso_instant
 
 if TYPE_CHECKING:
     from ..control.plane import ControlPlane
     from .routes import XeroProvider
+
+
+def token_body(tokens: IssuedTokens) -> dict[str, Any]:
+    """Exactly Xero's keys, in Xero's order; any other key breaks xero-python's refresh (trap 3)."""
+    body: dict[str, Any] = {}
+    if tokens.id_token is not None:
+        body["id_token"] = tokens.id_token
+    body.update(access_token=tokens.access_token, expires_in=tokens.expires_in, token_type="Bearer")
+    if tokens.refresh_token is not None:
+        body["refresh_token"] = tokens.refresh_token
+    body["scope"] = tokens.scope
+    return body
 
 
 class XeroIdentity:
@@ -31,6 +40,9 @@ class XeroIdentity:
         self.plane = plane
         self.gateway = gateway
         self.provider = provider
+        self.screen = ConsentScreen(
+            "Xero", lambda message: xf.text_response(message, 400), "Invalid scope for client"
+        )
         self.map = Map(
             [
                 Rule("/identity/connect/authorize", endpoint="authorize", methods=["GET", "POST"]),
@@ -78,65 +90,12 @@ class XeroIdentity:
 
     def authorize(self, request: Request) -> Response:
         """The browser leg: validate, show the consent page, then redirect back with code and state."""
-        params = request.form if request.method == "POST" else request.args
-        app = self.plane.store.apps.get(params.get("client_id", ""))
-        if app is None:
-            return xf.text_response("unauthorized_client: unknown client_id", 400)
-        redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri not in app["redirect_uris"]:
-            return xf.text_response("invalid_request: redirect_uri is not registered for this app", 400)
-        state = params.get("state", "")
-
-        def back(**query: str) -> Response:
-            if state:
-                query["state"] = state
-            return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"})
-
-        if params.get("response_type") != "code":
-            return back(error="unsupported_response_type")
-        scope = params.get("scope", "")
-        error = self.provider.scope_error(app, scope)
-        if error:
-            return back(error=error, error_description="Invalid scope for client")
-        challenge = params.get("code_challenge") or None
-        if challenge and params.get("code_challenge_method") != "S256":
-            return back(error="invalid_request", error_description="code_challenge_method must be S256")
-        if request.method == "GET":
-            hidden = {
-                k: params.get(k, "")
-                for k in (
-                    "response_type",
-                    "client_id",
-                    "redirect_uri",
-                    "scope",
-                    "state",
-                    "code_challenge",
-                    "code_challenge_method",
-                )
-            }
-            with self.plane.store.lock:
-                tenants = list(self.plane.store.tenants.values())
-            page = consent_page("Xero", app["name"], scope, tenants, hidden, request.path)
-            return Response(page, content_type="text/html; charset=utf-8")
-        if params.get("decision") != "allow":
-            return back(error="access_denied")
-        tenant_ids = [t for t in request.form.getlist("tenant_id") if t in self.plane.store.tenants]
-        refused = self.provider.consent_error(app, tenant_ids)
-        if refused:
-            return back(error="access_denied", error_description=refused)
-        code = self.plane.grants.issue_code(
-            app["client_id"], redirect_uri, scope, tenant_ids, params.get("user_id") or None, challenge
-        )
-        return back(code=code, scope=" ".join(scope.split()))
+        return authorize(self.plane, request, self.screen)
 
     def _client_credentials(self, request: Request) -> tuple[str | None, str | None]:
-        header = request.headers.get("Authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(header[6:].strip()).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return None, None
-            client_id, _, secret = decoded.partition(":")
+        """HTTP Basic, or ``client_id``/``client_secret`` in the form (xero-python refreshes so)."""
+        client_id, secret = basic_credentials(request)
+        if client_id is not None:
             return client_id, secret
         return request.form.get("client_id"), request.form.get("client_secret")
 
@@ -165,7 +124,7 @@ class XeroIdentity:
             if exc.description:
                 body["error_description"] = exc.description
             return xf.json_response(body, exc.status, {"Cache-Control": "no-store"})
-        return xf.json_response(tokens, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+        return xf.json_response(token_body(tokens), 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def revocation(self, request: Request) -> Response:
         try:

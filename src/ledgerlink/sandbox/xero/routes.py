@@ -17,6 +17,8 @@ from werkzeug.wrappers import Request, Response
 
 from ..control.gateway import Gateway
 from ..control.grants import Access, OAuthPolicy
+from ..control.limiter import DAY, Budget, Scope
+from ..control.state import new_id
 from . import faults as xf
 from . import seed
 from .identity import XeroIdentity
@@ -63,6 +65,14 @@ TIERS: dict[str, tuple[int | None, int | None]] = {
     "enterprise": (None, None),
 }
 UNCERTIFIED_APPS_PER_ORG = 2
+# Checked in this order; the problem names are the X-Rate-Limit-Problem values (xero.md §5).
+BUDGETS = (
+    Budget("per_day", "day", Scope.APP_TENANT, DAY),
+    Budget("per_minute", "minute", Scope.APP_TENANT),
+    Budget("app_per_minute", "appminute", Scope.APP, retry_after=False),
+    Budget("in_flight", "concurrent", Scope.APP_TENANT, None, retry_after=False),
+)
+DEFAULT_LIMITS = {"in_flight": 5, "per_minute": 60, "per_day": 5_000, "app_per_minute": 10_000}
 
 
 def _modified_since(header: str | None) -> float | None:
@@ -91,6 +101,9 @@ class XeroProvider:
 
     name = "xero"
     regions: tuple[str, ...] = seed.REGIONS
+    budgets: tuple[Budget, ...] = BUDGETS
+    default_limits: dict[str, int] = DEFAULT_LIMITS
+    idempotency_retention_s = 360.0  # xero.md §4: keys live about six minutes
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
@@ -150,6 +163,12 @@ class XeroProvider:
     def new_ledger(self, region: str, name: str, tenant_id: str, now: float) -> dict[str, Any]:
         return seed.new_ledger(region, name, tenant_id, now)
 
+    def new_tenant_id(self) -> str:
+        return new_id()
+
+    def redirect_params(self, scope: str, tenant_ids: list[str]) -> dict[str, str]:
+        return {"scope": " ".join(scope.split())}
+
     def scope_error(self, app: dict[str, Any], scope: str) -> str | None:
         """``invalid_scope`` for unknown scopes, or broad ones on an app created after 2026-03-02."""
         scopes = set(scope.split())
@@ -159,10 +178,11 @@ class XeroProvider:
             return "invalid_scope"
         return None
 
-    def tier_day_cap(self, tier: str) -> int | None:
+    def tier_limits(self, tier: str) -> dict[str, int]:
         if tier not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(sorted(t for t in TIERS if t))}")
-        return TIERS[tier][1]
+        day_cap = TIERS[tier][1]
+        return {} if day_cap is None else {"per_day": day_cap}
 
     def consent_error(self, app: dict[str, Any], tenant_ids: list[str]) -> str | None:
         """The tier's connection cap and the two-uncertified-apps-per-organisation rule (xero.md §5)."""
