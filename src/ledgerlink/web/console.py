@@ -33,6 +33,7 @@ class InvoiceRow:
     label: str
     message: str
     tone: str
+    objects: tuple[status.ObjectSyncStatus, ...] = ()
 
 
 def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> list[InvoiceRow]:
@@ -49,7 +50,7 @@ def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> lis
         elif found is None:
             rows.append(InvoiceRow(invoice, "not connected", "", "muted"))
         else:
-            rows.append(InvoiceRow(invoice, found.label, found.message, TONES[found.label]))
+            rows.append(InvoiceRow(invoice, found.label, found.message, TONES[found.label], found.objects))
     return rows
 
 
@@ -75,11 +76,8 @@ def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
     org, is_admin = access.organisation_for(request.user, organisation_id)
     wanted = request.GET.get("sync", "")
     query = Invoice.objects.filter(organisation=org).order_by("-issue_date", "-number")
-    if wanted in SyncState.values:
-        ids = SyncRecord.objects.filter(organisation=org, kind=ObjectKind.INVOICE, state=wanted).values(
-            "subject_id"
-        )
-        query = query.filter(pk__in=[i["subject_id"] for i in ids])
+    if wanted in SyncState.values:  # an invoice with any object (a payment, say) in that state
+        query = query.filter(pk__in=status.chains_in_state(org, wanted))
     context = {
         "organisation": org,
         "is_admin": is_admin,
@@ -95,7 +93,8 @@ def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
 @require_POST
 def retry_one(request: HttpRequest, organisation_id: str, invoice_id: str) -> HttpResponse:
     org, _ = access.organisation_for(request.user, organisation_id, admin=True)
-    records = SyncRecord.objects.filter(organisation=org, subject_id=str(invoice_id))
+    # Everything of the invoice that failed: itself, a payment, a refund, its cancellation.
+    records = SyncRecord.objects.filter(organisation=org, chain=str(invoice_id))
     retried = sum(retry.retry_record(record) for record in records)
     messages.info(request, "Sent again." if retried else "Nothing to retry for that invoice.")
     return redirect("web:invoices", organisation_id=org.pk)

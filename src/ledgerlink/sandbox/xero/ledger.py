@@ -547,7 +547,7 @@ class Books:
                 except ValueError:
                     problems.add(msg.DATE_INVALID.format(field=name))
         doc.setdefault("Date", self.today)
-        self._check_lock_date(doc, existing, problems)
+        self.check_lock_date(doc, existing, problems)
         for name, limit in INVOICE_TEXT.items():
             name = number_field if name == "InvoiceNumber" else name
             value = _text(raw, name, limit, problems)
@@ -578,10 +578,11 @@ class Books:
             doc["LineItems"] = self._lines(raw.get("LineItems"), doc, existing, problems)
         return doc
 
-    def _check_lock_date(
+    def check_lock_date(
         self, doc: dict[str, Any], existing: dict[str, Any] | None, problems: Problems
     ) -> None:
-        """Nothing dated on or before the lock date may be created or changed (xero.md §6)."""
+        """Nothing dated on or before the lock date may be created or changed (xero.md §6): invoices, credit
+        notes and payments alike."""
         lock_date = self.ledger.get("settings", {}).get("lock_date")
         if not lock_date:
             return

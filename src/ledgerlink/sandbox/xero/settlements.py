@@ -49,6 +49,8 @@ class Settlements:
             payment["Date"] = parse_date(raw["Date"]) if raw.get("Date") is not None else self.books.today
         except ValueError:
             problems.add(msg.DATE_INVALID.format(field="Date"))
+        else:
+            self.books.check_lock_date(payment, None, problems)
         amount = self.books.number(raw, "Amount", problems, None)
         if amount is None or amount <= 0:
             problems.add(msg.PAYMENT_NOT_POSITIVE)
