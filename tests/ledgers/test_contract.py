@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from ledgerlink.ledgers.charts import chart_for
 from ledgerlink.ledgers.contract import AccountRef, ObjectKind, PaymentReversal, SyncItem
-from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, UnknownOutcome
+from ledgerlink.ledgers.errors import (
+    Conflict,
+    LedgerError,
+    NeedsAttention,
+    Reconnect,
+    Retry,
+    TokenExpired,
+    UnknownOutcome,
+)
 from ledgerlink.ledgers.models import ChartSnapshot, Connection, ConnectionStatus, OAuthState
 from ledgerlink.ledgers.registry import oauth_for, open_ledger
 from ledgerlink.ledgers.signals import ConnectBlocked, connect_requested
@@ -446,9 +454,9 @@ def test_payment_partial_refund_and_both_kinds_of_cancellation(books, harness):
     [
         ("rate_limit", Retry, "rate_limit:minute"),
         ("offline", Retry, "organisation_offline"),
-        ("maintenance", Retry, "server_503"),
+        ("maintenance", Retry, "maintenance"),
         ("server_error", Retry, "server_500"),
-        ("token_expired", Retry, "token_expired"),
+        ("token_expired", TokenExpired, "token_expired"),
         ("token_revoked", Reconnect, "unauthorized"),
         # The sandbox closed the connection before running it, but from here it was sent: unknown, looked up.
         ("drop", UnknownOutcome, "no_response"),
@@ -468,6 +476,11 @@ def test_each_failure_is_named_by_what_happens_next(books, harness, fault, kind,
     assert (type(raised.value), raised.value.code) == (kind, code)
     if kind is Retry and fault == "rate_limit":
         assert raised.value.after_s and raised.value.after_s > 0
+    # What the engine acts on: the whole tenant waits, or the write may have landed.
+    if fault in ("rate_limit", "offline", "maintenance"):
+        assert raised.value.scope == "tenant" and raised.value.after_s
+    if isinstance(raised.value, Retry):
+        assert raised.value.maybe_written == (fault == "server_error")
     committed = books.ledger.find_existing(item)  # the look-up an unknown outcome calls for
     assert (committed is not None) == (fault == "drop_after_commit")
     if committed is None:  # nothing was saved: the same key goes again and creates it once

@@ -3,6 +3,7 @@ replays responses by idempotency key, and fails on cue. The end-to-end tests use
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,6 +14,7 @@ from ledgerlink.ledgers.contract import (
     LedgerRequest,
     LedgerResponse,
     ObjectKind,
+    RateLimits,
     RemoteRef,
     SyncItem,
 )
@@ -36,6 +38,8 @@ class Stored:
 class FakeLedger:
     key = "xero"
     max_batch = 50
+    limits = RateLimits(per_minute=60, in_flight=5, per_day=5000)
+    idempotency_window = dt.timedelta(minutes=6)
 
     def __init__(self) -> None:
         self.objects: dict[str, Stored] = {}

@@ -16,10 +16,9 @@ from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.errors import NeedsAttention, Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.models import Connection, ConnectionStatus, PaymentAccountMapping
 from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState, TenantBudget
-from ledgerlink.sync.policy import KEY_LIFETIME
 
 from .conftest import connect, issue, map_gst, map_payments, run
-from .fakes import Stored
+from .fakes import FakeLedger, Stored
 
 
 def states(connection) -> dict[str, str]:
@@ -118,7 +117,9 @@ def test_invoices_are_packed_fifty_to_a_call(connection, ledger, organisation, c
 
 def test_payment_waits_for_its_invoice_then_follows(connection, ledger, organisation, customer, gst):
     invoice = issue(organisation, customer, gst)
-    ledger.fail_once(Retry("Xero is unavailable", status=502), when=lambda r: r.path == "/invoices")
+    ledger.fail_once(
+        Retry("Xero is unavailable", status=502, maybe_written=True), when=lambda r: r.path == "/invoices"
+    )
     payment = services.record_payment(invoice, Decimal("100.00"), "card")
     run(connection, ledger)
     waiting = record(connection, ObjectKind.PAYMENT, payment)
@@ -198,7 +199,9 @@ def test_retry_of_a_fixed_record_sends_it_with_a_new_key(connection, ledger, org
 
 def test_a_429_pauses_the_tenant_and_honours_retry_after(connection, ledger, organisation, customer, gst):
     invoice = issue(organisation, customer, gst)
-    ledger.fail_once(Retry("minute limit", after_s=40, status=429), when=lambda r: r.path == "/invoices")
+    ledger.fail_once(
+        Retry("minute limit", after_s=40, status=429, scope="tenant"), when=lambda r: r.path == "/invoices"
+    )
     before = timezone.now()
     report = run(connection, ledger)
     waiting = record(connection, ObjectKind.INVOICE, invoice)
@@ -254,7 +257,7 @@ def test_after_the_key_lifetime_an_unknown_outcome_is_looked_up_not_resent(
     run(connection, ledger)
     ledger.cache.clear()  # the ledger forgot the key
     SyncRecord.objects.update(
-        next_attempt_at=timezone.now(), unknown_outcome_since=timezone.now() - KEY_LIFETIME["xero"]
+        next_attempt_at=timezone.now(), unknown_outcome_since=timezone.now() - FakeLedger.idempotency_window
     )
     run(connection, ledger)
     assert record(connection, ObjectKind.INVOICE, invoice).state == SyncState.SYNCED
@@ -269,7 +272,7 @@ def test_after_the_key_lifetime_a_write_that_never_landed_is_sent_again(
     ledger.fail_once(UnknownOutcome("timed out"), when=lambda r: r.path == "/invoices")  # never committed
     run(connection, ledger)
     SyncRecord.objects.update(
-        next_attempt_at=timezone.now(), unknown_outcome_since=timezone.now() - KEY_LIFETIME["xero"]
+        next_attempt_at=timezone.now(), unknown_outcome_since=timezone.now() - FakeLedger.idempotency_window
     )
     run(connection, ledger)
     synced = record(connection, ObjectKind.INVOICE, invoice)
@@ -319,7 +322,8 @@ def test_a_partial_refund_deletes_and_reposts_resuming_after_a_crash_between_ste
     run(connection, ledger)
     refund = services.refund_payment(payment, Decimal("200.00"))
     ledger.fail_once(
-        Retry("Xero is unavailable", status=503, after_s=1), when=lambda r: r.step == "repost_payment"
+        Retry("Xero is unavailable", status=503, after_s=1, scope="tenant"),
+        when=lambda r: r.step == "repost_payment",
     )
     run(connection, ledger)
     reversal = record(connection, ObjectKind.PAYMENT_REVERSAL, refund)

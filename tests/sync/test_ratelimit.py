@@ -9,10 +9,11 @@ import threading
 import pytest
 from django.utils import timezone
 
-from ledgerlink.ledgers.contract import RateBudget
+from ledgerlink.ledgers.contract import RateBudget, RateLimits
+from ledgerlink.ledgers.xero.ledger import XeroLedger
 from ledgerlink.sync import ratelimit
 from ledgerlink.sync.models import TenantBudget
-from ledgerlink.sync.ratelimit import RateLimits, acquire, release
+from ledgerlink.sync.ratelimit import acquire, release
 
 from .conftest import in_threads, needs_real_concurrency
 
@@ -35,8 +36,9 @@ def take(n: int, when: dt.datetime, tenant: str = "t1") -> list[float]:
     return waits
 
 
-def test_xero_limits_are_the_published_ones():
-    assert ratelimit.limits_for("xero") == RateLimits(per_minute=60, in_flight=5, per_day=5000)
+def test_xero_declares_its_published_limits():
+    assert XeroLedger.limits == RateLimits(per_minute=60, in_flight=5, per_day=5000)
+    assert XeroLedger.idempotency_window == dt.timedelta(minutes=6)
 
 
 def test_no_sixty_second_window_holds_more_than_the_minute_limit(db):

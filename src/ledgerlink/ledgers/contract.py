@@ -306,6 +306,17 @@ class CustomerResolution:
     to_create: tuple[SyncItem, ...]
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """A ledger's published per-tenant limits, which the engine's shared budget keeps under."""
+
+    per_minute: int
+    in_flight: int
+    per_day: int
+    # A slot held longer than this is considered abandoned (a killed worker) and freed.
+    slot_ttl_s: float = 180.0
+
+
 class Ledger(Protocol):
     """What a ledger answers; the engine does the rest. Docstrings on implementations name the ledger docs.
 
@@ -317,6 +328,10 @@ class Ledger(Protocol):
 
     key: ClassVar[LedgerKey]
     max_batch: ClassVar[int]
+    limits: ClassVar[RateLimits]
+    # How long the ledger answers a repeated idempotency key with its first response: a request whose
+    # outcome is unknown is replayed inside this window, and looked up after it.
+    idempotency_window: ClassVar[dt.timedelta]
 
     def load_chart(self) -> Chart: ...
 

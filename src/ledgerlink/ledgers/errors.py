@@ -4,7 +4,7 @@ only, the ledger's code and correlation id."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 
 class LedgerError(Exception):
@@ -42,14 +42,40 @@ class NeedsAttention(LedgerError):
         self.configuration = configuration
 
 
+RetryScope = Literal["item", "tenant"]
+
+
 class Retry(LedgerError):
-    """Transient: 429, 5xx, offline, network before sending. `after_s` is the ledger's Retry-After."""
+    """Transient: try again later. What the engine does depends on these fields, never on an HTTP status
+    (each ledger signals the same thing differently):
+
+    - `after_s`: how long the ledger asked to wait (Retry-After), if it said.
+    - `scope`: "item" for what this request carried; "tenant" when the ledger speaks for the whole
+      organisation (its rate limit, offline, maintenance): every worker on it pauses for `after_s`.
+    - `maybe_written`: the ledger may have committed the write before failing (a 500 after the work), so
+      the next attempt looks the object up before writing again."""
 
     kind = "retry"
 
-    def __init__(self, message: str, *, after_s: float | None = None, **kw: Any):
+    def __init__(
+        self,
+        message: str,
+        *,
+        after_s: float | None = None,
+        scope: RetryScope = "item",
+        maybe_written: bool = False,
+        **kw: Any,
+    ):
         super().__init__(message, **kw)
         self.after_s = after_s
+        self.scope = scope
+        self.maybe_written = maybe_written
+
+
+class TokenExpired(Retry):
+    """The ledger refused the access token as expired (clock skew): refresh it, then go again."""
+
+    kind = "token_expired"
 
 
 class Reconnect(LedgerError):

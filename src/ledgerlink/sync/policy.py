@@ -11,26 +11,12 @@ from django.conf import settings
 
 from ledgerlink.ledgers.contract import LedgerRequest
 
-# xero.md §4: Xero keeps a key's first response for 6 minutes. quickbooks.md §4: QBO's retention is not
-# documented, so the engine assumes the same short window and looks objects up after it.
-KEY_LIFETIME: dict[str, dt.timedelta] = {
-    "xero": dt.timedelta(minutes=6),
-    "quickbooks": dt.timedelta(minutes=6),
-}
 # Replay only while comfortably inside the window: a replay that lands just after expiry would execute again.
 KEY_SAFETY_MARGIN = dt.timedelta(seconds=45)
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 3600.0
 MAX_TRANSIENT_ATTEMPTS = 12  # after this many transient failures in a row, ask the user
-
-
-def key_lifetime(provider: str, ledger: object | None = None) -> dt.timedelta:
-    """How long the ledger replays a key's first response: the ledger's own figure when it declares one."""
-    declared = getattr(ledger, "idempotency_window", None)
-    if isinstance(declared, dt.timedelta):
-        return declared
-    return KEY_LIFETIME.get(provider, dt.timedelta(minutes=6))
 
 
 def replay_is_safe(since: dt.datetime, lifetime: dt.timedelta, now: dt.datetime) -> bool:

@@ -9,13 +9,12 @@ no extra service; Redis would add a second source of truth for no gain at 60 cal
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ledgerlink.ledgers.contract import RateBudget
+from ledgerlink.ledgers.contract import RateBudget, RateLimits
 from ledgerlink.sync.models import TenantBudget
 
 # Ledger time; the limiter divides each by the LEDGERLINK_SYNC_TIME_SCALE setting (`time_scale`).
@@ -25,37 +24,6 @@ DAY = dt.timedelta(days=1)
 DAY_EXHAUSTED_PAUSE_S = 15 * 60.0
 # A call reaches the ledger a little after it is taken from the budget: the allowance (real seconds).
 WINDOW_MARGIN_S = 0.5
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """A ledger's published per-tenant limits."""
-
-    per_minute: int
-    in_flight: int
-    per_day: int
-    # A slot held longer than this is considered abandoned (a killed worker) and freed.
-    slot_ttl_s: float = 180.0
-
-
-# xero.md §5: 60/min, 5 in flight, 5,000/day per tenant. quickbooks.md §5: 500/min, 10/s per realm; no
-# daily cap is published, so the day limit is set high enough never to bind.
-PROVIDER_LIMITS: dict[str, RateLimits] = {
-    "xero": RateLimits(per_minute=60, in_flight=5, per_day=5000),
-    "quickbooks": RateLimits(per_minute=500, in_flight=10, per_day=1_000_000),
-}
-
-
-def limits_for(provider: str, ledger: object | None = None) -> RateLimits:
-    """The ledger class's own `limits` when it declares them, else the published numbers above."""
-    declared = getattr(ledger, "limits", None)
-    if declared is not None:
-        return RateLimits(
-            per_minute=int(declared.per_minute),
-            in_flight=int(declared.in_flight),
-            per_day=int(declared.per_day),
-        )
-    return PROVIDER_LIMITS[provider]
 
 
 def time_scale() -> float:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from ledgerlink.ledgers.contract import Chart, Ledger, ResolvedMapping
+from ledgerlink.ledgers.contract import Chart, Ledger, RateLimits, ResolvedMapping
 from ledgerlink.ledgers.models import Connection
-from ledgerlink.sync.policy import key_lifetime
-from ledgerlink.sync.ratelimit import RateLimits, limits_for
 
 #: Re-opens the ledger with a fresh token (`rejected`: the ledger just refused the current one). Returns a
 #: new ledger object when the token changed, None when the current one is still good. Raises `Reconnect`.
@@ -33,8 +31,8 @@ class LedgerSession:
         self.mapping = mapping
         self.provider: str = connection.provider
         self.tenant_id: str = connection.tenant_id
-        self.limits: RateLimits = limits_for(connection.provider, ledger)
-        self.key_lifetime: dt.timedelta = key_lifetime(connection.provider, ledger)
+        self.limits: RateLimits = ledger.limits  # the ledger's own published figures
+        self.key_lifetime: dt.timedelta = ledger.idempotency_window
         self.display_name: str = connection.get_provider_display()
         self.chart = chart  # the cached chart pre-flight checks against; None before the first load
         self._reopen = reopen

@@ -32,7 +32,15 @@ from ledgerlink.ledgers.contract import (
     RemoteRef,
     SyncItem,
 )
-from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, UnknownOutcome
+from ledgerlink.ledgers.errors import (
+    Conflict,
+    LedgerError,
+    NeedsAttention,
+    Reconnect,
+    Retry,
+    TokenExpired,
+    UnknownOutcome,
+)
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
@@ -49,8 +57,7 @@ CLAIM_BATCH = 1000  # a historical push claims many batches of every kind at onc
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
 MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
-# 429 and 503 speak for the whole tenant (rate limit, organisation offline, maintenance): stop the run.
-TENANT_WIDE_STATUSES = (429, 503)
+TENANT_WAIT_S = 60.0  # a tenant-wide pause whose ledger named no wait
 
 _Chunk = list[tuple[SyncRecord, SyncItem]]  # records sent in one request, with their items
 
@@ -545,7 +552,7 @@ class _Run:
 
     def on_request_error(self, records: list[SyncRecord], request: LedgerRequest, error: LedgerError) -> None:
         """The whole request failed: every item in it shares the fate, per the error's kind."""
-        if isinstance(error, Retry) and error.status == 401:
+        if isinstance(error, TokenExpired):
             try:
                 self.session.token_rejected()  # expired early (clock skew): refresh before the retry
             except LedgerError as refresh_error:
@@ -562,12 +569,11 @@ class _Run:
             self.on_item_error(record, item, error, lookup_failed=True)
 
     def stop_if_tenant_wide(self, records: list[SyncRecord], error: LedgerError) -> None:
-        """A 429 or 503 speaks for the whole tenant: pause every worker on it for Retry-After and end."""
-        if not (isinstance(error, Retry) and error.status in TENANT_WIDE_STATUSES):
+        """The ledger spoke for the whole tenant (rate limit, offline, maintenance): pause every worker on
+        it for the wait it named, and end this run."""
+        if not (isinstance(error, Retry) and error.scope == "tenant"):
             return
-        # Without Retry-After: a 429 is the in-flight cap (xero.md 5 gives minute and day limits a
-        # Retry-After), which frees within seconds; a 503 is maintenance, which does not.
-        wait = error.after_s if error.after_s else (5.0 if error.status == 429 else 60.0)
+        wait = error.after_s or TENANT_WAIT_S
         ratelimit.pause(self.session.provider, self.session.tenant_id, wait)
         for record in records:
             transitions.mark_retry(
@@ -596,11 +602,10 @@ class _Run:
                 record, error, in_doubt=record.unknown_outcome_since is not None, fresh_key=False
             )
         elif isinstance(error, Retry):
-            # A 5xx may come after the write committed, and Xero caches that error for the key: look it up
-            # next time instead of replaying (xero.md section 4). Never-sent failures (no status) go again.
-            maybe_written = error.status is not None and error.status >= 500
-            transitions.mark_retry(record, error, retry_after_s=error.after_s, in_doubt=maybe_written)
-            if maybe_written:
+            # A write that may have landed is looked up next time instead of replayed (the ledger may have
+            # cached its failure under the key); one that surely did not goes again under a new key.
+            transitions.mark_retry(record, error, retry_after_s=error.after_s, in_doubt=error.maybe_written)
+            if error.maybe_written:
                 SyncRecord.objects.filter(pk=record.pk).update(idempotency_key="")
         else:
             transitions.mark_attention(record, error)

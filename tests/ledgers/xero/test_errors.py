@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledgerlink.ledgers.contract import ObjectKind, RemoteRef, SyncItem
-from ledgerlink.ledgers.errors import Conflict, NeedsAttention, Reconnect, Retry, UnknownOutcome
+from ledgerlink.ledgers.errors import Conflict, NeedsAttention, Reconnect, Retry, TokenExpired, UnknownOutcome
 from ledgerlink.ledgers.xero import errors, results
 
 from .. import documents as d
@@ -22,35 +22,67 @@ def body(name: str) -> object:
     return json.loads((BODIES / name).read_text(), parse_float=Decimal)
 
 
+TENANT = "tenant"
+
+
 @pytest.mark.parametrize(
-    ("status", "payload", "headers", "kind", "configuration", "after_s"),
+    ("status", "payload", "headers", "kind", "configuration", "retry"),
     [
         (400, "validation_archived_account.json", {}, NeedsAttention, True, None),
         (400, "validation_tax_type.json", {}, NeedsAttention, True, None),
         (400, "validation_overpayment.json", {}, NeedsAttention, False, None),
         (400, "validation_contact_name.json", {}, NeedsAttention, False, None),
         (400, "validation_duplicate_number.json", {}, Conflict, None, None),
-        (401, "token_expired_401.json", {}, Retry, None, 0),
+        (401, "token_expired_401.json", {}, TokenExpired, None, (0, "item", False)),
         (401, "unauthorized_401.json", {}, Reconnect, None, None),
         (403, "forbidden_403.json", {}, Reconnect, None, None),
-        (429, "", {"Retry-After": "37", "X-Rate-Limit-Problem": "minute"}, Retry, None, 37),
-        (503, "The Organisation is offline", {}, Retry, None, errors.ORGANISATION_OFFLINE_RETRY_S),
-        (503, "The Xero API is currently offline for maintenance", {"Retry-After": "120"}, Retry, None, 120),
-        (500, "", {}, Retry, None, None),
+        (
+            429,
+            "",
+            {"Retry-After": "37", "X-Rate-Limit-Problem": "minute"},
+            Retry,
+            None,
+            (37, "tenant", False),
+        ),
+        (
+            429,
+            "",
+            {"X-Rate-Limit-Problem": "concurrent"},
+            Retry,
+            None,
+            (errors.IN_FLIGHT_RETRY_S, "tenant", False),
+        ),
+        (
+            503,
+            "The Organisation is offline",
+            {},
+            Retry,
+            None,
+            (errors.ORGANISATION_OFFLINE_RETRY_S, "tenant", False),
+        ),
+        (
+            503,
+            "The Xero API is currently offline for maintenance",
+            {"Retry-After": "120"},
+            Retry,
+            None,
+            (120, "tenant", False),
+        ),
+        (503, "", {}, Retry, None, (errors.MAINTENANCE_RETRY_S, "tenant", False)),
+        (500, "", {}, Retry, None, (None, "item", True)),
         (404, "", {}, NeedsAttention, False, None),
     ],
 )
-def test_request_errors_are_named_by_what_happens_next(
-    status, payload, headers, kind, configuration, after_s
-):
+def test_request_errors_are_named_by_what_happens_next(status, payload, headers, kind, configuration, retry):
+    """The engine acts on the error's kind and fields (wait, scope, maybe written), never on a status."""
     parsed = body(payload) if payload.endswith(".json") else payload
     error = errors.request_error(status, parsed, headers, "invoice", "corr-1")
     assert type(error) is kind
     assert error.correlation_id == "corr-1"
     if configuration is not None:
         assert error.configuration is configuration
-    if kind is Retry:
-        assert error.after_s == after_s
+    if retry is not None:
+        assert (error.after_s, error.scope, error.maybe_written) == retry
 
 
 def test_user_messages_are_xeros_sentence_in_plain_words_never_the_body():

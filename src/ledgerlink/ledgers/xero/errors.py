@@ -11,10 +11,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry
+from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, TokenExpired
 
 # Xero's guidance for "The Organisation is offline": it lasts minutes; retry after about 5 (xero.md 6).
 ORGANISATION_OFFLINE_RETRY_S = 300.0
+MAINTENANCE_RETRY_S = 60.0
+IN_FLIGHT_RETRY_S = 5.0
 
 # Substrings of validation messages (lower-cased) that a mapping change can fix (xero.md 6, "Typical
 # validation messages"): unknown/archived account, account missing, tax code problems, tracking options,
@@ -101,7 +103,7 @@ def request_error(
         return validation_error(messages, noun, correlation_id)
     if status == 401 and detail.startswith("TokenExpired"):
         # The engine refreshes before each send; this only happens on clock skew. Refresh and go again.
-        return Retry(
+        return TokenExpired(
             "The Xero sign-in had expired; it is being renewed.", after_s=0, code="token_expired", **ids
         )
     if status == 401:
@@ -124,9 +126,12 @@ def request_error(
         )
     if status == 429:
         problem = headers.get("X-Rate-Limit-Problem", "").lower() or "unknown"
+        # Without Retry-After a 429 is the in-flight cap (xero.md 5 gives the minute and day limits a
+        # Retry-After), which frees within seconds.
         return Retry(
             f"Xero's {problem} call limit was reached; sending resumes when it resets.",
-            after_s=_retry_after(headers),
+            after_s=_retry_after(headers) or IN_FLIGHT_RETRY_S,
+            scope="tenant",
             code=f"rate_limit:{problem}",
             **ids,
         )
@@ -134,13 +139,25 @@ def request_error(
         return Retry(
             "The Xero organisation is offline for a few minutes; it will be tried again.",
             after_s=_retry_after(headers) or ORGANISATION_OFFLINE_RETRY_S,
+            scope="tenant",
             code="organisation_offline",
             **ids,
         )
+    if status == 503:  # maintenance, answered at the gateway: nothing was written, nobody gets through
+        return Retry(
+            "Xero is down for maintenance; it will be tried again.",
+            after_s=_retry_after(headers) or MAINTENANCE_RETRY_S,
+            scope="tenant",
+            code="maintenance",
+            **ids,
+        )
     if status >= 500:
+        # Xero may fail after committing, and caches that answer under the key: look it up next time
+        # instead of replaying (xero.md section 4).
         return Retry(
             "Xero is unavailable just now; it will be tried again.",
             after_s=_retry_after(headers),
+            maybe_written=True,
             code=f"server_{status}",
             **ids,
         )

@@ -4,6 +4,7 @@ expired can never overwrite, and one bad element never hides the ids of the good
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ from ledgerlink.ledgers.contract import (
     ObjectKind,
     Payment,
     PaymentReversal,
+    RateLimits,
     RemoteRef,
     ResolvedMapping,
     SyncItem,
@@ -72,6 +74,10 @@ class XeroLedger:
 
     key: ClassVar[LedgerKey] = "xero"
     max_batch: ClassVar[int] = 50  # "about 50 elements per request" (xero.md 2, "Size")
+    limits: ClassVar[RateLimits] = RateLimits(
+        per_minute=60, in_flight=5, per_day=5000
+    )  # xero.md 5, per tenant
+    idempotency_window: ClassVar[dt.timedelta] = dt.timedelta(minutes=6)
 
     def __init__(self, client: XeroClient) -> None:
         self.client = client
