@@ -1,5 +1,5 @@
 """Counts API traffic per organisation: standard calls to /api/v1/ per key, and the callbacks the connector
-receives (OAuth under /connections/, webhooks under /webhooks/) as exempt. Installed in settings.MIDDLEWARE,
+receives (the OAuth callbacks under /connections/) as exempt. Installed in settings.MIDDLEWARE,
 so the cashflow API never imports billing (ARCHITECTURE.md, "API usage metering")."""
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from ledgerlink.cashflow.models import Organisation
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
-# The connector's inbound traffic: the ledger's OAuth redirect back to us, and (next) its webhooks. The other
+# The connector's inbound traffic: the ledger's OAuth redirect back to us. The other
 # pages under /connections/ (connect, pick a tenant, preview) are the web UI, not API traffic: not counted.
 EXEMPT_PATHS = [
     (re.compile(r"^/connections/(?P<provider>[^/]+)/callback/?$"), UsageKind.OAUTH_CALLBACK),
-    (re.compile(r"^/webhooks/(?P<provider>[^/]*)"), UsageKind.WEBHOOK),
 ]
 PROVIDERS = {"xero", "quickbooks"}
 

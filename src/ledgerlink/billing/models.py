@@ -177,7 +177,6 @@ class UsageKind(models.TextChoices):
     API = "api", "API call (standard)"
     LEDGER_CALL = "ledger_call", "Connector call to a ledger"
     OAUTH_CALLBACK = "oauth_callback", "Ledger OAuth callback"
-    WEBHOOK = "webhook", "Ledger webhook"
 
 
 class ApiUsage(models.Model):

@@ -93,10 +93,6 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class Customer(models.Model):
     """Someone an installer invoices. Ledgers match contacts by email (cashflow.md, Customers)."""

@@ -16,7 +16,7 @@ from ledgerlink.cashflow.models import Membership, Organisation, Role
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError
-from ledgerlink.ledgers.models import OAUTH_STATE_TTL, Connection, ConnectionStatus, OAuthState
+from ledgerlink.ledgers.models import OAUTH_STATE_TTL, Connection, ConnectionStatus, OAuthState, provider_name
 from ledgerlink.ledgers.registry import oauth_for
 from ledgerlink.ledgers.signals import ConnectBlocked, connect_requested
 from ledgerlink.ledgers.tokens import ensure_fresh_token
@@ -132,7 +132,7 @@ def complete_connection(state: OAuthState, tokens: TokenSet, tenant: Tenant) -> 
 
 def finish_connect(request: HttpRequest, state: OAuthState, tokens: TokenSet, tenant: Tenant) -> HttpResponse:
     """The end of the browser flow: connect, then load the chart at once (instant setup)."""
-    name = state.provider.title()
+    name = provider_name(state.provider)
     try:
         connection = complete_connection(state, tokens, tenant)
     except ConnectRefused as exc:

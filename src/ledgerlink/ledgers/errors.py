@@ -21,15 +21,6 @@ class LedgerError(Exception):
         self.correlation_id = correlation_id
         self.status = status
 
-    def audit_fields(self) -> dict[str, object]:
-        """What an audit log may store about this error: allowlisted, no bodies, no tokens."""
-        return {
-            "kind": self.kind,
-            "code": self.code,
-            "status": self.status,
-            "correlation_id": self.correlation_id,
-        }
-
 
 class NeedsAttention(LedgerError):
     """The user must act (a mapping or the data); no more calls until something changes."""

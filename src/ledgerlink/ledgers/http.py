@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ledgerlink.ledgers.errors import Retry, UnknownOutcome
+from ledgerlink.ledgers.models import provider_name
 from ledgerlink.ledgers.signals import ledger_call_made
 
 logger = logging.getLogger("ledgerlink.ledgers.http")
@@ -164,7 +165,7 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 
 def _classify(exc: requests.RequestException, context: CallContext, method: str) -> Retry | UnknownOutcome:
-    name = context.provider.title()
+    name = provider_name(context.provider)
     if _never_sent(exc):
         return Retry(f"Could not reach {name}; nothing was sent. It will be tried again.", code="unreachable")
     if method in SAFE_METHODS:

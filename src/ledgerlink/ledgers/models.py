@@ -23,6 +23,11 @@ class Provider(models.TextChoices):
     QUICKBOOKS = "quickbooks", "QuickBooks Online"
 
 
+def provider_name(key: str) -> str:
+    """What users call a ledger ("QuickBooks Online", not "Quickbooks"); the key itself if unknown."""
+    return str(Provider(key).label) if key in Provider.values else key
+
+
 class ConnectionStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
@@ -76,10 +81,6 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.tenant_name or self.tenant_id} ({self.status})"
-
-    @property
-    def is_live(self) -> bool:
-        return self.status != ConnectionStatus.DISCONNECTED
 
 
 class OAuthState(models.Model):

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError, Reconnect, Retry
-from ledgerlink.ledgers.models import OAuthState
+from ledgerlink.ledgers.models import OAuthState, provider_name
 
 # --- Provider side --------------------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ def authorize_url(config: OAuthConfig, state: str, challenge: str, redirect_uri:
 
 def _token_error(status: int, body: Any, provider: str) -> LedgerError:
     code = str(body.get("error", "")) if isinstance(body, Mapping) else ""
-    name = provider.title()
+    name = provider_name(provider)
     if code == "invalid_grant":
         return Reconnect(f"{name} no longer accepts this connection's sign-in. Reconnect {name}.", code=code)
     if code in ("invalid_client", "unauthorized_client"):
@@ -172,7 +172,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     from ledgerlink.ledgers import connections
 
     oauth = _provider(provider)
-    name = provider.title()
+    name = provider_name(provider)
     if request.method == "GET":
         organisations = connections.admin_organisations(request.user)
         return render(
@@ -238,7 +238,7 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     from ledgerlink.ledgers import connections
 
     oauth_class = _provider(provider)
-    name = provider.title()
+    name = provider_name(provider)
     state = _claim_state(request, provider, request.GET.get("state", ""))
     if state is None:
         return page(
@@ -275,7 +275,7 @@ def pick_tenant(request: HttpRequest, provider: str, state_value: str) -> HttpRe
     from ledgerlink.ledgers import connections
 
     _provider(provider)
-    name = provider.title()
+    name = provider_name(provider)
     nonce = request.session.get(SESSION_PREFIX + "pick." + state_value)
     state = OAuthState.objects.filter(state=state_value, provider=provider, used_at__isnull=False).first()
     if not _held_by(request, state, nonce) or not state.access_token:

@@ -10,6 +10,7 @@ from ledgerlink.ledgers.charts import chart_for
 from ledgerlink.ledgers.connections import live_connection
 from ledgerlink.ledgers.contract import Invoice, ObjectKind, SyncItem
 from ledgerlink.ledgers.mappings import resolve_mapping
+from ledgerlink.ledgers.models import provider_name
 from ledgerlink.ledgers.registry import LEDGERS
 from ledgerlink.ledgers.validation import Labels, Problem, document_problems
 
@@ -27,7 +28,7 @@ def preview_invoice(
     if chart is None:
         problems = [Problem("chart", "Connect the ledger (and load its chart) to check this invoice.")]
     else:
-        labels = Labels(ledger=provider.title())
+        labels = Labels(ledger=provider_name(provider))
         problems = document_problems(invoice, mapping, chart, labels)
     item = SyncItem("preview", ObjectKind.INVOICE, invoice, {"contact": contact_id or CONTACT_PLACEHOLDER})
     try:

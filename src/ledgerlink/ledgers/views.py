@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.errors import LedgerError
+from ledgerlink.ledgers.models import provider_name
 from ledgerlink.ledgers.oauth import page
 from ledgerlink.ledgers.registry import LEDGERS
 
@@ -35,7 +36,9 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
         return page(request, "Disconnect", "Only an administrator of the organisation can disconnect.", 403)
     _, connection = found
     note = connections.disconnect(connection)  # type: ignore[arg-type]
-    return page(request, "Disconnected", note or f"{provider.title()} is disconnected. Mappings are kept.")
+    return page(
+        request, "Disconnected", note or f"{provider_name(provider)} is disconnected. Mappings are kept."
+    )
 
 
 @login_required

@@ -158,15 +158,6 @@ def load_documents(
     return {str(row.id): build(row) for row in rows}
 
 
-def lookup_number(document: c.Document) -> str:
-    """What a ledger can find this document by after an unknown outcome (contract `find_by_number`)."""
-    if isinstance(document, c.Invoice | c.Cancellation):
-        return document.number
-    if isinstance(document, c.PaymentReversal):
-        return document.id
-    return document.id  # customers (ContactNumber) and payments carry CashFlow's id
-
-
 def cashflow_total_minor(document: c.Document) -> int | None:
     """The amount the ledger's copy must show, to compare to the cent; None where nothing is compared."""
     if isinstance(document, c.Invoice):

@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ledgerlink.cashflow.models import Invoice, PaymentMethod, TaxRate
-from ledgerlink.ledgers import charts, connections, validation
+from ledgerlink.ledgers import charts, connections, registry, validation
 from ledgerlink.ledgers.http import json_bytes
 from ledgerlink.ledgers.mappings import resolve_mapping
+from ledgerlink.ledgers.models import provider_name
 from ledgerlink.ledgers.preview import preview_invoice
 from ledgerlink.sync import history
 from ledgerlink.sync.documents import invoice_document
@@ -53,13 +54,15 @@ def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "push": push,
         "eta": console.eta(push) if push else "",
         "history_form": console.HistoryForm(),
+        # One Connect button per ledger LedgerLink can sign in to, named as its users know it.
+        "connectable": [(key, provider_name(key)) for key in registry.OAUTH_PROVIDERS],
     }
     return render(request, "web/organisation.html", context)
 
 
 def _problems(org, provider: str, chart) -> list[validation.Problem]:
     labels = validation.Labels(
-        ledger=provider.title(),
+        ledger=provider_name(provider),
         tax_rates={str(t.pk): t.name for t in TaxRate.objects.filter(organisation=org)},
     )
     mapping = resolve_mapping(org, provider)
