@@ -18,7 +18,7 @@ CONTACT_PLACEHOLDER = "(the contact's id, once the customer is in the ledger)"
 
 
 def preview_invoice(
-    invoice: Invoice, organisation: Any, provider: str = "xero", contact_id: str = ""
+    invoice: Invoice, organisation: Any, provider: str, contact_id: str = ""
 ) -> dict[str, Any]:
     """{"provider", "method", "path", "params", "body", "problems"}: `body` holds Decimals, as the wire
     writer (`ledgers.http.json_bytes`) will write them. `body` is None when a mapping is missing."""

@@ -116,14 +116,17 @@ def preview(request: HttpRequest, organisation_id: str, invoice_id: str) -> Http
             status=409,
         )
     connection = connections.live_connection(org)
-    provider = connection.provider if connection else "xero"
-    link = (
-        RemoteLink.objects.filter(
-            connection=connection, subject_type="customer", subject_id=str(invoice.customer_id)
-        ).first()
-        if connection
-        else None
-    )
+    if connection is None:  # the body is the connected ledger's: there is nothing to show before that
+        return render(
+            request,
+            "base.html",
+            {"title": "Preview", "message": "Connect a ledger to see what would be sent to it."},
+            status=409,
+        )
+    provider = connection.provider
+    link = RemoteLink.objects.filter(
+        connection=connection, subject_type="customer", subject_id=str(invoice.customer_id)
+    ).first()
     result = preview_invoice(invoice_document(invoice), org, provider, link.remote_id if link else "")
     if request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", ""):
         return HttpResponse(json_bytes(result), content_type="application/json")
