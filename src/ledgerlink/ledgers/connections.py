@@ -8,15 +8,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import Membership, Organisation, Role
-from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError
-from ledgerlink.ledgers.models import OAUTH_STATE_TTL, Connection, ConnectionStatus, OAuthState, provider_name
+from ledgerlink.ledgers.models import OAUTH_STATE_TTL, Connection, ConnectionStatus, OAuthState
 from ledgerlink.ledgers.registry import oauth_for
 from ledgerlink.ledgers.signals import ConnectBlocked, connect_requested
 from ledgerlink.ledgers.tokens import ensure_fresh_token
@@ -128,34 +125,6 @@ def complete_connection(state: OAuthState, tokens: TokenSet, tenant: Tenant) -> 
             f"{tenant.name} is already connected to another CashFlow organisation. Disconnect it there first."
         ) from exc
     return connection
-
-
-def finish_connect(request: HttpRequest, state: OAuthState, tokens: TokenSet, tenant: Tenant) -> HttpResponse:
-    """The end of the browser flow: connect, then load the chart at once (instant setup)."""
-    name = provider_name(state.provider)
-    try:
-        connection = complete_connection(state, tokens, tenant)
-    except ConnectRefused as exc:
-        return render(
-            request, "ledgers/page.html", {"title": f"Connect {name}", "message": str(exc)}, status=409
-        )
-    chart_error = ""
-    snapshot = None
-    try:
-        snapshot = refresh_chart(connection)
-    except LedgerError as exc:
-        chart_error = exc.message
-    return render(
-        request,
-        "ledgers/connected.html",
-        {
-            "title": f"{name} connected",
-            "connection": connection,
-            "name": name,
-            "snapshot": snapshot,
-            "chart_error": chart_error,
-        },
-    )
 
 
 def release_unpicked(provider: str, organisation_id: str, tokens: TokenSet, tenants: list[Tenant]) -> None:

@@ -2,14 +2,14 @@
 
 from django.urls import path
 
-from ledgerlink.ledgers import oauth, views
+from ledgerlink.ledgers import oauth_views, views
 
 app_name = "ledgers"
 
 urlpatterns = [
-    path("<str:provider>/connect/", oauth.connect, name="connect"),
-    path("<str:provider>/callback/", oauth.callback, name="callback"),
-    path("<str:provider>/tenants/<str:state_value>/", oauth.pick_tenant, name="tenants"),
+    path("<str:provider>/connect/", oauth_views.connect, name="connect"),
+    path("<str:provider>/callback/", oauth_views.callback, name="callback"),
+    path("<str:provider>/tenants/<str:state_value>/", oauth_views.pick_tenant, name="tenants"),
     path("<str:provider>/disconnect/", views.disconnect, name="disconnect"),
     path("<str:provider>/chart/", views.reload_chart, name="chart"),
 ]
