@@ -16,7 +16,7 @@ from ledgerlink.cashflow.models import Invoice, Organisation, TaxRate
 from ledgerlink.ledgers.contract import Chart, LedgerAccount, LedgerTaxRate
 from ledgerlink.ledgers.mappings import resolve_mapping
 from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
-from ledgerlink.sync import outbox
+from ledgerlink.sync import doorbell
 from ledgerlink.sync.session import LedgerSession
 from ledgerlink.sync.worker import RunReport, sync_connection
 
@@ -28,7 +28,7 @@ def doorbells(monkeypatch) -> list:
     """Record doorbells instead of enqueueing them: tests drive the worker themselves."""
     rung: list = []
     monkeypatch.setattr(
-        outbox, "ring", lambda connection_id, delay_s=None: rung.append((connection_id, delay_s))
+        doorbell, "ring", lambda connection_id, delay_s=None: rung.append((connection_id, delay_s))
     )
     return rung
 

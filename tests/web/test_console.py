@@ -10,7 +10,7 @@ import pytest
 
 from ledgerlink.cashflow import services
 from ledgerlink.ledgers.models import Connection
-from ledgerlink.sync import outbox
+from ledgerlink.sync import doorbell
 from ledgerlink.sync.worker import sync_connection
 
 from .world import PASSWORD, connect
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def doorbells(monkeypatch):
     """The test drives the worker itself instead of a huey consumer."""
-    monkeypatch.setattr(outbox, "ring", lambda connection_id, delay_s=None: None)
+    monkeypatch.setattr(doorbell, "ring", lambda connection_id, delay_s=None: None)
 
 
 def _issue(organisation, customer, tax_rate, amount: str, line_type: str = "system"):

@@ -12,10 +12,11 @@ class SyncConfig(AppConfig):
         from ledgerlink.cashflow.events import register_handler
         from ledgerlink.ledgers import models as ledger_models
         from ledgerlink.ledgers.signals import ledger_call_made
-        from ledgerlink.sync import audit, outbox, retry, tasks  # noqa: F401  (tasks: registers huey tasks)
+        from ledgerlink.sync import audit, doorbell, outbox, retry, tasks
         from ledgerlink.sync.api import router
 
         register_handler(outbox.on_domain_event)
+        doorbell.install(tasks.enqueue_sync)  # importing tasks also registers the huey tasks
         # The engine's part of API v1 (cashflow never imports its consumers), before any URL is generated.
         api.add_router("/", router)
         ledger_call_made.connect(audit.count_call, dispatch_uid="sync-count-calls")

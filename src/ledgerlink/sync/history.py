@@ -19,7 +19,7 @@ from django.utils import timezone
 from ledgerlink.cashflow.models import DomainEvent, Invoice, InvoiceStatus
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.sync import outbox
+from ledgerlink.sync import doorbell, outbox
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 from ledgerlink.sync.outbox import Planned, queue_records
 
@@ -111,7 +111,7 @@ def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
     push.total = SyncRecord.objects.filter(history_push=push, kind=ObjectKind.INVOICE).count()
     push.save(update_fields=["total"])
     refresh_progress(push)
-    transaction.on_commit(lambda: outbox.ring(connection.pk))
+    doorbell.ring_after_commit(connection.pk)
     return push
 
 

@@ -1,4 +1,4 @@
-"""CashFlow events -> sync records, in the event's own transaction; then a doorbell after commit.
+"""CashFlow events -> sync records, in the event's own transaction; then the doorbell after commit.
 
 cashflow never imports sync: `SyncConfig.ready()` registers `on_domain_event` with cashflow's events module.
 A lost doorbell costs nothing but time: the sweeper re-rings every connection with due records and
@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from django.db import transaction
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import DomainEvent, EventKind, Invoice
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.sync import doorbell
 from ledgerlink.sync.documents import SUBJECT_TYPES
 from ledgerlink.sync.models import HistoricalPush, RemoteLink, SweepMark, SyncRecord, SyncState
 
@@ -135,20 +135,7 @@ def on_domain_event(event: DomainEvent) -> None:
     for connection in live_connections(event.organisation_id):
         queue_records(connection, planned, event_id=str(event.id))
         if connection.status == ConnectionStatus.ACTIVE:
-            transaction.on_commit(partial(ring, connection.pk))
-
-
-def ring(connection_id: object, delay_s: float | None = None) -> None:
-    """Ask a worker to sync this connection. Best effort: when the queue is unreachable the sweeper rings."""
-    from ledgerlink.sync.tasks import sync_connection_task
-
-    try:
-        if delay_s:
-            sync_connection_task.schedule((connection_id,), delay=delay_s)
-        else:
-            sync_connection_task(connection_id)
-    except Exception:  # the queue is down; the records are safe and the sweeper will ring again
-        log.warning("could not enqueue a sync for connection %s; the sweeper will retry", connection_id)
+            doorbell.ring_after_commit(connection.pk)
 
 
 def materialise_missed_events(now: dt.datetime | None = None) -> int:

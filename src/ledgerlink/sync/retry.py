@@ -3,19 +3,16 @@ configuration problems when a mapping changes (wired to the mapping models' sign
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
 
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.sync import transitions
+from ledgerlink.sync import doorbell, transitions
 from ledgerlink.sync.models import RETRYABLE_STATES, SyncRecord, SyncState
 
 
 def _ring_after_commit(connection_ids: set[object]) -> None:
-    from ledgerlink.sync.outbox import ring
-
     for connection_id in connection_ids:
-        transaction.on_commit(lambda cid=connection_id: ring(cid))
+        doorbell.ring_after_commit(connection_id)
 
 
 def retry_record(record: SyncRecord) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.sync import outbox
+from ledgerlink.sync import doorbell, outbox
 from ledgerlink.sync.models import DUE_STATES, Attempt, HistoricalPush, SyncRecord, SyncState
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def sweep(now: dt.datetime | None = None) -> SweepReport:
     ).exclude(state=SyncState.IN_FLIGHT)
     connection_ids = sorted(set(due.values_list("connection_id", flat=True)))
     for connection_id in connection_ids:
-        outbox.ring(connection_id)
+        doorbell.ring(connection_id)
     for push in HistoricalPush.objects.filter(state=HistoricalPush.State.RUNNING):
         from ledgerlink.sync.history import refresh_progress
 

@@ -23,6 +23,14 @@ def sync_connection_task(connection_id: object) -> None:
         log.info("connection %s is gone; nothing to sync", connection_id)
 
 
+def enqueue_sync(connection_id: object, delay_s: float | None = None) -> None:
+    """The doorbell's queue (installed in doorbell.py by SyncConfig.ready)."""
+    if delay_s:
+        sync_connection_task.schedule((connection_id,), delay=delay_s)
+    else:
+        sync_connection_task(connection_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def sweep_task() -> None:
     from ledgerlink.sync.sweeper import sweep

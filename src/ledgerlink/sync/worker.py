@@ -42,7 +42,7 @@ from ledgerlink.ledgers.errors import (
     UnknownOutcome,
 )
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.sync import leases, ordering, ratelimit, transitions
+from ledgerlink.sync import doorbell, leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
 from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord
@@ -180,9 +180,7 @@ class _Run:
         self.report.resume_in_s = resume
         self.refresh_pushes()
         if resume is not None:
-            from ledgerlink.sync.outbox import ring
-
-            ring(self.connection.pk, delay_s=resume)
+            doorbell.ring(self.connection.pk, delay_s=resume)
 
     def carried_ids(self) -> list[int]:
         """Records held over from the last claim in a part-filled batch."""
