@@ -7,7 +7,6 @@ write-ahead mark, send with the deterministic key, read per-item outcomes, move 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import itertools
 import logging
@@ -17,15 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import TaxRate
-from ledgerlink.cashflow.money import from_minor, to_minor
 from ledgerlink.ledgers import contract as c
 from ledgerlink.ledgers.contract import (
     SEND_ORDER,
-    ItemOutcome,
     Ledger,
     LedgerRequest,
     ObjectKind,
@@ -33,20 +30,19 @@ from ledgerlink.ledgers.contract import (
     SyncItem,
 )
 from ledgerlink.ledgers.errors import (
-    Conflict,
     LedgerError,
-    NeedsAttention,
     Reconnect,
     Retry,
-    TokenExpired,
     UnknownOutcome,
 )
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import doorbell, leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
+from ledgerlink.sync.doubts import DoubtfulRecords
 from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord
-from ledgerlink.sync.policy import replay_is_safe, request_key
+from ledgerlink.sync.outcomes import Outcomes, RunStopped
+from ledgerlink.sync.policy import request_key
 from ledgerlink.sync.preflight import preflight_problems
 from ledgerlink.sync.session import LedgerSession, open_session
 
@@ -57,7 +53,6 @@ CLAIM_BATCH = 1000  # a historical push claims many batches of every kind at onc
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
 MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
-TENANT_WAIT_S = 60.0  # a tenant-wide pause whose ledger named no wait
 
 _Chunk = list[tuple[SyncRecord, SyncItem]]  # records sent in one request, with their items
 
@@ -103,14 +98,6 @@ def _carry_rule(claimed: int) -> bool | None:
     return None if claimed else False
 
 
-class _Stop(Exception):
-    """End this run now; ring again after `resume_in_s` (None: only the sweeper or a user will)."""
-
-    def __init__(self, reason: str, resume_in_s: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.resume_in_s = reason, resume_in_s
-
-
 def sync_connection(
     connection_id: object,
     *,
@@ -139,7 +126,10 @@ def sync_connection(
     return report
 
 
-class _Run:
+class _Run(DoubtfulRecords, Outcomes):
+    """One run for one connection: the loop, what it sends and how (doubtful records and outcomes are
+    its two mixins, in doubts.py and outcomes.py)."""
+
     def __init__(
         self, connection: Connection, session: LedgerSession, owner: str, budget_s: float, report: RunReport
     ) -> None:
@@ -173,7 +163,7 @@ class _Run:
                 leases.release_unfinished(self.owner, self.connection.pk, keep=self.carried_ids())
             else:
                 resume = 0.0  # out of time with work left: hand over to a fresh run
-        except _Stop as stop:
+        except RunStopped as stop:
             self.report.stopped_for, resume = str(stop), stop.resume_in_s
         finally:
             leases.release_unfinished(self.owner, self.connection.pk, dt.timedelta(seconds=resume or 0))
@@ -254,34 +244,6 @@ class _Run:
             ready.append((record, item))
         return self.resolve_doubts(ready)
 
-    def resolve_doubts(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[tuple[SyncRecord, SyncItem]]:
-        """Records whose last request may have landed: replay it whole with its key while the ledger still
-        remembers the key; otherwise (key expired, a cached error, a companion gone) look each one up
-        before writing it again. Returns what may be sent, replays keeping their key."""
-        groups: dict[str, list[tuple[SyncRecord, SyncItem]]] = defaultdict(list)
-        settled: list[tuple[SyncRecord, SyncItem]] = []
-        to_look_up: list[tuple[SyncRecord, SyncItem]] = []
-        for record, item in ready:
-            if record.unknown_outcome_since is None:
-                settled.append((record, item))
-            elif record.idempotency_key:
-                groups[record.idempotency_key].append((record, item))
-            else:
-                to_look_up.append((record, item))
-        in_doubt = self._in_doubt_counts(list(groups))
-        now = timezone.now()
-        for key, pairs in groups.items():
-            whole = len(pairs) == in_doubt.get(key, 0)
-            fresh_enough = all(
-                replay_is_safe(r.unknown_outcome_since, self.session.key_lifetime, now)  # type: ignore[arg-type]
-                for r, _ in pairs
-            )
-            (settled if whole and fresh_enough else to_look_up).extend(pairs)
-        for record, item in to_look_up:
-            if not self._settled_by_lookup(record, item):
-                settled.append((record, item))
-        return settled
-
     def _dependency_links(
         self, kind: ObjectKind, documents: Iterable[c.Document]
     ) -> dict[tuple[str, str], str]:
@@ -348,38 +310,6 @@ class _Run:
             rows = TaxRate.objects.filter(organisation_id=self.connection.organisation_id)
             self._tax_names = {str(pk): name for pk, name in rows.values_list("id", "name")}
         return self._tax_names
-
-    def _in_doubt_counts(self, keys: list[str]) -> dict[str, int]:
-        """How many records of this connection are in doubt under each key: a replay must carry them all,
-        since a key re-used on a different request is refused (xero.md 4)."""
-        if not keys:
-            return {}
-        rows = (
-            SyncRecord.objects.filter(
-                connection=self.connection, idempotency_key__in=keys, unknown_outcome_since__isnull=False
-            )
-            .values("idempotency_key")
-            .annotate(count=Count("id"))
-        )
-        return {row["idempotency_key"]: row["count"] for row in rows}
-
-    def _settled_by_lookup(self, record: SyncRecord, item: SyncItem) -> bool:
-        """An outcome unknown for longer than the key lives: look the object up before writing it again.
-        True when the record is settled (found and linked, or waiting to look again)."""
-        try:
-            found = self.call_lookup(item)
-        except LedgerError as error:
-            self.on_lookup_error([(record, item)], error)
-            return True
-        if found is not None:
-            transitions.mark_synced(record, found, self.session.display_name)
-            self.report.synced += 1
-            return True
-        # Not there: the earlier write never landed. Write it afresh under a new key.
-        record.generation += 1
-        record.unknown_outcome_since, record.idempotency_key = None, ""
-        record.save(update_fields=["generation", "unknown_outcome_since", "idempotency_key", "updated_at"])
-        return False
 
     def match_customers(self, ready: list[tuple[SyncRecord, SyncItem]]) -> list[tuple[SyncRecord, SyncItem]]:
         """Customers found in the ledger by email are linked without a write; the rest are created."""
@@ -492,148 +422,6 @@ class _Run:
             record.idempotency_key = key
             record.attempts += 1
 
-    def apply_outcomes(
-        self,
-        records: dict[str, SyncRecord],
-        outcomes: Iterable[ItemOutcome],
-        request: LedgerRequest | None = None,
-    ) -> list[SyncItem]:
-        """Move each record by the ledger's answer for it; returns the items that need a next step."""
-        expected_items = {item.record_id: item for item in (request.items if request else ())}
-        by_id: dict[str, ItemOutcome] = {}
-        for outcome in outcomes:
-            if outcome.record_id in records:
-                by_id[outcome.record_id] = outcome
-            else:
-                log.warning(
-                    "the ledger answered for record %s, which this request did not carry", outcome.record_id
-                )
-        # The batch's successes first and at once (one transaction), before an error may end the run.
-        synced = [
-            (records[record_id], outcome.remote)
-            for record_id, outcome in by_id.items()
-            if outcome.error is None
-            and outcome.remote is not None
-            and (outcome.done or record_id not in expected_items)
-        ]
-        transitions.mark_all_synced(synced, self.session.display_name)
-        self.report.synced += len(synced)
-        done = {str(record.pk) for record, _ in synced}
-        for silent in expected_items.values():
-            if silent.record_id not in by_id:
-                self.on_item_error(
-                    records[silent.record_id], silent, UnknownOutcome("The ledger said nothing about it.")
-                )
-        follow_ups = []
-        for record_id, outcome in by_id.items():
-            if record_id in done:
-                continue
-            record, item = records[record_id], expected_items.get(record_id)
-            if outcome.error is not None:
-                self.on_item_error(record, item, outcome.error)
-            elif not outcome.done and item is not None:
-                follow_ups.append(self.next_step(record, item, outcome))
-            else:
-                self.on_item_error(record, item, UnknownOutcome("The ledger returned no id for it."))
-        return follow_ups
-
-    def next_step(self, record: SyncRecord, item: SyncItem, outcome: ItemOutcome) -> SyncItem:
-        """A step of a multi-step operation landed: keep its ids and return the item for the next step."""
-        record.step_ids = {**record.step_ids, **outcome.extra_ids}
-        record.unknown_outcome_since = None
-        if outcome.remote is not None and outcome.remote.total is not None:
-            record.ledger_total_minor = to_minor(outcome.remote.total)
-        record.save(update_fields=["step_ids", "unknown_outcome_since", "ledger_total_minor", "updated_at"])
-        return dataclasses.replace(item, remote_ids={**item.remote_ids, **outcome.extra_ids})
-
-    # --- errors -----------------------------------------------------------------------------------------
-
-    def on_request_error(self, records: list[SyncRecord], request: LedgerRequest, error: LedgerError) -> None:
-        """The whole request failed: every item in it shares the fate, per the error's kind."""
-        if isinstance(error, TokenExpired):
-            try:
-                self.session.token_rejected()  # expired early (clock skew): refresh before the retry
-            except LedgerError as refresh_error:
-                error = refresh_error
-        self.stop_if_tenant_wide(records, error)
-        items = {item.record_id: item for item in request.items}
-        for record in records:
-            self.on_item_error(record, items.get(str(record.pk)), error)
-
-    def on_lookup_error(self, pairs: list[tuple[SyncRecord, SyncItem]], error: LedgerError) -> None:
-        """A read (customer match, look-up) failed: nothing was written, so nothing is in doubt anew."""
-        self.stop_if_tenant_wide([record for record, _ in pairs], error)
-        for record, item in pairs:
-            self.on_item_error(record, item, error, lookup_failed=True)
-
-    def stop_if_tenant_wide(self, records: list[SyncRecord], error: LedgerError) -> None:
-        """The ledger spoke for the whole tenant (rate limit, offline, maintenance): pause every worker on
-        it for the wait it named, and end this run."""
-        if not (isinstance(error, Retry) and error.scope == "tenant"):
-            return
-        wait = error.after_s or TENANT_WAIT_S
-        ratelimit.pause(self.session.provider, self.session.tenant_id, wait)
-        for record in records:
-            transitions.mark_retry(
-                record,
-                error,
-                retry_after_s=wait,
-                in_doubt=record.unknown_outcome_since is not None,
-                fresh_key=False,
-            )
-        raise _Stop(error.message, resume_in_s=wait)
-
-    def on_item_error(
-        self, record: SyncRecord, item: SyncItem | None, error: LedgerError, *, lookup_failed: bool = False
-    ) -> None:
-        if isinstance(error, Reconnect):
-            transitions.pause_connection(self.connection, error.message)
-            raise _Stop(error.message)
-        if isinstance(error, NeedsAttention):
-            if not lookup_failed:
-                record.unknown_outcome_since = None  # the ledger answered for this item: it did not land
-            transitions.mark_attention(record, error)
-        elif isinstance(error, Conflict) and item is not None and not lookup_failed:
-            self.resolve_conflict(record, item, error)
-        elif isinstance(error, UnknownOutcome) or lookup_failed:
-            transitions.mark_retry(
-                record, error, in_doubt=record.unknown_outcome_since is not None, fresh_key=False
-            )
-        elif isinstance(error, Retry):
-            # A write that may have landed is looked up next time instead of replayed (the ledger may have
-            # cached its failure under the key); one that surely did not goes again under a new key.
-            transitions.mark_retry(record, error, retry_after_s=error.after_s, in_doubt=error.maybe_written)
-            if error.maybe_written:
-                SyncRecord.objects.filter(pk=record.pk).update(idempotency_key="")
-        else:
-            transitions.mark_attention(record, error)
-
-    def resolve_conflict(self, record: SyncRecord, item: SyncItem, error: Conflict) -> None:
-        """The number already exists: link it when it is this very object (same total), else ask the user."""
-        try:
-            found = self.call_lookup(item)
-        except LedgerError as lookup_error:
-            self.on_lookup_error([(record, item)], lookup_error)
-            return
-        ledger = self.session.display_name
-        if found is None:
-            transitions.mark_attention(
-                record, f"{error.message} ({ledger} refused it as a duplicate, yet it cannot be found there.)"
-            )
-            return
-        ours, theirs = record.cashflow_total_minor, found.total
-        if theirs is None or ours is None or to_minor(theirs) == ours:
-            transitions.mark_synced(record, found, ledger)
-            self.report.synced += 1
-            return
-        number = getattr(item.document, "number", "") or record.subject_id
-        record.unknown_outcome_since = None  # what is in the ledger is known now: not ours
-        transitions.mark_attention(
-            record,
-            f"{number} already exists in {ledger} with a total of {theirs}, but CashFlow's total is "
-            f"{from_minor(ours)}. Rename or void the one in {ledger}, then retry.",
-        )
-
     # --- calls other than sends -------------------------------------------------------------------------
 
     def call(self, fn: Callable[[Ledger], T], method: str, what: str, record_ids: list[str]) -> T:
@@ -669,7 +457,7 @@ class _Run:
             if wait <= 0:
                 return holder
             if wait > MAX_INLINE_WAIT_S or time.monotonic() + wait > self.deadline:
-                raise _Stop("rate limit", resume_in_s=wait)
+                raise RunStopped("rate limit", resume_in_s=wait)
             time.sleep(wait)
 
     def give_back(self, holder: str, answer: object) -> None:
