@@ -60,7 +60,7 @@ def _issue(organisation: Any, customer: Any, tax_rate: Any, n: int) -> Invoice:
         services.InvoiceInput(
             customer_id=customer.pk,
             kind="custom",
-            due_date=dt.date(2030, 1, 1),
+            due_date=services.organisation_today(organisation) + dt.timedelta(days=30),
             tax_inclusive=True,
             lines=[line],
         ),
