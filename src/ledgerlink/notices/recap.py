@@ -110,13 +110,15 @@ def failed_items(organisation: Organisation, connection: Connection) -> list[Fai
             if problems
             else ledger_setting(record.last_error, ledger)
         )
-        items.append(_item(invoice, record, setting))
+        # The pre-flight's own words for that setting (the engine's sentence may repeat one per field).
+        reason = " ".join(dict.fromkeys(p.message for p in problems)) or record.last_error
+        items.append(_item(invoice, record, setting, reason))
     return items
 
 
-def _item(invoice: Any, record: SyncRecord, setting: Setting) -> FailedItem:
+def _item(invoice: Any, record: SyncRecord, setting: Setting, reason: str) -> FailedItem:
     prefix = _OBJECT_WORDS.get(ObjectKind(record.kind))
-    reason = f"{prefix}: {record.last_error}" if prefix else record.last_error
+    reason = f"{prefix}: {reason}" if prefix else reason
     return FailedItem(
         invoice_id=str(invoice.pk),
         number=invoice.number,

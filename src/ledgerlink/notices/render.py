@@ -47,7 +47,11 @@ def recap_email(
             "group": group,
             "setting_url": links.setting_page(organisation.pk, group.setting.key),
             "retry_url": links.retry_page(organisation.pk, group.setting.key),
-            "items": [{"item": item, "since": item.since.astimezone(zone)} for item in group.shown],
+            # Formatted here: the template's date filter would show UTC.
+            "items": [
+                {"item": item, "since": f"{item.since.astimezone(zone):%-d %b %Y, %H:%M}"}
+                for item in group.shown
+            ],
         }
         for group in recap.groups
     ]
