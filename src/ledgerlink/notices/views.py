@@ -57,9 +57,12 @@ def notices(request: HttpRequest, organisation_id: str) -> HttpResponse:
     mine = OptIn.objects.filter(organisation=org, user=request.user)
     form = SettingsForm(initial={"accounting_email": org.accounting_email, "recap_hour": saved.recap_hour})
     own = MyNoticesForm(initial={"kinds": list(mine.values_list("kind", flat=True))})
-    if request.method == "POST" and _save(request, org, saved):
-        messages.info(request, "Notice settings saved.")
-        return redirect("notices:settings", organisation_id=org.pk)
+    if request.method == "POST":
+        bound = _save(request, org, saved)
+        if bound is None:
+            messages.info(request, "Notice settings saved.")
+            return redirect("notices:settings", organisation_id=org.pk)
+        form, own = (bound, own) if isinstance(bound, SettingsForm) else (form, bound)
     deliveries = Delivery.objects.filter(notice__organisation=org).select_related("notice")[:LOG_LENGTH]
     context = {
         "organisation": org,
@@ -73,11 +76,12 @@ def notices(request: HttpRequest, organisation_id: str) -> HttpResponse:
 
 
 @transaction.atomic
-def _save(request: HttpRequest, org: Organisation, saved: NoticeSettings) -> bool:
-    if "kinds" in request.POST or request.POST.get("form") == "own":
+def _save(request: HttpRequest, org: Organisation, saved: NoticeSettings) -> forms.Form | None:
+    """Save what was posted; None when saved, else the bound form with its errors."""
+    if request.POST.get("form") == "own":
         own = MyNoticesForm(request.POST)
         if not own.is_valid():
-            return False
+            return own
         kinds = set(own.cleaned_data["kinds"])
         OptIn.objects.filter(organisation=org, user=request.user).exclude(kind__in=kinds).delete()
         for kind in kinds:
@@ -85,15 +89,15 @@ def _save(request: HttpRequest, org: Organisation, saved: NoticeSettings) -> boo
         # Asking for a kind again undoes an earlier unsubscribe from it.
         address = getattr(request.user, "email", "").lower()
         Unsubscribe.objects.filter(organisation=org, email=address, kind__in=kinds).delete()
-        return True
+        return None
     form = SettingsForm(request.POST)
     if not form.is_valid():
-        return False
+        return form
     org.accounting_email = form.cleaned_data["accounting_email"]
     org.save(update_fields=["accounting_email"])
     saved.recap_hour = form.cleaned_data["recap_hour"]
     saved.save(update_fields=["recap_hour"])
-    return True
+    return None
 
 
 @login_required
