@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from sync.fakes import FakeLedger  # tests/ is on sys.path (rootdir-relative packages)
 
 from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Customer, Invoice, Membership, Organisation, Role, TaxRate
@@ -34,7 +35,6 @@ from ledgerlink.ledgers.models import (
 )
 from ledgerlink.sync.session import LedgerSession
 from ledgerlink.sync.worker import sync_connection
-from sync.fakes import FakeLedger  # tests/ is on sys.path (rootdir-relative packages)
 
 _serial = itertools.count(1)
 
