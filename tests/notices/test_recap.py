@@ -221,3 +221,17 @@ def test_an_unsubscribed_contact_gets_nothing(smtp_outbox, sydney_morning):
     assert run_recaps(at_local(SYDNEY, next_day + dt.timedelta(days=1), 8)) == 1
     assert [m["To"] for m in smtp_outbox] == [shop.admin.email]
     assert Client().get("/notices/unsubscribe/forged-token/").status_code == 404
+
+
+def test_two_scheduler_processes_racing_send_one_email(smtp_outbox, sydney_morning):
+    """Real concurrency (PostgreSQL pass): two threads, each its own database connection, run the same
+    morning at once; the unique notice row and the claim let exactly one send."""
+    from sync.conftest import in_threads, needs_real_concurrency
+
+    needs_real_concurrency()
+    shop = make_shop(time_zone=SYDNEY)
+    fail_some(shop)
+    morning = at_local(SYDNEY, DAY, 8)
+    in_threads(run_recaps, [morning, morning])
+    assert len(smtp_outbox) == 1
+    assert Notice.objects.get(organisation=shop.organisation).state == NoticeState.SENT
