@@ -15,7 +15,17 @@ from ledgerlink.notices.models import Delivery, Notice, NoticeKind, NoticeSettin
 from ledgerlink.notices.schedule import run_recaps
 from ledgerlink.sync.models import SyncRecord, SyncState
 
-from .world import at_local, bodies, fail_some, html_links, local_path, make_shop, make_user, text_links
+from .world import (
+    assert_links_open_for_members_only,
+    at_local,
+    bodies,
+    fail_some,
+    html_links,
+    local_path,
+    make_shop,
+    make_user,
+    text_links,
+)
 
 pytestmark = pytest.mark.django_db
 SYDNEY = "Australia/Sydney"
@@ -71,23 +81,12 @@ def test_the_recap_lists_failures_grouped_by_the_setting_that_fixes_them(smtp_ou
     assert f"http://127.0.0.1:8000/orgs/{org}/notices/retry/?setting=line_type%3Afee.account" in links
     assert f"http://127.0.0.1:8000/orgs/{org}/invoices/?sync=needs_attention" in links
     outsider = make_user(make_shop(time_zone=SYDNEY).organisation, "admin")
-    member, stranger, anonymous = Client(), Client(), Client()
-    member.force_login(shop.member)
-    stranger.force_login(outsider)
-    for link in set(links):
-        path = local_path(link)
-        if "/notices/unsubscribe/" in path:
-            assert anonymous.get(path).status_code == 200  # no sign-in needed
-            continue
-        page = member.get(path)
-        assert page.status_code == 200, path
-        assert shop.organisation.name in page.content.decode()
-        assert stranger.get(path).status_code == 404, path
-        assert anonymous.get(path).status_code == 302, path
+    assert_links_open_for_members_only(links, shop, outsider)
 
     # "Retry these" sends that group again (an administrator's button), and only that group.
-    admin = Client()
+    admin, member = Client(), Client()
     admin.force_login(shop.admin)
+    member.force_login(shop.member)
     retry = f"/orgs/{org}/notices/retry/?setting=tax_rate%3A{shop.free.pk}.tax_code"
     assert b"Retry these 2" in admin.get(retry).content
     assert member.post(retry).status_code == 403

@@ -194,3 +194,23 @@ def local_path(url: str) -> str:
     parts = urlsplit(url)
     assert url.startswith(settings.PUBLIC_URL), url
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def assert_links_open_for_members_only(links: list[str], shop: Shop, outsider) -> None:
+    """Each link of ours opens for a member of the shop (mentioning it), is a 404 for a member of another
+    organisation and sends an anonymous visitor to sign in; the unsubscribe link needs no sign-in."""
+    from django.test import Client
+
+    member, stranger, anonymous = Client(), Client(), Client()
+    member.force_login(shop.member)
+    stranger.force_login(outsider)
+    for link in set(links):
+        path = local_path(link)
+        if "/notices/unsubscribe/" in path:
+            assert anonymous.get(path).status_code == 200, path
+            continue
+        page = member.get(path)
+        assert page.status_code == 200, path
+        assert shop.organisation.name in page.content.decode(), path
+        assert stranger.get(path).status_code == 404, path
+        assert anonymous.get(path).status_code == 302, path

@@ -4,7 +4,7 @@ counts, totals per currency and the first `limit` items kept for the email. No O
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -96,14 +96,13 @@ class Recap:
         return self.count == 0
 
 
-def _one_per_invoice(items: Iterable[FailedItem]) -> list[FailedItem]:
-    # An invoice and its payment can both wait; the recap lists the invoice once per setting.
-    seen: set[tuple[str, str]] = set()
+def _unique(items: Iterable[FailedItem], key: Callable[[FailedItem], object]) -> list[FailedItem]:
+    """The first item of each key, in order."""
+    seen: set[object] = set()
     unique: list[FailedItem] = []
     for item in items:
-        key = (item.setting.key, item.invoice_id)
-        if key not in seen:
-            seen.add(key)
+        if key(item) not in seen:
+            seen.add(key(item))
             unique.append(item)
     return unique
 
@@ -112,7 +111,8 @@ def build_recap(items: Sequence[FailedItem], limit: int = SHOWN_LIMIT) -> Recap:
     """Group by setting, the largest group first (fixing it clears most), oldest failure first inside a
     group; keep the first `limit` items overall."""
     by_setting: dict[str, list[FailedItem]] = {}
-    for item in _one_per_invoice(items):
+    # An invoice and its payment can both wait: listed once per setting.
+    for item in _unique(items, lambda item: (item.setting.key, item.invoice_id)):
         by_setting.setdefault(item.setting.key, []).append(item)
     ordered = sorted(by_setting.values(), key=lambda group: (-len(group), group[0].setting.title))
     groups: list[Group] = []
@@ -123,15 +123,6 @@ def build_recap(items: Sequence[FailedItem], limit: int = SHOWN_LIMIT) -> Recap:
         budget -= len(shown)
         groups.append(Group(members[0].setting, shown, len(members), totals(members)))
     everything = [item for group in ordered for item in group]
-    return Recap(tuple(groups), len({item.invoice_id for item in everything}), totals(_distinct(everything)))
-
-
-def _distinct(items: Iterable[FailedItem]) -> list[FailedItem]:
     # An invoice waiting in two groups counts once in the grand total.
-    seen: set[str] = set()
-    unique = []
-    for item in items:
-        if item.invoice_id not in seen:
-            seen.add(item.invoice_id)
-            unique.append(item)
-    return unique
+    distinct = _unique(everything, lambda item: item.invoice_id)
+    return Recap(tuple(groups), len(distinct), totals(distinct))
