@@ -14,6 +14,8 @@ SMTP_PORT ?= 8025
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
+	@# The email rendering test lays notices out in headless Chromium: Debian's, driven by Playwright.
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
@@ -25,12 +27,13 @@ demo: $(STAMP)
 	$(BIN)/ledgerlink demo --port $(PORT) --xero-port $(XERO_PORT) --smtp-port $(SMTP_PORT)
 
 # Strict typing where it pays: the contract, the pure money/date/payload code, the deployment secrets and
-# the demo's supervisor; the sandbox checked plainly.
+# the demo's supervisor, the recap's grouping; the sandbox checked plainly.
 TYPED := src/ledgerlink/ledgers/contract.py src/ledgerlink/ledgers/errors.py src/ledgerlink/ledgers/http.py \
 	src/ledgerlink/ledgers/validation.py src/ledgerlink/ledgers/mappings.py src/ledgerlink/ledgers/preview.py \
 	src/ledgerlink/ledgers/suggest.py src/ledgerlink/ledgers/xero src/ledgerlink/billing/rules.py \
 	src/ledgerlink/cashflow/money.py src/ledgerlink/sync/policy.py src/ledgerlink/deployment.py \
-	src/ledgerlink/devtools/supervisor.py src/ledgerlink/devtools/fake_dates.py src/ledgerlink/devtools/ports.py
+	src/ledgerlink/devtools/supervisor.py src/ledgerlink/devtools/fake_dates.py src/ledgerlink/devtools/ports.py \
+	src/ledgerlink/notices/grouping.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", include("ledgerlink.cashflow.urls")),
     path("billing/", include("ledgerlink.billing.urls")),
     path("connections/", include("ledgerlink.ledgers.urls")),
+    path("", include("ledgerlink.notices.urls")),
     path("", include("ledgerlink.web.urls")),
 ]

@@ -73,9 +73,13 @@ def keep_tokens_alive(now: dt.datetime | None = None) -> int:
 
 
 def refresh_stale_charts(now: dt.datetime | None = None) -> int:
-    """Reload the chart of every active connection whose cached chart is older than a day."""
+    """Reload the chart of every active connection whose cached chart is older than a day. A ledger that
+    refuses the reload because the grant is gone (revoked or disconnected from its side) pauses the
+    connection as a refused sync would: an idle organisation learns of it within a day, not at its next
+    invoice (notices alert on needs_reconnect)."""
     from ledgerlink.ledgers.charts import refresh_chart
-    from ledgerlink.ledgers.errors import LedgerError
+    from ledgerlink.ledgers.errors import LedgerError, Reconnect
+    from ledgerlink.sync.transitions import pause_connection
 
     cutoff = (now or timezone.now()) - CHART_MAX_AGE
     stale = Connection.objects.filter(status=ConnectionStatus.ACTIVE).exclude(chart__loaded_at__gte=cutoff)
@@ -84,6 +88,9 @@ def refresh_stale_charts(now: dt.datetime | None = None) -> int:
         try:
             refresh_chart(connection)
             refreshed += 1
+        except Reconnect as error:
+            pause_connection(connection, error.message)
+            log.warning("chart refresh of connection %s: the ledger wants a reconnect", connection.pk)
         except LedgerError as error:
             log.warning("chart refresh of connection %s failed: %s", connection.pk, error.kind)
     return refreshed

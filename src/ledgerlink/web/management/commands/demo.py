@@ -120,6 +120,7 @@ class Command(BaseCommand):
             f"  Try: curl -H 'Authorization: Bearer {first_key}' {demo.web_url}/api/v1/invoices",
             f"  Xero sandbox: {demo.xero_url}/_sandbox",
             f"  Mail sink: 127.0.0.1:{smtp_port}, messages saved in {demo.data / 'mail'}",
+            f"  Mail received (recaps, alerts, invoices): {demo.web_url}/_demo/mail/",
             f"  Logs: {demo.data / 'logs'}",
             "Ctrl-C stops everything.\n",
         ]

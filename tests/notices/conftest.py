@@ -1,0 +1,12 @@
+"""Notices fixtures: doorbells recorded rather than queued (the tests drive the engine themselves)."""
+
+import pytest
+
+from ledgerlink.sync import outbox
+
+
+@pytest.fixture(autouse=True)
+def doorbells(monkeypatch) -> list:
+    rung: list = []
+    monkeypatch.setattr(outbox, "ring", lambda connection_id, delay_s=None: rung.append(connection_id))
+    return rung
