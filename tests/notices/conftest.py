@@ -2,11 +2,11 @@
 
 import pytest
 
-from ledgerlink.sync import outbox
+from ledgerlink.sync import doorbell
 
 
 @pytest.fixture(autouse=True)
 def doorbells(monkeypatch) -> list:
     rung: list = []
-    monkeypatch.setattr(outbox, "ring", lambda connection_id, delay_s=None: rung.append(connection_id))
+    monkeypatch.setattr(doorbell, "ring", lambda connection_id, delay_s=None: rung.append(connection_id))
     return rung

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Membership, Organisation
 
 SESSION_KEY = "organisation_id"
@@ -18,7 +19,7 @@ def chosen_organisation(request: HttpRequest) -> Organisation | None:
         return None
     memberships = Membership.objects.filter(user=user).select_related("organisation").order_by("id")
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    membership = memberships.filter(organisation_id=chosen).first() if chosen else None
+    membership = access.membership(user, chosen)
     if membership is None:
         only = list(memberships[:2])
         membership = only[0] if len(only) == 1 else None

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from ledgerlink.billing import rules
 from ledgerlink.billing.models import Enablement, Subscription, SubscriptionStatus, TermsAcceptance
-from ledgerlink.cashflow.models import Membership, Organisation, Role
+from ledgerlink.cashflow import access
+from ledgerlink.cashflow.models import Organisation
 
 # The pricing terms an administrator agrees to. A change of wording or price is a new version.
 TERMS_VERSION = "2026-11"
@@ -31,13 +32,8 @@ def local_today(organisation: Organisation, now: datetime | None = None) -> date
     return (now or timezone.now()).astimezone(ZoneInfo(organisation.time_zone)).date()
 
 
-def is_admin(organisation: Organisation, user: AbstractBaseUser) -> bool:
-    """True when `user` administers `organisation`."""
-    return Membership.objects.filter(organisation=organisation, user_id=user.pk, role=Role.ADMIN).exists()
-
-
 def _require_admin(organisation: Organisation, user: AbstractBaseUser) -> None:
-    if not is_admin(organisation, user):
+    if not access.is_admin(user, organisation):
         raise PermissionDenied(
             "Only an administrator of this organisation can change the connector subscription."
         )

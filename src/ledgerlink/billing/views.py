@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ledgerlink.billing import access, invoicing, rules, services
 from ledgerlink.billing.models import BillingInvoice, Subscription
+from ledgerlink.cashflow import access as members
 from ledgerlink.cashflow.models import Organisation
 
 AGREE_FIELD = "agree"
@@ -44,7 +45,7 @@ def _terms(organisation: Organisation, subscription: Subscription | None) -> dic
 @require_http_methods(["GET", "POST"])
 def enable(request: HttpRequest) -> HttpResponse:
     organisation = current_organisation(request)
-    if not services.is_admin(organisation, request.user):
+    if not members.is_admin(request.user, organisation):
         return render(request, "billing/admin_only.html", {"organisation": organisation}, status=403)
     subscription = services.subscription_of(organisation)
     if subscription is not None and subscription.is_enabled:
@@ -78,7 +79,7 @@ def status(request: HttpRequest) -> HttpResponse:
     context = {
         "organisation": organisation,
         "subscription": subscription,
-        "is_admin": services.is_admin(organisation, request.user),
+        "is_admin": members.is_admin(request.user, organisation),
         "invoices": BillingInvoice.objects.filter(organisation=organisation),
         "price": f"{subscription.price:.2f}" if subscription else "",
         "next_invoice_on": services.next_invoice_on(subscription) if subscription else None,
@@ -90,7 +91,7 @@ def status(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest) -> HttpResponse:
     organisation = current_organisation(request)
-    if not services.is_admin(organisation, request.user):
+    if not members.is_admin(request.user, organisation):
         return render(request, "billing/admin_only.html", {"organisation": organisation}, status=403)
     # A double-submitted cancel finds nothing to cancel: the page already says cancelled.
     with contextlib.suppress(services.NotEnabled):

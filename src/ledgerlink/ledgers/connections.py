@@ -6,11 +6,10 @@ import dataclasses
 import logging
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ledgerlink.cashflow.models import Membership, Organisation, Role
+from ledgerlink.cashflow.models import Organisation
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError
 from ledgerlink.ledgers.models import OAUTH_STATE_TTL, Connection, ConnectionStatus, OAuthState
@@ -23,23 +22,6 @@ logger = logging.getLogger("ledgerlink.ledgers")
 
 class ConnectRefused(Exception):
     """A connect that cannot finish; the message is for the user."""
-
-
-def admin_organisations(user: Any) -> list[Organisation]:
-    return list(
-        Organisation.objects.filter(memberships__user=user, memberships__role=Role.ADMIN).order_by("name")
-    )
-
-
-def admin_organisation(user: Any, organisation_id: str) -> Organisation | None:
-    """The organisation if `user` administers it; None for members, strangers and malformed ids."""
-    try:
-        membership = Membership.objects.select_related("organisation").get(
-            user=user, organisation_id=organisation_id, role=Role.ADMIN
-        )
-    except (Membership.DoesNotExist, ValidationError, ValueError):  # a malformed UUID raises ValidationError
-        return None
-    return membership.organisation
 
 
 def live_connection(organisation: Any) -> Connection | None:

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ledgerlink.cashflow import access
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.contract import Tenant, TokenSet
@@ -54,13 +55,13 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     oauth = _provider(provider)
     name = provider_name(provider)
     if request.method == "GET":
-        organisations = connections.admin_organisations(request.user)
+        organisations = access.admin_organisations(request.user)
         return render(
             request,
             "ledgers/connect.html",
             {"provider": provider, "name": name, "organisations": organisations},
         )
-    organisation = connections.admin_organisation(request.user, request.POST.get("organisation", ""))
+    organisation = access.admin_organisation(request.user, request.POST.get("organisation", ""))
     if organisation is None:
         return page(
             request,

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
+from ledgerlink.cashflow import access
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.errors import LedgerError
@@ -18,7 +19,7 @@ from ledgerlink.ledgers.registry import LEDGERS
 def _admin_connection(request: HttpRequest, provider: str) -> tuple[object, object] | None:
     if provider not in LEDGERS:
         raise Http404("No such ledger.")
-    organisation = connections.admin_organisation(request.user, request.POST.get("organisation", ""))
+    organisation = access.admin_organisation(request.user, request.POST.get("organisation", ""))
     if organisation is None:
         return None
     connection = connections.live_connection(organisation)

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Organisation
 from ledgerlink.ledgers.connections import live_connection
 from ledgerlink.notices.grouping import build_recap
@@ -27,7 +28,6 @@ from ledgerlink.notices.recap import failed_items
 from ledgerlink.notices.sending import read_unsubscribe_token
 from ledgerlink.sync.models import SyncRecord
 from ledgerlink.sync.retry import retry_record
-from ledgerlink.web import access
 
 LOG_LENGTH = 200
 

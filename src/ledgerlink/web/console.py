@@ -15,12 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Invoice, InvoiceStatus, Organisation
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.sync import history, retry, status
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
-from ledgerlink.web import access
 
 # How each status of sync.status reads on the page.
 TONES = {"synced": "ok", "pending": "muted", "not attempted": "muted", "error": "bad", "disconnected": "bad"}

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Invoice, PaymentMethod, TaxRate
 from ledgerlink.ledgers import charts, connections, registry, validation
 from ledgerlink.ledgers.http import json_bytes
@@ -18,7 +19,7 @@ from ledgerlink.ledgers.preview import preview_invoice
 from ledgerlink.sync import history
 from ledgerlink.sync.documents import invoice_document
 from ledgerlink.sync.models import RemoteLink
-from ledgerlink.web import access, console
+from ledgerlink.web import console
 from ledgerlink.web.mapping import MappingForm
 
 
