@@ -31,7 +31,7 @@ demo: $(STAMP)
 TYPED := src/ledgerlink/ledgers/contract.py src/ledgerlink/ledgers/errors.py src/ledgerlink/ledgers/http.py \
 	src/ledgerlink/ledgers/validation.py src/ledgerlink/ledgers/mappings.py src/ledgerlink/ledgers/preview.py \
 	src/ledgerlink/ledgers/suggest.py src/ledgerlink/ledgers/xero src/ledgerlink/billing/rules.py \
-	src/ledgerlink/cashflow/money.py src/ledgerlink/sync/policy.py src/ledgerlink/deployment.py \
+	src/ledgerlink/cashflow/money.py src/ledgerlink/sync/policy.py src/ledgerlink/deployment.py src/ledgerlink/ledgers/providers.py \
 	src/ledgerlink/devtools/supervisor.py src/ledgerlink/devtools/fake_dates.py src/ledgerlink/devtools/ports.py \
 	src/ledgerlink/notices/grouping.py
 

@@ -222,6 +222,7 @@ def test_an_unsubscribed_contact_gets_nothing(smtp_outbox, sydney_morning):
     assert Client().get("/notices/unsubscribe/forged-token/").status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)  # the threads' own connections must see the shop
 def test_two_scheduler_processes_racing_send_one_email(smtp_outbox, sydney_morning):
     """Real concurrency (PostgreSQL pass): two threads, each its own database connection, run the same
     morning at once; the unique notice row and the claim let exactly one send."""

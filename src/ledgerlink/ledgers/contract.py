@@ -307,6 +307,19 @@ class CustomerResolution:
 
 
 @dataclass(frozen=True)
+class ProviderInfo:
+    """What a provider declares about itself in its package's `__init__.py` (ledgers/providers.py lists
+    them): its key and the name its users know it by."""
+
+    key: str
+    display_name: str  # "QuickBooks Online", never a .title() of the key
+
+    @property
+    def connect_label(self) -> str:
+        return f"Connect {self.display_name}"
+
+
+@dataclass(frozen=True)
 class RateLimits:
     """A ledger's published per-tenant limits, which the engine's shared budget keeps under."""
 

@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ledgerlink.ledgers.errors import Retry, UnknownOutcome
-from ledgerlink.ledgers.models import provider_name
+from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.signals import ledger_call_made
 
 logger = logging.getLogger("ledgerlink.ledgers.http")

@@ -14,18 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ledgerlink.crypto import EncryptedTextField
+from ledgerlink.ledgers.providers import CHOICES as PROVIDER_CHOICES
 
 OAUTH_STATE_TTL = dt.timedelta(minutes=10)
-
-
-class Provider(models.TextChoices):
-    XERO = "xero", "Xero"
-    QUICKBOOKS = "quickbooks", "QuickBooks Online"
-
-
-def provider_name(key: str) -> str:
-    """What users call a ledger ("QuickBooks Online", not "Quickbooks"); the key itself if unknown."""
-    return str(Provider(key).label) if key in Provider.values else key
 
 
 class ConnectionStatus(models.TextChoices):
@@ -41,7 +32,7 @@ class Connection(models.Model):
     organisation = models.ForeignKey(
         "cashflow.Organisation", on_delete=models.PROTECT, related_name="ledger_connections"
     )
-    provider = models.CharField(max_length=12, choices=Provider.choices)
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES)
     status = models.CharField(
         max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE
     )
@@ -92,7 +83,7 @@ class OAuthState(models.Model):
     session_binding = models.CharField(max_length=64, help_text="sha256 of a nonce kept in the session")
     organisation = models.ForeignKey("cashflow.Organisation", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=12, choices=Provider.choices)
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES)
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
     # Filled by the callback when the user must pick a tenant.
@@ -124,7 +115,7 @@ class ChartSnapshot(models.Model):
 
 class MappingBase(models.Model):
     organisation = models.ForeignKey("cashflow.Organisation", on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=12, choices=Provider.choices)
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES)
     account_id = models.CharField(max_length=64)
     account_code = models.CharField(max_length=32, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -198,7 +189,7 @@ class TrackingMapping(models.Model):
     """Optional: the ledger tracking category that carries projects, and each project's option."""
 
     organisation = models.ForeignKey("cashflow.Organisation", on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=12, choices=Provider.choices)
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES)
     category_id = models.CharField(max_length=64)
     category_name = models.CharField(max_length=100)
     project_options = models.JSONField(default=dict, blank=True, help_text="project id -> option name")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError, Reconnect, Retry
-from ledgerlink.ledgers.models import provider_name
+from ledgerlink.ledgers.providers import provider_name
 
 # --- Provider side --------------------------------------------------------------------------------------
 

@@ -25,8 +25,9 @@ from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError
-from ledgerlink.ledgers.models import OAuthState, provider_name
+from ledgerlink.ledgers.models import OAuthState
 from ledgerlink.ledgers.oauth import OAuthProvider, authorize_url, pkce_pair, redirect_uri
+from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.registry import OAUTH_PROVIDERS
 
 SESSION_PREFIX = "ledgers.oauth."

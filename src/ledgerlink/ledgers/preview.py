@@ -10,7 +10,7 @@ from ledgerlink.ledgers.charts import chart_for
 from ledgerlink.ledgers.connections import live_connection
 from ledgerlink.ledgers.contract import Invoice, ObjectKind, SyncItem
 from ledgerlink.ledgers.mappings import resolve_mapping
-from ledgerlink.ledgers.models import provider_name
+from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.registry import LEDGERS
 from ledgerlink.ledgers.validation import Labels, Problem, document_problems
 

@@ -11,8 +11,8 @@ from ledgerlink.cashflow import access
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.errors import LedgerError
-from ledgerlink.ledgers.models import provider_name
 from ledgerlink.ledgers.oauth_views import page
+from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.registry import LEDGERS
 
 

@@ -14,8 +14,8 @@ from ledgerlink.cashflow.models import Invoice, PaymentMethod, TaxRate
 from ledgerlink.ledgers import charts, connections, registry, validation
 from ledgerlink.ledgers.http import json_bytes
 from ledgerlink.ledgers.mappings import resolve_mapping
-from ledgerlink.ledgers.models import provider_name
 from ledgerlink.ledgers.preview import preview_invoice
+from ledgerlink.ledgers.providers import PROVIDERS, provider_name
 from ledgerlink.sync import history
 from ledgerlink.sync.documents import invoice_document
 from ledgerlink.sync.models import RemoteLink
@@ -56,7 +56,7 @@ def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "eta": console.eta(push) if push else "",
         "history_form": console.HistoryForm(),
         # One Connect button per ledger LedgerLink can sign in to, named as its users know it.
-        "connectable": [(key, provider_name(key)) for key in registry.OAUTH_PROVIDERS],
+        "connectable": [(key, PROVIDERS[key].connect_label) for key in registry.OAUTH_PROVIDERS],
     }
     return render(request, "web/organisation.html", context)
 
