@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ledgerlink.billing import rules
 from ledgerlink.billing.models import BillingInvoice, Enablement, InvoiceSequence, InvoiceStatus
-from ledgerlink.cashflow.models import Membership, Organisation, Role
+from ledgerlink.cashflow import access
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +107,6 @@ def render_html(invoice: BillingInvoice) -> str:
     return render_to_string("billing/invoice.html", invoice_context(invoice))
 
 
-def recipients(organisation: Organisation) -> list[str]:
-    """The accounting contact; when an organisation has none, its administrators."""
-    if organisation.accounting_email:
-        return [organisation.accounting_email]
-    admins = Membership.objects.filter(organisation=organisation, role=Role.ADMIN).exclude(user__email="")
-    return sorted(admins.values_list("user__email", flat=True))
-
-
 def invoice_email(
     invoice: BillingInvoice, to: list[str], connection: BaseEmailBackend | None = None
 ) -> EmailMultiAlternatives:
@@ -175,7 +167,7 @@ def send_pending_emails(now: datetime) -> int:
 
 
 def _send_one(invoice: BillingInvoice, connection: BaseEmailBackend) -> int:
-    to = recipients(invoice.organisation)
+    to = access.accounting_contacts(invoice.organisation)
     if not to:
         return 0
     try:

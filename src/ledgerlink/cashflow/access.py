@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 
-from ledgerlink.cashflow.models import Membership, Organisation
+from ledgerlink.cashflow.models import Membership, Organisation, Role
 
 
 def membership(user: Any, organisation_id: object) -> Membership | None:
@@ -58,3 +59,15 @@ def organisation_for(user: Any, organisation_id: object, *, admin: bool = False)
     if admin and not administers:
         raise PermissionDenied("Only an administrator of this organisation can do that.")
     return found.organisation, administers
+
+
+def administrators_with_email(organisation: Organisation) -> QuerySet[Membership]:
+    return Membership.objects.filter(organisation=organisation, role=Role.ADMIN).exclude(user__email="")
+
+
+def accounting_contacts(organisation: Organisation) -> list[str]:
+    """Who hears about the organisation's books and bills: its accounting email; when it has none, its
+    administrators (sorted)."""
+    if organisation.accounting_email:
+        return [organisation.accounting_email]
+    return sorted(administrators_with_email(organisation).values_list("user__email", flat=True))

@@ -24,7 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 
-from ledgerlink.cashflow.models import Membership, Organisation, Role
+from ledgerlink.cashflow import access
+from ledgerlink.cashflow.models import Organisation
 from ledgerlink.notices.models import (
     Delivery,
     DeliveryStatus,
@@ -57,10 +58,8 @@ Render = Callable[[str], Email]
 def recipients(organisation: Organisation, kind: str) -> list[str]:
     """The accounting contact (or, when there is none, every administrator) and the administrators who opted
     in to `kind`, less whoever unsubscribed from it; lower-cased, each once."""
-    admins = Membership.objects.filter(organisation=organisation, role=Role.ADMIN).exclude(user__email="")
-    wanted = [organisation.accounting_email] if organisation.accounting_email else []
-    if not wanted:
-        wanted = list(admins.values_list("user__email", flat=True))
+    admins = access.administrators_with_email(organisation)
+    wanted = access.accounting_contacts(organisation)
     opted = OptIn.objects.filter(organisation=organisation, kind=kind, user__in=admins.values("user"))
     wanted += list(opted.values_list("user__email", flat=True))
     gone = {

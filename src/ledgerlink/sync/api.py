@@ -11,8 +11,9 @@ from ninja import Router, Schema
 
 from ledgerlink.cashflow.models import Invoice
 from ledgerlink.cashflow.schemas import READ_ERRORS
-from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.ledgers.models import Connection
 from ledgerlink.sync import status
+from ledgerlink.sync.outbox import live_connections
 
 router = Router(tags=["sync"])
 
@@ -50,11 +51,6 @@ class QueueOut(Schema):
     connections: list[dict[str, str]]
 
 
-def _connections(organisation: object) -> list[Connection]:
-    live = (ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_RECONNECT)
-    return list(Connection.objects.filter(organisation=organisation, status__in=live).order_by("provider"))
-
-
 def _ledger_out(connection: Connection, found: status.InvoiceSyncStatus) -> LedgerSyncOut:
     objects = [
         ObjectSyncOut(
@@ -86,7 +82,7 @@ def invoice_sync(request: HttpRequest, invoice_id: uuid.UUID) -> InvoiceSyncOut:
         raise Http404
     ledgers = [
         _ledger_out(connection, status.invoice_statuses(connection, [invoice.pk])[str(invoice.pk)])
-        for connection in _connections(organisation)
+        for connection in live_connections(organisation.pk)
     ]
     worst = min((ledger.state for ledger in ledgers), key=status.urgency, default="not attempted")
     return InvoiceSyncOut(invoice_id=invoice.pk, number=invoice.number, state=worst, ledgers=ledgers)
@@ -100,7 +96,7 @@ def queue(request: HttpRequest) -> QueueOut:
     depth = status.queue_depth(organisation)
     connections = [
         {"provider": c.provider, "status": c.status, "last_error": c.last_error}
-        for c in _connections(organisation)
+        for c in live_connections(organisation.pk)
     ]
     return QueueOut(
         caught_up=depth.caught_up,

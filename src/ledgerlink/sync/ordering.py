@@ -20,14 +20,10 @@ from collections.abc import Iterable
 
 from ledgerlink.ledgers.contract import SEND_ORDER, ObjectKind
 from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.status import OBJECT_NAMES
 
 SETTLED_STATES = (SyncState.SYNCED, SyncState.SKIPPED)
 _KIND_RANK = {kind.value: rank for rank, kind in enumerate(SEND_ORDER)}
-_LABELS = {
-    ObjectKind.PAYMENT: "payment",
-    ObjectKind.PAYMENT_REVERSAL: "refund or reversal",
-    ObjectKind.CANCELLATION: "cancellation",
-}
 
 
 def position(record: SyncRecord) -> tuple[int, int, int]:
@@ -67,7 +63,11 @@ def blockers(connection_id: object, records: list[SyncRecord]) -> dict[int, Sync
 
 def waiting_reason(blocker: SyncRecord, ledger_name: str) -> str:
     """What the waiting record tells the user: the earlier object it waits for, and why that one is stuck."""
-    what = "its invoice" if blocker.kind == ObjectKind.INVOICE else f"an earlier {_LABELS[blocker.kind]}"
+    what = (
+        "its invoice"
+        if blocker.kind == ObjectKind.INVOICE
+        else f"an earlier {OBJECT_NAMES[ObjectKind(blocker.kind)].lower()}"
+    )
     if blocker.state == SyncState.NEEDS_ATTENTION:
         return f"Waiting for {what}, which needs attention: {blocker.last_error}"
     if blocker.state == SyncState.PAUSED:

@@ -29,7 +29,7 @@ class ObjectSyncStatus:
 
     @property
     def name(self) -> str:
-        return _NAMES[ObjectKind(self.kind)]
+        return OBJECT_NAMES[ObjectKind(self.kind)]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ _LABELS = {
 }
 # Which object speaks for the invoice: the one that needs the user most.
 _URGENCY = {"error": 0, "disconnected": 1, "pending": 2, "not attempted": 3, "synced": 4}
-_NAMES = {
+#: How a page names each object of an invoice (the waiting messages too).
+OBJECT_NAMES = {
     ObjectKind.INVOICE: "Invoice",
     ObjectKind.PAYMENT: "Payment",
     ObjectKind.PAYMENT_REVERSAL: "Refund or reversal",
@@ -97,7 +98,7 @@ def _invoice_status(connection: Connection, chain: list[SyncRecord]) -> InvoiceS
     worst = min(objects, key=lambda o: (urgency(o.label), o.kind != ObjectKind.INVOICE))
     message = worst.message
     if worst.kind != ObjectKind.INVOICE and message:
-        message = f"{_NAMES[ObjectKind(worst.kind)]}: {message}"
+        message = f"{OBJECT_NAMES[ObjectKind(worst.kind)]}: {message}"
     if worst.label == "synced":  # all synced: a total that differs is still worth saying
         message = next((o.message for o in objects if o.message), "")
     return InvoiceSyncStatus(worst.label, message, invoice.remote_id, objects)
