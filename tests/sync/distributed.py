@@ -81,11 +81,19 @@ def consumers(world, queue_name, tmp_path) -> Iterator[Callable[[], subprocess.P
         "XERO_CLIENT_SECRET": django_settings.XERO_CLIENT_SECRET,
     }
 
+    logs: list[Path] = []
+
     def start(**extra_env: str) -> subprocess.Popen:
         command = [sys.executable, "-m", "ledgerlink", "run_huey", "--workers", "2", "--no-periodic", "-q"]
-        process = subprocess.Popen(
-            command, env={**env, **extra_env}, cwd=Path(tmp_path), stdout=subprocess.DEVNULL
-        )
+        logs.append(Path(tmp_path) / f"consumer-{len(logs) + 1}.log")
+        with logs[-1].open("wb") as stderr:
+            process = subprocess.Popen(
+                command,
+                env={**env, **extra_env},
+                cwd=Path(tmp_path),
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         started.append(process)
         return process
 
@@ -98,6 +106,10 @@ def consumers(world, queue_name, tmp_path) -> Iterator[Callable[[], subprocess.P
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+    # Shown by pytest only when the test failed: what each consumer said.
+    for path in logs:
+        print(f"--- {path.name} (last 40 lines) ---")
+        print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -106,7 +118,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if condition():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    summary = record_summary()
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; records now:\n{summary}")
+
+
+def record_summary() -> str:
+    """Each sync record's kind, state, lease and last error: what a stalled test was waiting on."""
+    rows = SyncRecord.objects.order_by("id").values_list(
+        "id", "kind", "state", "lease_owner", "next_attempt_at", "waiting_on_id", "last_error"
+    )
+    return "\n".join(" | ".join(str(value) for value in row) for row in rows)
 
 
 def all_synced() -> bool:

@@ -15,6 +15,7 @@ from ledgerlink.cashflow import services
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.errors import NeedsAttention, Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.models import Connection, ConnectionStatus, PaymentAccountMapping
+from ledgerlink.sync import worker
 from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState, TenantBudget
 
 from .conftest import connect, issue, map_gst, map_payments, run
@@ -210,6 +211,25 @@ def test_a_429_pauses_the_tenant_and_honours_retry_after(connection, ledger, org
     assert report.resume_in_s == 40
     budget = TenantBudget.objects.get(tenant_id=connection.tenant_id)
     assert budget.paused_until >= before + dt.timedelta(seconds=40)
+
+
+def test_a_run_that_fails_unexpectedly_hands_its_records_back_and_rings_again(
+    connection, ledger, organisation, customer, gst, doorbells, monkeypatch
+):
+    # Where no sweeper runs (or until its next minute), nothing else would come back for these records.
+    invoice = issue(organisation, customer, gst)
+    doorbells.clear()
+
+    def lost_database(*args, **kwargs):
+        raise RuntimeError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(worker, "load_documents", lost_database)
+    with pytest.raises(RuntimeError):
+        run(connection, ledger)
+    held = SyncRecord.objects.filter(connection=connection, state=SyncState.IN_FLIGHT)
+    assert not held.exists()
+    assert doorbells == [(connection.pk, worker.AFTER_CRASH_S)]
+    assert record(connection, ObjectKind.INVOICE, invoice).next_attempt_at > timezone.now()
 
 
 def test_reconnect_pauses_the_connection_and_a_reconnect_resumes(

@@ -52,6 +52,7 @@ T = TypeVar("T")
 CLAIM_BATCH = 1000  # a historical push claims many batches of every kind at once
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
+AFTER_CRASH_S = 10.0  # a run that failed unexpectedly is tried again after this long
 MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
 
 _Chunk = list[tuple[SyncRecord, SyncItem]]  # records sent in one request, with their items
@@ -165,12 +166,17 @@ class _Run(DoubtfulRecords, Outcomes):
                 resume = 0.0  # out of time with work left: hand over to a fresh run
         except RunStopped as stop:
             self.report.stopped_for, resume = str(stop), stop.resume_in_s
+        except Exception:
+            # A bug or a lost database: the records go back, and a run comes back for them soon rather than
+            # at the sweeper's next minute (or never, where no sweeper runs).
+            resume = AFTER_CRASH_S
+            raise
         finally:
             leases.release_unfinished(self.owner, self.connection.pk, dt.timedelta(seconds=resume or 0))
-        self.report.resume_in_s = resume
+            self.report.resume_in_s = resume
+            if resume is not None:
+                doorbell.ring(self.connection.pk, delay_s=resume)
         self.refresh_pushes()
-        if resume is not None:
-            doorbell.ring(self.connection.pk, delay_s=resume)
 
     def carried_ids(self) -> list[int]:
         """Records held over from the last claim in a part-filled batch."""
