@@ -28,7 +28,7 @@ demo: $(STAMP)
 
 # Strict typing where it pays: the contract, the pure money/date/payload code, the deployment secrets and
 # the demo's supervisor, the recap's grouping; the sandbox checked plainly.
-TYPED := src/ledgerlink/ledgers/contract.py src/ledgerlink/ledgers/errors.py src/ledgerlink/ledgers/http.py \
+TYPED := src/ledgerlink/ledgers/quickbooks src/ledgerlink/ledgers/building.py src/ledgerlink/ledgers/contract.py src/ledgerlink/ledgers/errors.py src/ledgerlink/ledgers/http.py \
 	src/ledgerlink/ledgers/validation.py src/ledgerlink/ledgers/mappings.py src/ledgerlink/ledgers/preview.py \
 	src/ledgerlink/ledgers/suggest.py src/ledgerlink/ledgers/xero src/ledgerlink/billing/rules.py \
 	src/ledgerlink/cashflow/money.py src/ledgerlink/sync/policy.py src/ledgerlink/deployment.py src/ledgerlink/ledgers/providers.py \

@@ -27,6 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from ledgerlink.ledgers.contract import LedgerResponse, RateBudget
 from ledgerlink.ledgers.errors import Retry, UnknownOutcome
 from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.signals import ledger_call_made
@@ -83,6 +84,28 @@ class HttpExchange:
     @property
     def text(self) -> str:
         return self.content.decode("utf-8", errors="replace")
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The Retry-After header in seconds (a non-negative number), or None when absent or unreadable."""
+    try:
+        value = Decimal(headers.get("Retry-After", "").strip())
+    except ArithmeticError:
+        return None
+    return float(value) if value.is_finite() and value >= 0 else None
+
+
+def ledger_response(exchange: HttpExchange, budget: RateBudget) -> LedgerResponse:
+    """An exchange as the contract's response: the body parsed (Decimals), or its text when not JSON."""
+    parsed = exchange.json()
+    return LedgerResponse(
+        status=exchange.status,
+        body=parsed if parsed is not None else exchange.text,
+        headers=exchange.headers,
+        elapsed_ms=exchange.elapsed_ms,
+        correlation_id=exchange.correlation_id,
+        budget=budget,
+    )
 
 
 # --- JSON out, with Decimal as an exact number ------------------------------------------------------------

@@ -35,6 +35,8 @@ class OAuthConfig:
     token_url: str
     revoke_url: str
     scopes: tuple[str, ...]
+    # RFC 7009 says a form body; Intuit's revocation endpoint takes JSON {"token"} (quickbooks.md 1.1).
+    revoke_as_json: bool = False
 
 
 class OAuthProvider(Protocol):
@@ -51,7 +53,10 @@ class OAuthProvider(Protocol):
 
     def refresh(self, refresh_token: str) -> TokenSet: ...
 
-    def tenants(self, access_token: str) -> list[Tenant]: ...
+    def tenants(self, access_token: str, callback: Mapping[str, str] | None = None) -> list[Tenant]:
+        """The tenants this grant reaches. `callback` is the query the ledger sent the browser back with
+        (some ledgers name the tenant there, as QuickBooks does with `realmId`)."""
+        ...
 
     def disconnect(self, access_token: str, remote_connection_id: str, refresh_token: str) -> None: ...
 
@@ -117,11 +122,14 @@ def token_request(config: OAuthConfig, form: Mapping[str, str], context: http.Ca
 
 def revoke_token(config: OAuthConfig, token: str, context: http.CallContext) -> None:
     """RFC 7009 revocation. Failure is reported, not fatal: the caller records it for the user."""
+    as_json = config.revoke_as_json
     exchange = http.send(
         context,
         "POST",
         config.revoke_url,
-        form={"token": token},
+        headers={"Content-Type": "application/json", "Accept": "application/json"} if as_json else None,
+        content=http.json_bytes({"token": token}) if as_json else None,
+        form=None if as_json else {"token": token},
         auth=(config.client_id, config.client_secret),
     )
     if exchange.status not in (200, 204):

@@ -137,7 +137,7 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     oauth = oauth_class(str(state.organisation_id))
     try:
         tokens = oauth.exchange_code(request.GET["code"], state.code_verifier, redirect_uri(provider))
-        tenants = oauth.tenants(tokens.access_token)
+        tenants = oauth.tenants(tokens.access_token, dict(request.GET.items()))
     except LedgerError as exc:
         return page(request, f"Connect {name}", exc.message, status=502)
     if not tenants:

@@ -6,11 +6,13 @@ from typing import Any
 
 from ledgerlink.ledgers.contract import Ledger
 from ledgerlink.ledgers.oauth import OAuthProvider
+from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
+from ledgerlink.ledgers.quickbooks.oauth import QuickBooksOAuth
 from ledgerlink.ledgers.xero.ledger import XeroLedger
 from ledgerlink.ledgers.xero.oauth import XeroOAuth
 
-LEDGERS: dict[str, Any] = {"xero": XeroLedger}
-OAUTH_PROVIDERS: dict[str, type[OAuthProvider]] = {"xero": XeroOAuth}
+LEDGERS: dict[str, Any] = {"xero": XeroLedger, "quickbooks": QuickBooksLedger}
+OAUTH_PROVIDERS: dict[str, type[OAuthProvider]] = {"xero": XeroOAuth, "quickbooks": QuickBooksOAuth}
 
 
 def open_ledger(connection: Any) -> Ledger:

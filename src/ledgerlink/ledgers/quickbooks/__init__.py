@@ -1,4 +1,4 @@
-"""The QuickBooks Online connector (its sandbox exists; the connector is the next issue)."""
+"""The QuickBooks Online connector. What the rest of the product may know without loading it is `INFO`."""
 
 from ledgerlink.ledgers.contract import ProviderInfo
 

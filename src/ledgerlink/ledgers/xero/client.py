@@ -29,11 +29,10 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 
 def rate_budget(headers: Mapping[str, str]) -> RateBudget:
     """X-MinLimit-Remaining / X-DayLimit-Remaining / Retry-After (xero.md 5)."""
-    retry_after = headers.get("Retry-After", "").strip()
     return RateBudget(
         minute_remaining=_int_header(headers, "X-MinLimit-Remaining"),
         day_remaining=_int_header(headers, "X-DayLimit-Remaining"),
-        retry_after_s=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
+        retry_after_s=http.retry_after(headers),
     )
 
 
@@ -78,15 +77,7 @@ class XeroClient:
             params=params,
             content=http.json_bytes(body) if body is not None else None,
         )
-        parsed = exchange.json()
-        return LedgerResponse(
-            status=exchange.status,
-            body=parsed if parsed is not None else exchange.text,
-            headers=exchange.headers,
-            elapsed_ms=exchange.elapsed_ms,
-            correlation_id=exchange.correlation_id,
-            budget=rate_budget(exchange.headers),
-        )
+        return http.ledger_response(exchange, rate_budget(exchange.headers))
 
     def get(self, path: str, params: Mapping[str, str] | None = None, noun: str = "request") -> Any:
         """A read that must succeed: the parsed body, or the request's error raised."""

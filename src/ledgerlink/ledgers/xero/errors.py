@@ -8,9 +8,9 @@ Messages shown to users are Xero's own sentence in a plain frame; raw bodies are
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ledgerlink.ledgers import http
 from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, TokenExpired
 
 # Xero's guidance for "The Organisation is offline": it lasts minutes; retry after about 5 (xero.md 6).
@@ -80,14 +80,6 @@ def validation_error(messages: list[str], noun: str, correlation_id: str = "") -
     )
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    try:
-        value = Decimal(headers.get("Retry-After", ""))
-    except InvalidOperation:
-        return None
-    return float(value) if value >= 0 else None
-
-
 def request_error(
     status: int, body: Any, headers: Mapping[str, str], noun: str = "request", correlation_id: str = ""
 ) -> LedgerError:
@@ -130,7 +122,7 @@ def request_error(
         # Retry-After), which frees within seconds.
         return Retry(
             f"Xero's {problem} call limit was reached; sending resumes when it resets.",
-            after_s=_retry_after(headers) or IN_FLIGHT_RETRY_S,
+            after_s=http.retry_after(headers) or IN_FLIGHT_RETRY_S,
             scope="tenant",
             code=f"rate_limit:{problem}",
             **ids,
@@ -138,7 +130,7 @@ def request_error(
     if status == 503 and "organisation is offline" in text.lower():
         return Retry(
             "The Xero organisation is offline for a few minutes; it will be tried again.",
-            after_s=_retry_after(headers) or ORGANISATION_OFFLINE_RETRY_S,
+            after_s=http.retry_after(headers) or ORGANISATION_OFFLINE_RETRY_S,
             scope="tenant",
             code="organisation_offline",
             **ids,
@@ -146,7 +138,7 @@ def request_error(
     if status == 503:  # maintenance, answered at the gateway: nothing was written, nobody gets through
         return Retry(
             "Xero is down for maintenance; it will be tried again.",
-            after_s=_retry_after(headers) or MAINTENANCE_RETRY_S,
+            after_s=http.retry_after(headers) or MAINTENANCE_RETRY_S,
             scope="tenant",
             code="maintenance",
             **ids,
@@ -156,7 +148,7 @@ def request_error(
         # instead of replaying (xero.md section 4).
         return Retry(
             "Xero is unavailable just now; it will be tried again.",
-            after_s=_retry_after(headers),
+            after_s=http.retry_after(headers),
             maybe_written=True,
             code=f"server_{status}",
             **ids,

@@ -5,12 +5,12 @@ expired can never overwrite, and one bad element never hides the ids of the good
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from ledgerlink.ledgers.building import chunks, payment_account, remote_id
 from ledgerlink.ledgers.contract import (
-    AccountRef,
     Cancellation,
     Chart,
     Customer,
@@ -47,25 +47,6 @@ BATCHED: Mapping[ObjectKind, tuple[str, results.Collection]] = {
     ObjectKind.INVOICE: ("/Invoices", results.INVOICES),
     ObjectKind.PAYMENT: ("/Payments", results.PAYMENTS),
 }
-
-
-def _chunks(items: Sequence[SyncItem], size: int) -> Iterable[tuple[SyncItem, ...]]:
-    for start in range(0, len(items), size):
-        yield tuple(items[start : start + size])
-
-
-def _remote(item: SyncItem, name: str) -> str:
-    value = item.remote_ids.get(name, "")
-    if not value:
-        raise ValueError(f"Record {item.record_id} ({item.kind}) has no remote {name} id: sync that first.")
-    return value
-
-
-def _payment_account(payment: Payment, mapping: ResolvedMapping) -> AccountRef:
-    account = mapping.payment_account_for(payment.method)
-    if account is None:
-        raise payloads.MappingMissing(f"No payment account for {payment.method} payments.")
-    return account
 
 
 class XeroLedger:
@@ -122,7 +103,7 @@ class XeroLedger:
         requests: list[LedgerRequest] = []
         for kind in BATCHED:
             of_kind = [item for item in items if item.kind == kind]
-            requests += [self.create_request(chunk, mapping) for chunk in _chunks(of_kind, self.max_batch)]
+            requests += [self.create_request(chunk, mapping) for chunk in chunks(of_kind, self.max_batch)]
         for item in items:
             if item.kind == ObjectKind.PAYMENT_REVERSAL:
                 requests.append(self._reversal_step(item, mapping))
@@ -143,10 +124,10 @@ class XeroLedger:
         if isinstance(document, Customer):
             return payloads.contact_body(document)
         if isinstance(document, Invoice):
-            return payloads.invoice_body(document, mapping, _remote(item, "contact"))
+            return payloads.invoice_body(document, mapping, remote_id(item, "contact"))
         if isinstance(document, Payment):
             return payloads.payment_body(
-                document, _remote(item, "invoice"), _payment_account(document, mapping)
+                document, remote_id(item, "invoice"), payment_account(document, mapping)
             )
         raise TypeError(f"{item.kind} does not batch")
 
@@ -155,7 +136,7 @@ class XeroLedger:
         remains when the reversal was partial."""
         reversal = item.document
         assert isinstance(reversal, PaymentReversal)
-        payment_id = _remote(item, "payment")
+        payment_id = remote_id(item, "payment")
         if "deleted_payment" not in item.remote_ids:
             return LedgerRequest(
                 "POST",
@@ -164,8 +145,10 @@ class XeroLedger:
                 "delete_payment",
                 body=payloads.status_change("DELETED"),
             )
-        account = _payment_account(reversal.payment, mapping)
-        body = payloads.payment_body(reversal.payment, _remote(item, "invoice"), account, reversal.remaining)
+        account = payment_account(reversal.payment, mapping)
+        body = payloads.payment_body(
+            reversal.payment, remote_id(item, "invoice"), account, reversal.remaining
+        )
         return LedgerRequest(
             "PUT", "/Payments", (item,), "repost_payment", BATCH, payloads.wrap("Payments", [body])
         )
@@ -175,12 +158,12 @@ class XeroLedger:
         allocation to the invoice (a paid invoice cannot be voided, xero.md 3, Invoices)."""
         cancellation = item.document
         assert isinstance(cancellation, Cancellation)
-        invoice_id = _remote(item, "invoice")
+        invoice_id = remote_id(item, "invoice")
         if cancellation.amount_paid == 0:
             void = payloads.wrap("Invoices", [{"InvoiceID": invoice_id, **payloads.status_change("VOIDED")}])
             return LedgerRequest("POST", f"/Invoices/{invoice_id}", (item,), "void", body=void)
         if "credit_note" not in item.remote_ids:
-            note = payloads.credit_note_body(cancellation, mapping, _remote(item, "contact"))
+            note = payloads.credit_note_body(cancellation, mapping, remote_id(item, "contact"))
             return LedgerRequest(
                 "PUT", "/CreditNotes", (item,), "credit_note", BATCH, payloads.wrap("CreditNotes", [note])
             )
@@ -313,7 +296,7 @@ class XeroLedger:
 
     def _find_reversal(self, item: SyncItem, reversal: PaymentReversal) -> RemoteRef | None:
         if "deleted_payment" not in item.remote_ids:
-            found = self.client.get(f"/Payments/{_remote(item, 'payment')}")
+            found = self.client.get(f"/Payments/{remote_id(item, 'payment')}")
             payment = (found.get("Payments") or [{}])[0]
             return (
                 RemoteRef(ObjectKind.PAYMENT_REVERSAL, payment["PaymentID"])

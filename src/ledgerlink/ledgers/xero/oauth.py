@@ -3,6 +3,7 @@ views) is shared in `ledgers/oauth.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -62,8 +63,9 @@ class XeroOAuth:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return token_request(self.config(), form, self._context)
 
-    def tenants(self, access_token: str) -> list[Tenant]:
-        """The organisations this grant reaches: GET /connections (bearer only, no tenant header)."""
+    def tenants(self, access_token: str, callback: Mapping[str, str] | None = None) -> list[Tenant]:
+        """The organisations this grant reaches: GET /connections (bearer only, no tenant header). Xero's
+        callback names no tenant, so `callback` is not read."""
         exchange = self._identity_call("GET", "/connections", access_token)
         if exchange.status != 200:
             raise errors.request_error(exchange.status, exchange.json(), exchange.headers, "connection list")

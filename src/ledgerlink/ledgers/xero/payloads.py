@@ -5,9 +5,10 @@ screen calls these same functions. Field facts: xero.md section 3."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal, NotRequired, TypedDict
 
+from ledgerlink.ledgers.building import MappingMissing, credit_lines, money
 from ledgerlink.ledgers.contract import (
     AccountRef,
     Cancellation,
@@ -17,8 +18,6 @@ from ledgerlink.ledgers.contract import (
     Payment,
     ResolvedMapping,
 )
-
-CENT = Decimal("0.01")
 
 
 class XeroContactRef(TypedDict):
@@ -119,16 +118,6 @@ class XeroAllocation(TypedDict):
 
 class XeroStatusChange(TypedDict):
     Status: Literal["DELETED", "VOIDED"]
-
-
-class MappingMissing(ValueError):
-    """A payload needs a mapping that is not there. Pre-flight (validation.py) catches this before any call;
-    reaching it means the engine skipped pre-flight."""
-
-
-def money(amount: Decimal) -> Decimal:
-    """Exactly two places; CashFlow amounts already are, so this only fixes the exponent."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _account_fields(account: AccountRef) -> dict[str, str]:
@@ -287,41 +276,6 @@ def credit_note_body(cancellation: Cancellation, mapping: ResolvedMapping, conta
         "LineAmountTypes": _amount_types(invoice),
         "LineItems": [line_item(line, invoice, mapping) for line in lines],
     }
-
-
-def _line_total(line: InvoiceLine, tax_inclusive: bool) -> Decimal:
-    return line.line_amount if tax_inclusive else line.line_amount + line.tax_amount
-
-
-def credit_lines(invoice: Invoice, credit: Decimal) -> list[InvoiceLine]:
-    """The invoice's lines scaled to `credit` (one unit each): each line's total and tax scaled and rounded
-    half-up to the cent, the last line absorbing the rounding so the lines sum to `credit` exactly."""
-    if credit == invoice.total:
-        return list(invoice.lines)
-    factor = credit / invoice.total
-    scaled: list[InvoiceLine] = []
-    remaining = credit
-    for index, line in enumerate(invoice.lines):
-        last = index == len(invoice.lines) - 1
-        total = remaining if last else money(_line_total(line, invoice.tax_inclusive) * factor)
-        remaining -= total
-        tax = money(line.tax_amount * factor)
-        amount = total if invoice.tax_inclusive else total - tax
-        scaled.append(_one_unit(line, amount, tax))
-    return scaled
-
-
-def _one_unit(line: InvoiceLine, amount: Decimal, tax: Decimal) -> InvoiceLine:
-    return InvoiceLine(
-        line_type=line.line_type,
-        description=line.description,
-        quantity=Decimal(1),
-        unit_amount=amount,
-        line_amount=amount,
-        tax_amount=tax,
-        tax_rate_id=line.tax_rate_id,
-        tax_rate_percent=line.tax_rate_percent,
-    )
 
 
 def allocation_body(invoice_id: str, amount: Decimal, date: str) -> XeroAllocation:

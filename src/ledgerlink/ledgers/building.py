@@ -1,0 +1,81 @@
+"""What every ledger's `build` shares: money to the cent, batches, the remote ids and accounts an item
+needs, and a cancelled invoice's lines scaled to the credit that cancels it. Pure functions on the
+contract's dataclasses; Decimal in, Decimal out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
+
+from ledgerlink.ledgers.contract import AccountRef, Invoice, InvoiceLine, Payment, ResolvedMapping, SyncItem
+
+CENT = Decimal("0.01")
+T = TypeVar("T")
+
+
+class MappingMissing(ValueError):
+    """A payload needs a mapping that is not there. Pre-flight (validation.py) catches this before any call;
+    reaching it means the engine skipped pre-flight."""
+
+
+def money(amount: Decimal) -> Decimal:
+    """Exactly two places; CashFlow amounts already are, so this only fixes the exponent."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterable[tuple[T, ...]]:
+    """`items` cut into tuples of at most `size`, in order (one batch request each)."""
+    for start in range(0, len(items), size):
+        yield tuple(items[start : start + size])
+
+
+def remote_id(item: SyncItem, name: str) -> str:
+    """A remote id the item depends on ("contact", "invoice", "payment"); the engine syncs those first."""
+    value = item.remote_ids.get(name, "")
+    if not value:
+        raise ValueError(f"Record {item.record_id} ({item.kind}) has no remote {name} id: sync that first.")
+    return value
+
+
+def payment_account(payment: Payment, mapping: ResolvedMapping) -> AccountRef:
+    """The account a payment lands in, by its method, else the default; pre-flight reports a missing one."""
+    account = mapping.payment_account_for(payment.method)
+    if account is None:
+        raise MappingMissing(f"No payment account for {payment.method} payments.")
+    return account
+
+
+def _line_total(line: InvoiceLine, tax_inclusive: bool) -> Decimal:
+    return line.line_amount if tax_inclusive else line.line_amount + line.tax_amount
+
+
+def credit_lines(invoice: Invoice, credit: Decimal) -> list[InvoiceLine]:
+    """The invoice's lines scaled to `credit` (one unit each): each line's total and tax scaled and rounded
+    half-up to the cent, the last line absorbing the rounding so the lines sum to `credit` exactly."""
+    if credit == invoice.total:
+        return list(invoice.lines)
+    factor = credit / invoice.total
+    scaled: list[InvoiceLine] = []
+    remaining = credit
+    for index, line in enumerate(invoice.lines):
+        last = index == len(invoice.lines) - 1
+        total = remaining if last else money(_line_total(line, invoice.tax_inclusive) * factor)
+        remaining -= total
+        tax = money(line.tax_amount * factor)
+        amount = total if invoice.tax_inclusive else total - tax
+        scaled.append(_one_unit(line, amount, tax))
+    return scaled
+
+
+def _one_unit(line: InvoiceLine, amount: Decimal, tax: Decimal) -> InvoiceLine:
+    return InvoiceLine(
+        line_type=line.line_type,
+        description=line.description,
+        quantity=Decimal(1),
+        unit_amount=amount,
+        line_amount=amount,
+        tax_amount=tax,
+        tax_rate_id=line.tax_rate_id,
+        tax_rate_percent=line.tax_rate_percent,
+    )
