@@ -37,6 +37,10 @@ class OAuthConfig:
     scopes: tuple[str, ...]
     # RFC 7009 says a form body; Intuit's revocation endpoint takes JSON {"token"} (quickbooks.md 1.1).
     revoke_as_json: bool = False
+    # Xero takes PKCE from confidential apps too; Intuit's authorization server does not document it
+    # (quickbooks.md 1.1), and a challenge it would bind to the code with no verifier to match fails the
+    # exchange. The state still binds the flow to the browser session either way.
+    pkce: bool = True
 
 
 class OAuthProvider(Protocol):
@@ -75,9 +79,9 @@ def authorize_url(config: OAuthConfig, state: str, challenge: str, redirect_uri:
         "redirect_uri": redirect_uri,
         "scope": " ".join(config.scopes),
         "state": state,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
     }
+    if config.pkce:
+        query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
     return f"{config.authorize_url}?{urlencode(query)}"
 
 

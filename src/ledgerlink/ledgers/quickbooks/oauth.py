@@ -40,11 +40,12 @@ class QuickBooksOAuth:
             revoke_url=settings.QBO_REVOKE_URL,
             scopes=SCOPES,
             revoke_as_json=True,
+            pkce=False,
         )
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
         """Authorization code → tokens (HTTP Basic client authentication). Intuit's authorization server
-        does not use PKCE, so the verifier is not sent; the state still binds the flow to the browser."""
+        does not use PKCE (`OAuthConfig.pkce`), so no verifier is sent."""
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         return token_request(self.config(), form, self._context)
 

@@ -1,0 +1,242 @@
+"""The QuickBooks ledger against its sandbox over real HTTP: customers, invoices in batches of 30 with
+per-item outcomes, requestid replay, payments, refunds, both cancellations, tax reconciled to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ledgerlink.ledgers import http
+from ledgerlink.ledgers.contract import ObjectKind, PaymentReversal, SyncItem
+from ledgerlink.ledgers.errors import Conflict, NeedsAttention
+
+from .. import documents as d
+from .conftest import direct_ledger, push
+
+pytestmark = pytest.mark.django_db
+
+
+def _by_id(company, entity: str) -> dict[str, dict]:
+    return {str(e["Id"]): e for e in company.documents(entity)}
+
+
+def test_customers_are_matched_by_email_in_one_query_and_clashing_names_get_a_suffix(au):
+    same_email = SyncItem(
+        "b", ObjectKind.CUSTOMER, d.customer(2, name="Robert", email="CUSTOMER1@example.com")
+    )
+    same_name = SyncItem("c", ObjectKind.CUSTOMER, d.customer(3, name="Customer 1"))
+    vendor_name = SyncItem("v", ObjectKind.CUSTOMER, d.customer(4, name="Sunny Supplies"))  # a seeded vendor
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers([same_email, same_name, vendor_name])
+    # One query by email, then one per name holder (customers, vendors, employees): QuickBooks has no OR.
+    assert au.harness.calls(au.realm, method="GET") == before + 4
+    assert [(o.record_id, o.remote.id) for o in resolution.matched] == [("b", au.customer_id)]
+    created = push(au.ledger, list(resolution.to_create), au.mapping)
+    assert all(o.error is None for o in created)
+    names = sorted(c["DisplayName"] for c in au.documents("Customer"))
+    assert names == [
+        "Customer 1",
+        "Customer 1 (customer3@example.com)",
+        "Sunny Supplies (customer4@example.com)",
+    ]
+
+
+def test_an_invoice_batch_with_one_bad_item_saves_the_rest_in_one_request(au):
+    good = [au.invoice_item(f"INV-{n:05d}") for n in range(1, 4)]
+    bad = SyncItem("rec-bad", ObjectKind.INVOICE, d.invoice("INV-00099"), {"contact": "99999"})
+    batches_before = au.harness.calls(au.realm, method="POST", path="*/batch")
+    outcomes = push(au.ledger, [good[0], bad, *good[1:]], au.mapping)
+    assert au.harness.calls(au.realm, method="POST", path="*/batch") == batches_before + 1
+    assert [o.record_id for o in outcomes] == ["rec-INV-00001", "rec-bad", "rec-INV-00002", "rec-INV-00003"]
+    failed = outcomes[1].error
+    assert isinstance(failed, NeedsAttention) and "CustomerRef" in failed.message and failed.correlation_id
+    saved = {i["DocNumber"]: i for i in au.documents("Invoice")}
+    assert sorted(saved) == ["INV-00001", "INV-00002", "INV-00003"]
+    # CashFlow's 1,000.00 + GST 100.00, to the cent, and each line posted through its line type's item.
+    assert all(o.remote.total == Decimal("1100.00") for o in outcomes if o.error is None)
+    items = {i["Name"]: i for i in au.documents("Item")}
+    assert items["CashFlow system"]["IncomeAccountRef"]["value"] == au.harness.sales_code
+    assert len(items) == 3  # the seeded Services, ours, and the rounding item bound alike
+
+
+def test_batches_are_cut_at_thirty(au):
+    items = [au.invoice_item(f"INV-{n:05d}") for n in range(100, 131)]
+    requests = au.ledger.build(items, au.mapping)
+    assert [len(r.items) for r in requests] == [30, 1]
+    assert [len(r.body["BatchItemRequest"]) for r in requests] == [30, 1]
+
+
+def test_a_replayed_requestid_creates_once_and_a_new_one_meets_the_duplicate_number(au):
+    item = au.invoice_item("INV-00010")
+    first = push(au.ledger, [item], au.mapping, key="replay-key-1")
+    replay = push(au.ledger, [item], au.mapping, key="replay-key-1")
+    assert first[0].remote == replay[0].remote
+    assert len(au.documents("Invoice")) == 1
+    logged = au.harness.sandbox.control.requests(au.realm, method="POST", path="*/batch")
+    assert [r["idempotency_key"] for r in logged][-2:] == ["replay-key-1", "replay-key-1"]
+    (conflict,) = push(au.ledger, [item], au.mapping, key="replay-key-2")
+    assert isinstance(conflict.error, Conflict) and conflict.error.code == "duplicate"
+    assert au.ledger.find_by_number(ObjectKind.INVOICE, "INV-00010") == first[0].remote
+    assert au.ledger.find_existing(item) == first[0].remote
+    assert au.ledger.find_by_number(ObjectKind.INVOICE, "INV-99999") is None
+
+
+def test_every_write_carries_a_requestid_and_every_call_minorversion(au, monkeypatch):
+    seen: list[tuple[str, dict]] = []
+    real = http.send
+
+    def spy(context, method, url, **kwargs):
+        seen.append((method, dict(kwargs.get("params") or {})))
+        return real(context, method, url, **kwargs)
+
+    monkeypatch.setattr(http, "send", spy)
+    push(au.ledger, [au.invoice_item("INV-00011")], au.mapping)
+    au.ledger.find_by_number(ObjectKind.INVOICE, "INV-00011")
+    assert seen and all(params.get("minorversion") == "75" for _, params in seen)
+    assert all(params.get("requestid") for method, params in seen if method == "POST")
+
+
+def test_payment_partial_and_full_refund(au):
+    (invoice,) = push(au.ledger, [au.invoice_item("INV-00020")], au.mapping)  # 1,100.00
+    pay = d.payment("500.00", invoice_number="INV-00020")
+    (paid,) = push(
+        au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
+    )
+    assert paid.error is None and paid.remote.total == Decimal("500.00")
+    payment = _by_id(au, "Payment")[paid.remote.id]
+    assert payment["DepositToAccountRef"]["value"] == au.harness.clearing_code  # card -> mapped account
+    assert Decimal(str(_by_id(au, "Invoice")[invoice.remote.id]["Balance"])) == Decimal("600.00")
+    lookup = SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})
+    assert au.ledger.find_existing(lookup).id == paid.remote.id
+
+    ids = {"payment": paid.remote.id, "invoice": invoice.remote.id}
+    partial = PaymentReversal("rev", pay, Decimal("100.00"), Decimal("400.00"), pay.date, "refund")
+    (reduced,) = push(au.ledger, [SyncItem("rev", ObjectKind.PAYMENT_REVERSAL, partial, ids)], au.mapping)
+    assert reduced.done and reduced.error is None and reduced.remote.id == paid.remote.id
+    assert Decimal(str(_by_id(au, "Payment")[paid.remote.id]["TotalAmt"])) == Decimal("400.00")
+    assert Decimal(str(_by_id(au, "Invoice")[invoice.remote.id]["Balance"])) == Decimal("700.00")
+    assert au.ledger.find_existing(SyncItem("rev", ObjectKind.PAYMENT_REVERSAL, partial, ids)) is not None
+
+    chargeback = PaymentReversal("cb", pay, Decimal("400.00"), Decimal("0"), pay.date, "chargeback")
+    (deleted,) = push(au.ledger, [SyncItem("cb", ObjectKind.PAYMENT_REVERSAL, chargeback, ids)], au.mapping)
+    assert deleted.done and deleted.error is None
+    assert paid.remote.id not in _by_id(au, "Payment")
+    assert Decimal(str(_by_id(au, "Invoice")[invoice.remote.id]["Balance"])) == Decimal("1100.00")
+    assert au.ledger.find_existing(SyncItem("cb", ObjectKind.PAYMENT_REVERSAL, chargeback, ids)) is not None
+
+
+def test_a_stale_sync_token_is_read_again_and_the_write_retried(au):
+    (invoice,) = push(au.ledger, [au.invoice_item("INV-00025")], au.mapping)
+    pay = d.payment("500.00", invoice_number="INV-00025")
+    (paid,) = push(
+        au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
+    )
+    reversal = PaymentReversal("rev", pay, Decimal("100.00"), Decimal("400.00"), pay.date, "refund")
+    item = SyncItem(
+        "rev",
+        ObjectKind.PAYMENT_REVERSAL,
+        reversal,
+        {"payment": paid.remote.id, "invoice": invoice.remote.id},
+    )
+    (request,) = au.ledger.build([item], au.mapping)
+    # Someone edits the payment in QuickBooks after it was read: its SyncToken moves on.
+    current = au.ledger.client.get(f"/payment/{paid.remote.id}")["Payment"]
+    edit = {
+        "Id": current["Id"],
+        "SyncToken": current["SyncToken"],
+        "sparse": True,
+        "PrivateNote": current["PrivateNote"] + " (checked)",
+    }
+    assert au.ledger.client.write("Payment", edit, "someone-else-1").status == 200
+    (outcome,) = au.ledger.read(au.ledger.send(request, "stale-1"), request)
+    assert outcome.error is None and outcome.done
+    assert Decimal(str(_by_id(au, "Payment")[paid.remote.id]["TotalAmt"])) == Decimal("400.00")
+
+
+def test_both_cancellations(au):
+    (invoice,) = push(au.ledger, [au.invoice_item("INV-00030")], au.mapping)
+    pay = d.payment("400.00", invoice_number="INV-00030")
+    push(au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping)
+    cancel = d.cancellation(d.invoice("INV-00030"), credit="700.00", paid="400.00")
+    ids = {"invoice": invoice.remote.id, "contact": au.customer_id}
+    (noted,) = push(au.ledger, [SyncItem("cn", ObjectKind.CANCELLATION, cancel, ids)], au.mapping)
+    assert not noted.done and noted.error is None
+    assert (noted.remote.id, noted.remote.total) == (noted.extra_ids["credit_note"], Decimal("700.00"))
+    (applied,) = push(
+        au.ledger, [SyncItem("cn", ObjectKind.CANCELLATION, cancel, ids | noted.extra_ids)], au.mapping
+    )
+    assert applied.done and applied.error is None and applied.remote.number == "CN-00001"
+    assert Decimal(str(_by_id(au, "Invoice")[invoice.remote.id]["Balance"])) == 0
+    memo = _by_id(au, "CreditMemo")[noted.remote.id]
+    assert Decimal(str(memo["RemainingCredit"])) == 0
+    assert au.ledger.find_existing(SyncItem("cn", ObjectKind.CANCELLATION, cancel, ids)).id == noted.remote.id
+
+    (unpaid,) = push(au.ledger, [au.invoice_item("INV-00031")], au.mapping)
+    void = d.cancellation(d.invoice("INV-00031"), credit="1100.00", paid="0")
+    void_item = SyncItem("void", ObjectKind.CANCELLATION, void, {"invoice": unpaid.remote.id})
+    (voided,) = push(au.ledger, [void_item], au.mapping)
+    assert voided.done and voided.error is None and voided.remote.total == 0
+    remote = _by_id(au, "Invoice")[unpaid.remote.id]
+    assert Decimal(str(remote["TotalAmt"])) == 0 and remote["PrivateNote"].startswith("Voided")
+    assert au.ledger.find_existing(void_item).id == unpaid.remote.id
+
+
+def _us_invoice(number: str):
+    # Two lines at 7.25%: CashFlow rounds tax per line (24.17 + 24.17 = 48.34), QuickBooks' automated sales
+    # tax rounds once on the taxable total (666.66 x 7.25% = 48.33).
+    lines = (
+        d.line("333.33", "24.17", percent="7.25"),
+        d.line("333.33", "24.17", percent="7.25", line_type="labour", description="Installation"),
+    )
+    return d.invoice(number, lines, currency="USD")
+
+
+def test_a_us_invoice_uses_tax_and_non_and_its_total_equals_cashflows_to_the_cent(qbo):
+    ledger = direct_ledger(qbo, "US", custom_txn_numbers=True)
+    mapping = qbo.mapping(ledger.load_chart())
+    (customer,) = push(ledger, [SyncItem("c", ObjectKind.CUSTOMER, d.customer(1))], mapping)
+    invoice = _us_invoice("INV-00040")
+    (outcome,) = push(
+        ledger, [SyncItem("i", ObjectKind.INVOICE, invoice, {"contact": customer.remote.id})], mapping
+    )
+    assert outcome.error is None, outcome.error
+    assert outcome.remote.total == invoice.total == Decimal("715.00")
+    saved = qbo.remote_documents(ledger.client.realm_id, "Invoice")[0]
+    codes = [
+        line["SalesItemLineDetail"]["TaxCodeRef"]["value"]
+        for line in saved["Line"]
+        if line["DetailType"] == "SalesItemLineDetail"
+    ]
+    assert codes == ["TAX", "TAX", "NON"]  # the last one is the one-cent rounding line
+
+
+def test_a_us_company_without_custom_numbers_is_told_to_turn_them_on(qbo):
+    ledger = direct_ledger(qbo, "US")
+    mapping = qbo.mapping(ledger.load_chart())
+    item = SyncItem("i", ObjectKind.INVOICE, _us_invoice("INV-00041"), {"contact": "1"})
+    with pytest.raises(NeedsAttention) as raised:
+        ledger.build([item], mapping)
+    assert raised.value.configuration and "Custom transaction numbers" in raised.value.message
+
+
+def test_a_company_without_a_zero_code_gets_a_clear_message_when_rounding_needs_one(qbo):
+    ledger = direct_ledger(qbo, "CA", custom_txn_numbers=True)
+    chart = ledger.load_chart()
+    assert ledger.company.zero_code == ""
+    mapping = qbo.mapping(chart)
+    # HST 13% per line: 0.05 x 13% = 0.0065 -> 0.01, twice in CashFlow; QuickBooks: 0.10 x 13% -> 0.01.
+    lines = (d.line("0.05", "0.01", percent="13"), d.line("0.05", "0.01", percent="13"))
+    item = SyncItem("i", ObjectKind.INVOICE, d.invoice("INV-00042", lines, currency="CAD"), {"contact": "1"})
+    with pytest.raises(NeedsAttention) as raised:
+        ledger.build([item], mapping)
+    assert raised.value.code == "no_zero_tax_code" and "0% tax code" in raised.value.message
+
+
+def test_an_inclusive_invoice_keeps_cashflows_total(au):
+    lines = (
+        d.line("1100.00", "100.00"),
+        d.line("55.55", "5.05", line_type="adder", description="Monitoring"),
+    )
+    (outcome,) = push(au.ledger, [au.invoice_item("INV-00050", lines=lines, inclusive=True)], au.mapping)
+    assert outcome.error is None and outcome.remote.total == Decimal("1155.55")
