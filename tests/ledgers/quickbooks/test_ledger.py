@@ -10,6 +10,7 @@ import pytest
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import ObjectKind, PaymentReversal, SyncItem
 from ledgerlink.ledgers.errors import Conflict, NeedsAttention
+from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
 
 from .. import documents as d
 from .conftest import direct_ledger, push
@@ -106,6 +107,7 @@ def test_payment_partial_and_full_refund(au):
     assert paid.error is None and paid.remote.total == Decimal("500.00")
     payment = _by_id(au, "Payment")[paid.remote.id]
     assert payment["DepositToAccountRef"]["value"] == au.harness.clearing_code  # card -> mapped account
+    assert payment["PaymentMethodRef"]["value"] == "3"  # the company's "Credit Card"
     assert Decimal(str(_by_id(au, "Invoice")[invoice.remote.id]["Balance"])) == Decimal("600.00")
     lookup = SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})
     assert au.ledger.find_existing(lookup).id == paid.remote.id
@@ -240,3 +242,15 @@ def test_an_inclusive_invoice_keeps_cashflows_total(au):
     )
     (outcome,) = push(au.ledger, [au.invoice_item("INV-00050", lines=lines, inclusive=True)], au.mapping)
     assert outcome.error is None and outcome.remote.total == Decimal("1155.55")
+
+
+def test_the_preview_builds_the_batch_without_a_call(au):
+    before = au.harness.calls(au.realm)
+    request = QuickBooksLedger.create_request((au.invoice_item("INV-00070"),), au.mapping)
+    assert au.harness.calls(au.realm) == before
+    (entry,) = request.body["BatchItemRequest"]
+    invoice = entry["Invoice"]
+    assert (request.path, entry["operation"], invoice["DocNumber"]) == ("/batch", "create", "INV-00070")
+    (line,) = invoice["Line"]
+    assert line["SalesItemLineDetail"]["ItemRef"] == {"value": "(the CashFlow system item)"}
+    assert line["SalesItemLineDetail"]["TaxCodeRef"] == {"value": au.harness.tax_code}

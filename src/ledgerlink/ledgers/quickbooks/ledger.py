@@ -56,6 +56,13 @@ STEP_ENTITY: Mapping[str, str] = {
     "credit_note": "CreditMemo",
     "allocate": "Payment",
 }
+# CashFlow's payment methods by the names QuickBooks companies give theirs (the seeded and default lists);
+# bank transfers and finance have no standard name, so they go without a method.
+PAYMENT_METHOD_NAMES: Mapping[str, tuple[str, ...]] = {
+    "card": ("credit card", "card"),
+    "cash": ("cash",),
+    "cheque": ("check", "cheque"),
+}
 # A stale SyncToken is re-read and retried this many times within one send before it is left to the engine.
 STALE_RETRIES = 2
 US_PSEUDO_CODES = (payloads.US_TAXABLE, payloads.US_NON_TAXABLE)
@@ -130,7 +137,15 @@ class QuickBooksLedger:
         us_code = next(
             (code for code, found in code_rates.items() if found and code not in US_PSEUDO_CODES), ""
         )
+        methods = {
+            str(m.get("Name") or "").strip().casefold(): str(m["Id"])
+            for m in self.client.query("PaymentMethod", noun="payment method list")
+        }
         return payloads.Company(
+            payment_methods={
+                ours: next((methods[n] for n in names if n in methods), "")
+                for ours, names in PAYMENT_METHOD_NAMES.items()
+            },
             us_sales_tax=us,
             custom_numbers=bool((prefs.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers")),
             home_currency=str((currency.get("HomeCurrency") or {}).get("value") or ""),
@@ -229,6 +244,20 @@ class QuickBooksLedger:
                 requests.append(self._cancellation_step(item, mapping))
         return requests
 
+    @classmethod
+    def create_request(cls, items: tuple[SyncItem, ...], mapping: ResolvedMapping) -> LedgerRequest:
+        """The batch `build` would send for these invoices, made without a call, for the preview: items are
+        named where their ids will go (they are found or made on the first real send)."""
+        documents = [item.document for item in items if isinstance(item.document, Invoice)]
+        types = {line.line_type for invoice in documents for line in invoice.lines} | {payloads.ROUNDING}
+        placeholders = {t: f"(the {payloads.item_label(t)} item)" for t in types}
+        company = payloads.preview_company(mapping)
+        bodies = [
+            payloads.invoice_body(d, mapping, remote_id(i, "contact"), placeholders, company)
+            for i, d in zip(items, documents, strict=True)
+        ]
+        return cls._batch(items, bodies)
+
     def _bodies(self, items: Sequence[SyncItem], mapping: ResolvedMapping) -> list[payloads.Body]:
         documents = [item.document for item in items]
         if isinstance(documents[0], Customer):
@@ -247,7 +276,8 @@ class QuickBooksLedger:
             assert isinstance(payment, Payment)
             invoice_id = remote_id(item, "invoice")
             account = payment_account(payment, mapping)
-            bodies.append(payloads.payment_body(payment, customers[invoice_id], invoice_id, account))
+            method = self.company.payment_methods.get(payment.method, "")
+            bodies.append(payloads.payment_body(payment, customers[invoice_id], invoice_id, account, method))
         return bodies
 
     def _invoice_customers(self, invoice_ids: Sequence[str]) -> dict[str, str]:

@@ -50,6 +50,7 @@ class Company:
     code_rates: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)  # TaxCode id -> sales rates
     us_code: str = ""  # the jurisdiction code automated sales tax applies when none is sent
     zero_code: str = ""  # a 0% code for the rounding line ("NON" in the US); "" when the company has none
+    payment_methods: Mapping[str, str] = field(default_factory=dict)  # CashFlow method -> PaymentMethod id
 
 
 def ref(value: str) -> dict[str, str]:
@@ -182,7 +183,9 @@ def document_lines(
         )
         for line in lines
     ]
-    if tax_inclusive and not company.us_sales_tax:
+    if (tax_inclusive and not company.us_sales_tax) or not company.code_rates:
+        # Inclusive: the total is the lines' sum, already CashFlow's. No rates known (the preview, which
+        # makes no call): nothing to reconcile against.
         return body
     difference = cashflow_tax - expected_tax(body, company)
     if difference == 0:
@@ -269,6 +272,18 @@ def invoice_body(
     return body
 
 
+def preview_company(mapping: ResolvedMapping) -> Company:
+    """What the preview assumes without calling QuickBooks: the US model when the mapping uses TAX/NON
+    (only a US company accepts them), custom numbers on (pre-flight checks the real setting)."""
+    codes = {tax.ledger_tax_code for tax in mapping.tax_rates.values()}
+    return Company(
+        us_sales_tax=bool(codes & {US_TAXABLE, US_NON_TAXABLE}),
+        custom_numbers=True,
+        home_currency="",
+        multicurrency=False,
+    )
+
+
 def payment_note(payment: Payment) -> str:
     """CashFlow's id in the payment's PrivateNote: QuickBooks has no payment number, and this is what finds
     the payment again after an unknown outcome."""
@@ -280,11 +295,12 @@ def payment_body(
     customer_id: str,
     invoice_id: str,
     account: AccountRef,
-    amount: Decimal | None = None,
+    method_id: str = "",
 ) -> Body:
     """A payment applied to its invoice, deposited to the mapped account (an Undeposited Funds account is
-    a valid mapping for users who bank payments in deposits)."""
-    value = money(payment.amount if amount is None else amount)
+    a valid mapping for users who bank payments in deposits), with the company's payment method for
+    CashFlow's where it has one."""
+    value = money(payment.amount)
     return {
         "CustomerRef": ref(customer_id),
         "TotalAmt": value,
@@ -292,6 +308,7 @@ def payment_body(
         "DepositToAccountRef": ref(account.id),
         "PrivateNote": payment_note(payment)[:4000],
         "PaymentRefNum": (payment.reference or payment.id)[:21],
+        **({"PaymentMethodRef": ref(method_id)} if method_id else {}),
         "Line": [{"Amount": value, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}],
     }
 
