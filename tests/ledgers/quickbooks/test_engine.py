@@ -1,94 +1,175 @@
 """The engine end to end against the QuickBooks sandbox over real HTTP, with no QuickBooks code in the
-engine: connect through the ledgers' views, map, issue and pay through CashFlow's services, drain the
-worker, and the company's books equal CashFlow's to the cent."""
+engine: connect through the ledgers' views, map, issue, pay, refund and cancel through CashFlow's services,
+drain the worker, and the company's books equal CashFlow's to the cent."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from ledgerlink.billing.services import enable_connector
 from ledgerlink.cashflow import services
-from ledgerlink.cashflow.models import Membership, Role
+from ledgerlink.cashflow.models import Membership, Organisation, Role, TaxRate
 from ledgerlink.ledgers.contract import ObjectKind
-from ledgerlink.ledgers.models import PaymentAccountMapping, TaxRateMapping
+from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
 from ledgerlink.sync.models import SyncRecord, SyncState
 from ledgerlink.sync.worker import sync_connection
 
 from .conftest import connect
+from .harness import QuickBooksHarness
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
-def _drain(connection_id: object, rounds: int = 6) -> None:
-    for _ in range(rounds):
-        sync_connection(connection_id, budget_s=30)
-        due = SyncRecord.objects.filter(state__in=(SyncState.PENDING, SyncState.RETRYING))
-        if not due.exists():
-            return
+@dataclass
+class World:
+    harness: QuickBooksHarness
+    organisation: Organisation
+    gst: TaxRate
+    customer: Any
+    connection: Connection
+    clock: Any  # time_machine's traveller: backoff waits are skipped, never slept
+
+    def books(self) -> dict[str, Any]:
+        return dict(self.harness.sandbox.control.ledger(self.connection.tenant_id))
+
+    def invoice(self, number: str) -> dict[str, Any]:
+        (found,) = [i for i in self.books()["Invoice"] if i.get("DocNumber") == number]
+        return found
+
+    def issue(self, *unit_amounts: str) -> Any:
+        draft = services.create_invoice(
+            self.organisation,
+            services.InvoiceInput(
+                customer_id=self.customer.id,
+                kind="custom",
+                due_date=TODAY.date() + dt.timedelta(days=14),
+                tax_inclusive=False,
+                lines=[
+                    services.LineInput("system", f"Panel bank {n}", Decimal(1), Decimal(amount), self.gst.id)
+                    for n, amount in enumerate(unit_amounts)
+                ],
+            ),
+        )
+        return services.issue_invoice(draft)
+
+    def drain(self, rounds: int = 8) -> None:
+        """Run the worker until nothing waits; a backoff is passed by moving the clock to it."""
+        for _ in range(rounds):
+            sync_connection(self.connection.pk, budget_s=30)
+            waiting = SyncRecord.objects.filter(state__in=(SyncState.PENDING, SyncState.RETRYING))
+            first = waiting.order_by("next_attempt_at").first()
+            if first is None:
+                return
+            wait = (first.next_attempt_at - timezone.now()).total_seconds()
+            if wait > 0:
+                self.clock.shift(wait + 1)
+
+    def all_synced(self) -> None:
+        states = list(SyncRecord.objects.values_list("kind", "state", "last_error"))
+        assert {state for _, state, _ in states} == {SyncState.SYNCED}, states
 
 
-@time_machine.travel(TODAY, tick=True)
-def test_issue_then_pay_and_the_company_books_equal_cashflows_to_the_cent(qbo):
-    organisation = services.create_organisation("Sunny Roofs Pty Ltd", "AU")
-    gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
-    customer = services.create_customer(
-        organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
-    )
-    user = get_user_model().objects.create_user(f"admin-{uuid.uuid4().hex[:8]}", password="x" * 12)
-    Membership.objects.create(user=user, organisation=organisation, role=Role.ADMIN)
-    enable_connector(organisation, user, "127.0.0.1", "pytest")
-    browser = Client()
-    browser.force_login(user)
-    connection = connect(browser, qbo, organisation)
-    TaxRateMapping.objects.create(
-        organisation=organisation,
-        provider="quickbooks",
-        tax_rate=gst,
-        account_id=qbo.sales_code,
-        ledger_tax_code=qbo.tax_code,
-    )
-    PaymentAccountMapping.objects.create(
-        organisation=organisation, provider="quickbooks", account_id=qbo.bank_code, is_default=True
-    )
+@pytest.fixture
+def world(qbo):
+    with time_machine.travel(TODAY, tick=True) as clock:
+        organisation = services.create_organisation("Sunny Roofs Pty Ltd", "AU")
+        gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
+        customer = services.create_customer(
+            organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
+        )
+        user = get_user_model().objects.create_user(f"admin-{uuid.uuid4().hex[:8]}", password="x" * 12)
+        Membership.objects.create(user=user, organisation=organisation, role=Role.ADMIN)
+        enable_connector(organisation, user, "127.0.0.1", "pytest")
+        browser = Client()
+        browser.force_login(user)
+        connection = connect(browser, qbo, organisation)
+        TaxRateMapping.objects.create(
+            organisation=organisation,
+            provider="quickbooks",
+            tax_rate=gst,
+            account_id=qbo.sales_code,
+            ledger_tax_code=qbo.tax_code,
+        )
+        PaymentAccountMapping.objects.create(
+            organisation=organisation, provider="quickbooks", account_id=qbo.bank_code, is_default=True
+        )
+        yield World(qbo, organisation, gst, customer, connection, clock)
+    qbo.sandbox.control.clear_faults()
+
+
+def test_issue_then_pay_and_the_company_books_equal_cashflows_to_the_cent(world):
     # Per-line GST that CashFlow rounds line by line (333.33 x 10% = 33.333 -> 33.33, three times: 99.99)
     # where QuickBooks rounds once (999.99 x 10% = 100.00): the rounding line keeps the total CashFlow's.
-    draft = services.create_invoice(
-        organisation,
-        services.InvoiceInput(
-            customer_id=customer.id,
-            kind="custom",
-            due_date=TODAY.date() + dt.timedelta(days=14),
-            tax_inclusive=False,
-            lines=[
-                services.LineInput("system", f"Panel bank {n}", Decimal(1), Decimal("333.33"), gst.id)
-                for n in range(3)
-            ],
-        ),
-    )
-    invoice = services.issue_invoice(draft)
+    invoice = world.issue("333.33", "333.33", "333.33")
     services.record_payment(invoice, Decimal("500.00"), "bank_transfer")
-    _drain(connection.pk)
-
-    states = dict(SyncRecord.objects.values_list("kind", "state"))
-    assert set(states.values()) == {SyncState.SYNCED}, states
+    world.drain()
+    world.all_synced()
     invoice.refresh_from_db()
-    books = qbo.sandbox.control.ledger(connection.tenant_id)
-    (remote,) = books["Invoice"]
-    assert remote["DocNumber"] == invoice.number
+    books = world.books()
+    remote = world.invoice(invoice.number)
     assert Decimal(str(remote["TotalAmt"])) == invoice.total == Decimal("1099.98")
     assert Decimal(str(remote["Balance"])) == invoice.amount_due == Decimal("599.98")
-    ((customer_row,),) = [[c for c in books["Customer"] if c["DisplayName"] == "Ada Lovelace"]]
-    assert remote["CustomerRef"]["value"] == customer_row["Id"]
+    (customer,) = [c for c in books["Customer"] if c["DisplayName"] == "Ada Lovelace"]
+    assert remote["CustomerRef"]["value"] == customer["Id"]
     (payment,) = books["Payment"]
     assert Decimal(str(payment["TotalAmt"])) == Decimal("500.00")
-    assert payment["DepositToAccountRef"]["value"] == qbo.bank_code
+    assert payment["DepositToAccountRef"]["value"] == world.harness.bank_code
     record = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
     assert record.remote_id == remote["Id"] and not record.total_mismatch
+
+
+def test_refunds_and_a_chargeback_leave_quickbooks_owing_what_cashflow_says(world):
+    refunded = world.issue("1000.00")
+    charged = world.issue("500.00")
+    part = services.record_payment(refunded, Decimal("600.00"), "card")
+    full = services.record_payment(charged, Decimal("550.00"), "card")
+    world.drain()
+    services.refund_payment(part, Decimal("150.00"))
+    services.charge_back(full)
+    world.drain()
+    world.all_synced()
+    for invoice in (refunded, charged):
+        invoice.refresh_from_db()
+        assert Decimal(str(world.invoice(invoice.number)["Balance"])) == invoice.amount_due, invoice.number
+    assert [Decimal(str(p["TotalAmt"])) for p in world.books()["Payment"]] == [Decimal("450.00")]
+
+
+def test_cancelling_voids_an_unpaid_invoice_and_credits_a_part_paid_one_to_zero(world):
+    unpaid = world.issue("300.00")
+    paid = world.issue("1000.00")
+    services.record_payment(paid, Decimal("400.00"), "bank_transfer")
+    world.drain()
+    services.cancel_invoice(unpaid)
+    credit_note = services.cancel_invoice(paid)
+    world.drain()
+    world.all_synced()
+    voided = world.invoice(unpaid.number)
+    assert Decimal(str(voided["TotalAmt"])) == 0 and voided["PrivateNote"].startswith("Voided")
+    assert Decimal(str(world.invoice(paid.number)["Balance"])) == 0
+    (memo,) = world.books()["CreditMemo"]
+    assert (memo["DocNumber"], Decimal(str(memo["TotalAmt"]))) == (credit_note.number, Decimal("700.00"))
+    assert Decimal(str(memo["RemainingCredit"])) == 0
+
+
+def test_an_answer_lost_after_commit_is_replayed_under_the_same_requestid_and_saved_once(world):
+    invoice = world.issue("1000.00")
+    world.harness.sandbox.control.set_faults(
+        {"kind": "drop_after_commit", "tenant_id": world.connection.tenant_id, "path": "*/batch", "count": 2}
+    )
+    world.drain()
+    world.harness.sandbox.control.clear_faults()
+    world.drain()
+    world.all_synced()
+    assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
+    assert len([c for c in world.books()["Customer"] if c["DisplayName"] == "Ada Lovelace"]) == 1

@@ -82,3 +82,26 @@ def test_a_callback_without_a_realm_connects_nothing(admin, client, qbo):
     response = client.get(reverse("ledgers:callback", args=["quickbooks"]), answer)
     assert response.status_code == 400
     assert not Connection.objects.exists()
+
+
+def test_a_rotated_refresh_token_is_stored_under_the_row_lock_and_the_old_one_refused(admin, client, qbo):
+    connection = connect(client, qbo, admin[1])
+    old = connection.refresh_token
+    same_day = ensure_fresh_token(connection.pk, force=True)
+    assert same_day.refresh_token == old  # Intuit hands the same value back within 24 hours
+    qbo.sandbox.control.advance_clock(25 * 3600)
+    rotated = ensure_fresh_token(connection.pk, force=True)
+    assert rotated.refresh_token != old and rotated.access_token != same_day.access_token
+    with pytest.raises(Reconnect):
+        oauth_for("quickbooks").refresh(old)
+    # The ledger works on with the stored token set.
+    assert open_ledger(ensure_fresh_token(connection.pk)).load_chart().accounts
+
+
+def test_a_revoked_grant_marks_the_connection_needs_reconnect(admin, client, qbo):
+    connection = connect(client, qbo, admin[1])
+    qbo.sandbox.control.revoke_tokens(client_id=qbo.client_id, tenant_id=connection.tenant_id)
+    with pytest.raises(Reconnect):
+        ensure_fresh_token(connection.pk, force=True)
+    connection.refresh_from_db()
+    assert connection.status == "needs_reconnect"
