@@ -31,6 +31,7 @@ from ledgerlink.ledgers.contract import (
 )
 from ledgerlink.ledgers.errors import (
     LedgerError,
+    NeedsAttention,
     Reconnect,
     Retry,
     UnknownOutcome,
@@ -368,6 +369,12 @@ class _Run(DoubtfulRecords, Outcomes):
         try:
             return self.session.ledger.build(items, self.session.mapping)
         except (LedgerError, ValueError) as error:
+            if isinstance(error, LedgerError) and not isinstance(error, NeedsAttention):
+                # A ledger may read while building (a SyncToken, its own items): a transient failure there
+                # wrote nothing, so these records wait and go again, as after a failed read.
+                by_id = {str(r.pk): r for r in SyncRecord.objects.filter(pk__in=[i.record_id for i in items])}
+                self.on_lookup_error([(by_id[item.record_id], item) for item in items], error)
+                return []
             if len(items) == 1:
                 record = SyncRecord.objects.get(pk=items[0].record_id)
                 problem = error if isinstance(error, LedgerError) else str(error)

@@ -173,3 +173,27 @@ def test_an_answer_lost_after_commit_is_replayed_under_the_same_requestid_and_sa
     world.all_synced()
     assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
     assert len([c for c in world.books()["Customer"] if c["DisplayName"] == "Ada Lovelace"]) == 1
+
+
+def test_a_transient_failure_while_building_is_retried_not_flagged(world):
+    """QuickBooks reads while building (a payment's SyncToken before editing it): a 500 on that read wrote
+    nothing, so the record waits and goes again instead of asking the user for attention."""
+    invoice = world.issue("1000.00")
+    payment = services.record_payment(invoice, Decimal("600.00"), "card")
+    world.drain()
+    services.refund_payment(payment, Decimal("100.00"))
+    world.harness.sandbox.control.set_faults(
+        {
+            "kind": "server_error",
+            "tenant_id": world.connection.tenant_id,
+            "method": "GET",
+            "path": "*/payment/*",
+            "count": 1,
+        }
+    )
+    sync_connection(world.connection.pk, budget_s=30)
+    reversal = SyncRecord.objects.get(kind=ObjectKind.PAYMENT_REVERSAL)
+    assert reversal.state == SyncState.RETRYING, reversal.last_error
+    world.drain()
+    world.all_synced()
+    assert Decimal(str(world.invoice(invoice.number)["Balance"])) == Decimal("600.00")
