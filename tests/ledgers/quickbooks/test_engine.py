@@ -21,7 +21,7 @@ from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Membership, Organisation, Role, TaxRate
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
-from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.worker import sync_connection
 
 from .conftest import connect
@@ -80,11 +80,12 @@ class World:
         assert {state for _, state, _ in states} == {SyncState.SYNCED}, states
 
 
-@pytest.fixture
-def world(qbo):
+def build_world(qbo: QuickBooksHarness, country: str, rate: str, tax_code: str, **company: Any) -> Any:
+    """An organisation in `country` with one tax rate, connected to a company of that region through the
+    views and mapped: revenue to Sales of Product Income, payments to Checking."""
     with time_machine.travel(TODAY, tick=True) as clock:
-        organisation = services.create_organisation("Sunny Roofs Pty Ltd", "AU")
-        gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
+        organisation = services.create_organisation("Sunny Roofs", country)
+        tax = services.create_tax_rate(organisation, f"Sales tax {rate}%", Decimal(rate))
         customer = services.create_customer(
             organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
         )
@@ -93,19 +94,32 @@ def world(qbo):
         enable_connector(organisation, user, "127.0.0.1", "pytest")
         browser = Client()
         browser.force_login(user)
-        connection = connect(browser, qbo, organisation)
+        connection = connect(browser, qbo, organisation, **company)
         TaxRateMapping.objects.create(
             organisation=organisation,
             provider="quickbooks",
-            tax_rate=gst,
+            tax_rate=tax,
             account_id=qbo.sales_code,
-            ledger_tax_code=qbo.tax_code,
+            ledger_tax_code=tax_code,
         )
         PaymentAccountMapping.objects.create(
             organisation=organisation, provider="quickbooks", account_id=qbo.bank_code, is_default=True
         )
-        yield World(qbo, organisation, gst, customer, connection, clock)
+        yield World(qbo, organisation, tax, customer, connection, clock)
     qbo.sandbox.control.clear_faults()
+
+
+@pytest.fixture
+def world(qbo):
+    """An AU organisation on an AU company: GST 10% on tax code 4."""
+    yield from build_world(qbo, "AU", "10", qbo.tax_code)
+
+
+@pytest.fixture
+def us_world(qbo):
+    """A US organisation on a US company with automated sales tax (7.25% in the sandbox's jurisdiction),
+    custom transaction numbers turned on."""
+    yield from build_world(qbo, "US", "7.25", "TAX", region="US", settings={"custom_txn_numbers": True})
 
 
 def test_issue_then_pay_and_the_company_books_equal_cashflows_to_the_cent(world):
@@ -197,3 +211,34 @@ def test_a_transient_failure_while_building_is_retried_not_flagged(world):
     world.drain()
     world.all_synced()
     assert Decimal(str(world.invoice(invoice.number)["Balance"])) == Decimal("600.00")
+
+
+def test_a_us_invoice_through_the_engine_equals_cashflows_total_with_automated_sales_tax(us_world):
+    # CashFlow: 24.17 + 24.17 = 48.34 tax; QuickBooks' automated sales tax on 666.66: 48.33.
+    invoice = us_world.issue("333.33", "333.33")
+    services.record_payment(invoice, Decimal("715.00"), "bank_transfer")
+    us_world.drain()
+    us_world.all_synced()
+    remote = us_world.invoice(invoice.number)
+    assert Decimal(str(remote["TotalAmt"])) == invoice.total == Decimal("715.00")
+    assert Decimal(str(remote["Balance"])) == 0
+    assert Decimal(str(remote["TxnTaxDetail"]["TotalTax"])) == Decimal("48.33")
+
+
+def test_an_invoice_already_in_quickbooks_is_linked_not_duplicated(world):
+    """A DocNumber QuickBooks already holds (6140) is looked up and linked when its total is CashFlow's."""
+    invoice = world.issue("1000.00")
+    world.drain()
+    record = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
+    remote_id = record.remote_id
+    # The link is lost (a restore from backup): the engine sends the invoice again under a new key.
+    SyncRecord.objects.filter(pk=record.pk).update(state=SyncState.PENDING, remote_id="", generation=9)
+    RemoteLink.objects.filter(subject_id=str(invoice.pk)).delete()
+    realm = world.connection.tenant_id
+    sent = world.harness.calls(realm, method="POST", path="*/batch")
+    world.drain()
+    assert world.harness.calls(realm, method="POST", path="*/batch") == sent + 1  # refused as 6140
+    world.all_synced()
+    record.refresh_from_db()
+    assert record.remote_id == remote_id
+    assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
