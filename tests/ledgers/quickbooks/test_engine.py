@@ -21,7 +21,7 @@ from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Membership, Organisation, Role, TaxRate
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
-from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState
+from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.worker import sync_connection
 
 from .conftest import connect
@@ -241,4 +241,17 @@ def test_an_invoice_already_in_quickbooks_is_linked_not_duplicated(world):
     world.all_synced()
     record.refresh_from_db()
     assert record.remote_id == remote_id
+    assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
+
+
+def test_a_failed_call_keeps_its_intuit_tid_in_the_audit_log(world):
+    invoice = world.issue("1000.00")
+    world.harness.sandbox.control.set_faults(
+        {"kind": "server_error", "tenant_id": world.connection.tenant_id, "path": "*/batch", "count": 1}
+    )
+    world.drain()
+    world.all_synced()
+    (failed,) = Attempt.objects.filter(connection=world.connection, response_status=500)
+    assert failed.correlation_id and failed.error_code == "server_500"
+    assert failed.idempotency_key  # the requestid it was sent under
     assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
