@@ -254,3 +254,10 @@ def test_the_preview_builds_the_batch_without_a_call(au):
     (line,) = invoice["Line"]
     assert line["SalesItemLineDetail"]["ItemRef"] == {"value": "(the CashFlow system item)"}
     assert line["SalesItemLineDetail"]["TaxCodeRef"] == {"value": au.harness.tax_code}
+
+
+def test_a_foreign_currency_invoice_is_refused_before_sending_when_multicurrency_is_off(au):
+    item = au.invoice_item("INV-00080", currency="USD")
+    with pytest.raises(NeedsAttention) as raised:
+        au.ledger.build([item], au.mapping)
+    assert raised.value.code == "currency_not_enabled" and "AUD" in raised.value.message

@@ -219,9 +219,23 @@ def document_lines(
     return body
 
 
+def _check_currency(currency: str, company: Company) -> None:
+    """QuickBooks refuses a foreign-currency document unless multicurrency is on (quickbooks.md 2.5): say so
+    before sending, in words the user can act on. Unknown home currency (the preview): not checked."""
+    if company.home_currency and not company.multicurrency and currency != company.home_currency:
+        raise NeedsAttention(
+            f"This QuickBooks company keeps its books in {company.home_currency} and multicurrency is off, "
+            f"so it cannot take a {currency} document. Turn on multicurrency in QuickBooks (Settings > "
+            "Account and settings > Advanced > Currency), then retry.",
+            configuration=True,
+            code="currency_not_enabled",
+        )
+
+
 def _sales_form(
     invoice: Invoice, customer_id: str, company: Company, lines: list[Body], private_note: str
 ) -> Body:
+    _check_currency(invoice.currency, company)
     body: Body = {"CustomerRef": ref(customer_id), "Line": lines, "PrivateNote": private_note[:4000]}
     if not company.us_sales_tax:
         body["GlobalTaxCalculation"] = "TaxInclusive" if invoice.tax_inclusive else "TaxExcluded"
