@@ -261,3 +261,26 @@ def test_a_foreign_currency_invoice_is_refused_before_sending_when_multicurrency
     with pytest.raises(NeedsAttention) as raised:
         au.ledger.build([item], au.mapping)
     assert raised.value.code == "currency_not_enabled" and "AUD" in raised.value.message
+
+
+def test_fractional_quantities_discount_lines_and_prices_per_watt_keep_cashflows_total(au):
+    lines = (
+        # 6.5 x 1,234.57 = 8,024.705: CashFlow's 8,024.71 is QuickBooks' Qty x UnitPrice to the cent.
+        d.line("8024.71", "802.47", quantity="6.5", unit="1234.57"),
+        # 6,400 W at 0.4567 a watt = 2,922.88: a price QuickBooks keeps as UnitPrice.
+        d.line("2922.88", "292.29", quantity="6400", unit="0.4567", line_type="adder"),
+        # 7 x 33.3333 = 233.3331, which both round to 233.33.
+        d.line("233.33", "23.33", quantity="7", unit="33.3333", line_type="permit"),
+        d.line("-100.00", "-10.00", line_type="discount", description="Loyalty discount"),
+    )
+    item = au.invoice_item("INV-00090", lines=lines)
+    (outcome,) = push(au.ledger, [item], au.mapping)
+    assert outcome.error is None, outcome.error
+    assert outcome.remote.total == item.document.total == Decimal("12189.01")
+    (saved,) = [i for i in au.documents("Invoice") if i["DocNumber"] == "INV-00090"]
+    details = [ln["SalesItemLineDetail"] for ln in saved["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    assert [(Decimal(str(x["Qty"])), Decimal(str(x["UnitPrice"]))) for x in details][:3] == [
+        (Decimal("6.5"), Decimal("1234.57")),
+        (Decimal("6400"), Decimal("0.4567")),
+        (Decimal("7"), Decimal("33.3333")),
+    ]
