@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
+from ledgerlink.ledgers import http
 from ledgerlink.ledgers.charts import chart_for
-from ledgerlink.ledgers.errors import Reconnect
+from ledgerlink.ledgers.errors import Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.models import Connection
 from ledgerlink.ledgers.registry import oauth_for, open_ledger
 from ledgerlink.ledgers.tokens import ensure_fresh_token
@@ -105,3 +106,25 @@ def test_a_revoked_grant_marks_the_connection_needs_reconnect(admin, client, qbo
         ensure_fresh_token(connection.pk, force=True)
     connection.refresh_from_db()
     assert connection.status == "needs_reconnect"
+
+
+def test_a_lost_refresh_answer_is_retried_with_the_same_refresh_token(admin, client, qbo, monkeypatch):
+    """The refresh reached Intuit, its answer did not come back. Within the day Intuit hands the same
+    refresh token back, so the stored one still works and the next refresh recovers."""
+    connection = connect(client, qbo, admin[1])
+    real = http.send
+
+    def lose_the_answer(context, method, url, **kwargs):
+        exchange = real(context, method, url, **kwargs)
+        if url.endswith("/tokens/bearer"):
+            raise UnknownOutcome("dropped after the token endpoint answered", code="no_response")
+        return exchange
+
+    monkeypatch.setattr(http, "send", lose_the_answer)
+    with pytest.raises(Retry):
+        ensure_fresh_token(connection.pk, force=True)
+    monkeypatch.undo()
+    connection.refresh_from_db()
+    assert connection.status == "active"
+    again = ensure_fresh_token(connection.pk, force=True)
+    assert again.refresh_token == connection.refresh_token and again.access_token != connection.access_token
