@@ -255,3 +255,16 @@ def test_a_failed_call_keeps_its_intuit_tid_in_the_audit_log(world):
     assert failed.correlation_id and failed.error_code == "server_500"
     assert failed.idempotency_key  # the requestid it was sent under
     assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
+
+
+@pytest.mark.parametrize("fault", ["offline", "rate_limit"])
+def test_a_company_offline_or_throttled_pauses_and_then_saves_once(world, fault):
+    invoice = world.issue("1000.00")
+    world.harness.sandbox.control.set_faults(
+        {"kind": fault, "tenant_id": world.connection.tenant_id, "path": "*/batch", "count": 2}
+    )
+    world.drain()
+    world.all_synced()
+    assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
+    paused = Attempt.objects.filter(connection=world.connection, response_status__in=(429, 503))
+    assert paused.count() == 2 and all(a.correlation_id for a in paused)
