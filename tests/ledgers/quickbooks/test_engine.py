@@ -268,3 +268,16 @@ def test_a_company_offline_or_throttled_pauses_and_then_saves_once(world, fault)
     assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
     paused = Attempt.objects.filter(connection=world.connection, response_status__in=(429, 503))
     assert paused.count() == 2 and all(a.correlation_id for a in paused)
+
+
+def test_an_access_token_refused_as_expired_is_refreshed_and_the_invoice_saved_once(world):
+    invoice = world.issue("1000.00")
+    world.harness.sandbox.control.set_faults(
+        {"kind": "token_expired", "tenant_id": world.connection.tenant_id, "path": "*/batch", "count": 1}
+    )
+    before = world.connection.access_token
+    world.drain()
+    world.all_synced()
+    world.connection.refresh_from_db()
+    assert world.connection.access_token != before and world.connection.status == "active"
+    assert [i["DocNumber"] for i in world.books()["Invoice"]] == [invoice.number]
