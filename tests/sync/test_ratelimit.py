@@ -48,6 +48,16 @@ def test_no_sixty_second_window_holds_more_than_the_minute_limit(db):
     assert take(1, at(60.001)) == [0.0]
 
 
+def test_a_request_costing_several_calls_waits_until_they_all_fit_in_the_minute(db):
+    """A ledger that meters each item of a batch (QuickBooks' stricter reading) gives the request a cost."""
+    assert acquire("xero", "t1", "a", LIMITS, now=at(0), cost=6) == 0
+    release("xero", "t1", "a", now=at(0))
+    assert take(3, at(10)) == [0, 0, 0]  # 9 of 10 spent
+    assert acquire("xero", "t1", "b", LIMITS, now=at(20), cost=2) == pytest.approx(40)
+    assert acquire("xero", "t1", "b", LIMITS, now=at(61), cost=2) == 0
+    assert TenantBudget.objects.get(tenant_id="t1").day_count == 11
+
+
 def test_the_in_flight_cap_holds_until_a_slot_is_given_back(db):
     for i in range(3):
         assert acquire("xero", "t1", f"busy{i}", LIMITS, now=at(0)) == 0

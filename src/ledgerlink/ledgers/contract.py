@@ -251,6 +251,9 @@ class LedgerRequest:
     step: str = "create"
     params: Mapping[str, str] = field(default_factory=dict)
     body: object = None
+    # Calls this request spends of the ledger's per-minute budget: 1, unless the ledger meters each item of
+    # a batch like a call of its own (QuickBooks' stricter reading).
+    cost: int = 1
 
 
 @dataclass(frozen=True)

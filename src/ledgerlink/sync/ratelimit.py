@@ -66,32 +66,39 @@ def _locked_budget(provider: str, tenant_id: str) -> TenantBudget:
 
 
 def acquire(
-    provider: str, tenant_id: str, holder: str, limits: RateLimits, now: dt.datetime | None = None
+    provider: str,
+    tenant_id: str,
+    holder: str,
+    limits: RateLimits,
+    now: dt.datetime | None = None,
+    cost: int = 1,
 ) -> float:
-    """Take one call from the tenant's budget and one in-flight slot for `holder`.
+    """Take `cost` calls (one, or a batch's items where the ledger meters them) from the tenant's budget
+    and one in-flight slot for `holder`.
 
     Returns 0.0 when both were taken (the caller must `release` after the call), else the seconds to wait
     before asking again; nothing is taken then."""
     now = now or timezone.now()
     now_s = now.timestamp()
+    cost = max(1, min(cost, limits.per_minute))  # a request costing more than a minute could never start
     with transaction.atomic():
         budget = _locked_budget(provider, tenant_id)
-        wait = _wait_needed(budget, limits, now)
+        wait = _wait_needed(budget, limits, now, cost)
         if wait > 0:
             budget.save()  # persist the pruning done while looking
             return wait
-        budget.minute_calls.append(now_s)
+        budget.minute_calls.extend([now_s] * cost)
         budget.in_flight[holder] = now_s + limits.slot_ttl_s
-        budget.day_count += 1
+        budget.day_count += cost
         if budget.minute_remaining is not None:
-            budget.minute_remaining -= 1
+            budget.minute_remaining -= cost
         if budget.day_remaining is not None:
-            budget.day_remaining -= 1
+            budget.day_remaining -= cost
         budget.save()
         return 0.0
 
 
-def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime) -> float:
+def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime, cost: int = 1) -> float:
     """Seconds until a call may start; prunes expired state on `budget` as a side effect."""
     now_s = now.timestamp()
     if budget.minute_remaining is not None and now_s >= _reported_window_end(budget, limits):
@@ -109,8 +116,9 @@ def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime) -> 
         waits.append((budget.day_started_at + _day() - now).total_seconds())
     if budget.day_remaining is not None and budget.day_remaining <= 0:
         waits.append(day_exhausted_pause_s())
-    if len(budget.minute_calls) >= limits.per_minute:
-        waits.append(budget.minute_calls[-limits.per_minute] + minute_s() - now_s)
+    over = len(budget.minute_calls) + cost - limits.per_minute  # calls that must age out first
+    if over > 0:
+        waits.append(budget.minute_calls[over - 1] + minute_s() - now_s)
     # Slow down before a 429: when the ledger says the calls already in flight may use up its minute budget,
     # wait until the window that said so has certainly ended.
     if budget.minute_remaining is not None and budget.minute_remaining <= len(budget.in_flight):

@@ -389,7 +389,7 @@ class _Run(DoubtfulRecords, Outcomes):
         mine = [records[item.record_id] for item in request.items]
         generations = {str(record.pk): record.generation for record in mine}
         key = request_key(self.connection.pk, request.step, request, generations)
-        holder = self.take_permit()
+        holder = self.take_permit(request.cost)
         answer: object = None  # what the ledger said about our budget: a response, or a Retry's wait
         try:
             if not leases.renew([record.pk for record in mine], self.owner):
@@ -460,12 +460,13 @@ class _Run(DoubtfulRecords, Outcomes):
             lambda ledger: ledger.find_existing(item), "GET", f"find {item.kind.value}", [item.record_id]
         )
 
-    def take_permit(self) -> str:
-        """A rate-limit token and an in-flight slot for this tenant; short waits are slept through."""
+    def take_permit(self, cost: int = 1) -> str:
+        """`cost` rate-limit tokens (a request's `cost`) and an in-flight slot for this tenant; short waits
+        are slept through."""
         holder = f"{self.owner}:{next(self._holders)}"
         while True:
             wait = ratelimit.acquire(
-                self.session.provider, self.session.tenant_id, holder, self.session.limits
+                self.session.provider, self.session.tenant_id, holder, self.session.limits, cost=cost
             )
             if wait <= 0:
                 return holder

@@ -66,6 +66,8 @@ def test_batches_are_cut_at_thirty(au):
     requests = au.ledger.build(items, au.mapping)
     assert [len(r.items) for r in requests] == [30, 1]
     assert [len(r.body["BatchItemRequest"]) for r in requests] == [30, 1]
+    # Each item is metered like a call against the 500 a minute: the engine's budget counts them so.
+    assert [r.cost for r in requests] == [30, 1]
 
 
 def test_a_replayed_requestid_creates_once_and_a_new_one_meets_the_duplicate_number(au):
