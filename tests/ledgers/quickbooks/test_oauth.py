@@ -3,6 +3,7 @@ preferences loaded at once, rotating refresh tokens, and a disconnect that revok
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -51,8 +52,12 @@ def test_the_chart_holds_accounts_tax_codes_and_the_company_preferences(admin, c
 
 
 def test_a_us_company_uses_automated_sales_tax(admin, client, qbo):
-    us = open_ledger(ensure_fresh_token(connect(client, qbo, admin[1], region="US").pk)).company
+    connection = connect(client, qbo, admin[1], region="US")
+    us = open_ledger(ensure_fresh_token(connection.pk)).company
     assert (us.us_sales_tax, us.us_code, us.zero_code, us.custom_numbers) == (True, "2", "NON", False)
+    # Lines take TAX/NON only: TAX carries the jurisdiction's rate, the jurisdiction code is no line's.
+    codes = {t.code: (t.rate, t.applies_to_revenue) for t in chart_for(connection).tax_rates}
+    assert codes == {"TAX": (Decimal("7.25"), True), "NON": (0, True), "2": (Decimal("7.25"), False)}
 
 
 def test_refresh_returns_the_token_to_keep_and_disconnect_revokes_the_grant(admin, client, qbo):

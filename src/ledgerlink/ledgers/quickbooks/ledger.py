@@ -9,6 +9,7 @@ stale token (5010) is read again and the write retried at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -110,10 +111,10 @@ class QuickBooksLedger:
         accounts = self.client.query("Account", contacts.EVERY_STATUS, "account list")
         codes, rates = self._tax_tables()
         self._company = self._read_company(codes, rates)
-        return Chart(
-            accounts=tuple(_account(a) for a in accounts),
-            tax_rates=tuple(_tax_code(c, rates) for c in codes),
-        )
+        tax_codes = [_tax_code(c, rates) for c in codes]
+        if self._company.us_sales_tax:
+            tax_codes = _us_line_codes(tax_codes, self._company)
+        return Chart(accounts=tuple(_account(a) for a in accounts), tax_rates=tuple(tax_codes))
 
     def _tax_tables(self) -> tuple[list[Any], dict[str, Decimal]]:
         codes = self.client.query("TaxCode", contacts.EVERY_STATUS, "tax code list")
@@ -557,6 +558,27 @@ def _tax_code(row: Mapping[str, Any], rates: Mapping[str, Decimal]) -> LedgerTax
         status="ACTIVE" if row.get("Active", True) is not False else "ARCHIVED",
         applies_to_revenue=bool(found) or code in US_PSEUDO_CODES,
     )
+
+
+def _us_line_codes(codes: list[LedgerTaxRate], company: payloads.Company) -> list[LedgerTaxRate]:
+    """A US company's codes as lines see them: only the pseudo-codes TAX/NON go on a line (6100 otherwise),
+    TAX at the jurisdiction's rate automated sales tax applies (so the mapping suggestion meets it by rate);
+    the jurisdiction's own code is the transaction's, never a line's. TAX/NON are offered even when the
+    company does not list them."""
+    us_rate = sum(company.code_rates.get(company.us_code, ()), Decimal(0))
+    pseudo = {
+        payloads.US_TAXABLE: LedgerTaxRate(payloads.US_TAXABLE, "Taxable", us_rate, "ACTIVE", True),
+        payloads.US_NON_TAXABLE: LedgerTaxRate(
+            payloads.US_NON_TAXABLE, "Not taxable", Decimal(0), "ACTIVE", True
+        ),
+    }
+    listed = [
+        dataclasses.replace(pseudo[t.code], name=t.name, status=t.status)
+        if t.code in pseudo
+        else dataclasses.replace(t, applies_to_revenue=False)
+        for t in codes
+    ]
+    return listed + [code for key, code in pseudo.items() if key not in {t.code for t in codes}]
 
 
 def _zero_code(codes: Sequence[Mapping[str, Any]], code_rates: Mapping[str, tuple[Decimal, ...]]) -> str:
