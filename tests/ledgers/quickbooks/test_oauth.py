@@ -14,6 +14,7 @@ from ledgerlink.ledgers.charts import chart_for
 from ledgerlink.ledgers.errors import Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.models import Connection
 from ledgerlink.ledgers.registry import oauth_for, open_ledger
+from ledgerlink.ledgers.suggest import propose
 from ledgerlink.ledgers.tokens import ensure_fresh_token
 
 from .conftest import connect
@@ -133,3 +134,13 @@ def test_a_lost_refresh_answer_is_retried_with_the_same_refresh_token(admin, cli
     assert connection.status == "active"
     again = ensure_fresh_token(connection.pk, force=True)
     assert again.refresh_token == connection.refresh_token and again.access_token != connection.access_token
+
+
+@pytest.mark.parametrize(
+    ("region", "percent", "tax"), [("AU", "10", "4"), ("US", "7.25", "TAX"), ("AU", "0", "6")]
+)
+def test_the_mapping_is_proposed_from_the_loaded_chart(admin, client, qbo, region, percent, tax):
+    chart = chart_for(connect(client, qbo, admin[1], region=region))
+    proposal = propose(chart, [("cashflow-rate", Decimal(percent), "Sales tax")])
+    (suggestion,) = proposal.tax_rates
+    assert (suggestion.account.id, suggestion.tax.code, proposal.payment_account.id) == ("6", tax, "1")
