@@ -9,7 +9,7 @@ import pytest
 
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import ObjectKind, PaymentReversal, SyncItem
-from ledgerlink.ledgers.errors import Conflict, NeedsAttention
+from ledgerlink.ledgers.errors import Conflict, NeedsAttention, UnknownOutcome
 from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
 
 from .. import documents as d
@@ -286,3 +286,18 @@ def test_fractional_quantities_discount_lines_and_prices_per_watt_keep_cashflows
         (Decimal("6400"), Decimal("0.4567")),
         (Decimal("7"), Decimal("33.3333")),
     ]
+
+
+def test_a_customer_without_email_lost_after_commit_is_found_under_its_suffixed_name(au):
+    original = SyncItem("n", ObjectKind.CUSTOMER, d.customer(5, name="Customer 1", email=""))
+    (to_create,) = au.ledger.resolve_customers([original]).to_create
+    control = au.harness.sandbox.control
+    control.set_faults({"kind": "drop_after_commit", "tenant_id": au.realm, "path": "*/batch", "count": 1})
+    try:
+        with pytest.raises(UnknownOutcome):
+            push(au.ledger, [to_create], au.mapping)
+    finally:
+        control.clear_faults()
+    found = au.ledger.find_existing(original)  # the engine looks up the record's own document
+    assert found is not None and found.id != au.customer_id
+    assert found.number == "Customer 1 (cust-5)"

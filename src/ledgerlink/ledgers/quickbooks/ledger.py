@@ -458,7 +458,13 @@ class QuickBooksLedger:
             emails = contacts.by_email(self.client, [document.email]) if document.email else {}
             rows = [r for r in emails.get(document.email.strip().casefold(), []) if contacts.is_active(r)]
             found = _first(rows, ObjectKind.CUSTOMER)
-            return found or self.find_by_number(ObjectKind.CUSTOMER, document.name)
+            # Without an email, by the names it may have been created under: the suffixed one first, since
+            # a customer whose plain name was taken was created under it (contacts.resolve).
+            return (
+                found
+                or self.find_by_number(ObjectKind.CUSTOMER, payloads.disambiguated_name(document))
+                or self.find_by_number(ObjectKind.CUSTOMER, document.name)
+            )
         if isinstance(document, Invoice):
             return self.find_by_number(ObjectKind.INVOICE, document.number)
         if isinstance(document, Payment):
