@@ -301,3 +301,12 @@ def test_a_customer_without_email_lost_after_commit_is_found_under_its_suffixed_
     found = au.ledger.find_existing(original)  # the engine looks up the record's own document
     assert found is not None and found.id != au.customer_id
     assert found.number == "Customer 1 (cust-5)"
+
+
+def test_a_us_invoice_taxed_at_another_rate_than_the_jurisdictions_is_refused_before_sending(qbo):
+    ledger = direct_ledger(qbo, "US", custom_txn_numbers=True)
+    mapping = qbo.mapping(ledger.load_chart())
+    invoice = d.invoice("INV-00043", (d.line("1000.00", "100.00", percent="10"),), currency="USD")
+    with pytest.raises(NeedsAttention) as raised:
+        ledger.build([SyncItem("i", ObjectKind.INVOICE, invoice, {"contact": "1"})], mapping)
+    assert raised.value.code == "tax_differs" and "72.50" in raised.value.message
