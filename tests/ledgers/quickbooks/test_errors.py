@@ -80,7 +80,7 @@ def _fault(code: str, element: str = "", detail: str = "") -> dict:
     [
         (400, _fault("6140"), Conflict, "duplicate"),
         (400, _fault("5010"), Retry, "stale_sync_token"),
-        (400, _fault("6240"), NeedsAttention, "customer_name_taken"),
+        (400, _fault("6240"), NeedsAttention, "name_taken"),
         (400, _fault("2500", "Line.SalesItemLineDetail.ItemRef"), NeedsAttention, "configuration:2500"),
         (400, _fault("6000", "Line.SalesItemLineDetail.TaxCodeRef"), NeedsAttention, "configuration:6000"),
         (400, _fault("6070", "Line.Amount"), NeedsAttention, "validation:6070"),

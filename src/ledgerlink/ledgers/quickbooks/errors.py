@@ -85,7 +85,7 @@ def fault_error(fault: Fault, noun: str, correlation_id: str = "", status: int |
     if fault.code == DUPLICATE_DOC_NUMBER:
         return Conflict(f"{NAME} already has this {noun}: {text}", code="duplicate", **ids)
     if fault.code == DUPLICATE_NAME:
-        return NeedsAttention(f"{NAME} refused the {noun}: {text}", code="customer_name_taken", **ids)
+        return NeedsAttention(f"{NAME} refused the {noun}: {text}", code="name_taken", **ids)
     if fault.code == STALE_SYNC_TOKEN:
         # Someone changed the object in QuickBooks since it was read: read it again and go again.
         return Retry(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -40,7 +39,7 @@ from ledgerlink.ledgers.contract import (
     SyncItem,
 )
 from ledgerlink.ledgers.errors import NeedsAttention
-from ledgerlink.ledgers.quickbooks import contacts, errors, payloads, results
+from ledgerlink.ledgers.quickbooks import contacts, errors, items, payloads, results
 from ledgerlink.ledgers.quickbooks.client import QuickBooksClient, quoted
 
 # Kinds created through /batch: the entity each carries and its noun for messages.
@@ -90,7 +89,7 @@ class QuickBooksLedger:
     def __init__(self, client: QuickBooksClient) -> None:
         self.client = client
         self._company: payloads.Company | None = None
-        self._items: dict[tuple[str, str], str] = {}  # (name, income account id) -> item id
+        self.items = items.ItemCatalog(client)
 
     @classmethod
     def for_connection(cls, connection: Any) -> QuickBooksLedger:
@@ -165,57 +164,6 @@ class QuickBooksLedger:
         """Matched by email in one query; names made unique across customers, vendors and employees."""
         return contacts.resolve(self.client, items)
 
-    # --- Items: one Service item per line type and income account ---------------------------------------
-
-    def items_for(self, lines: Mapping[str, AccountRef]) -> dict[str, str]:
-        """Item ids by line type, found by name or created bound to the line type's income account. An item
-        of that name bound to another account (the mapping changed) is left alone: a new one named with the
-        account is made, so earlier invoices keep the account they posted to."""
-        wanted = {
-            line_type: (payloads.item_label(line_type), account) for line_type, account in lines.items()
-        }
-        if any((name, account.id) not in self._items for name, account in wanted.values()):
-            candidates = sorted({c for n, a in wanted.values() for c in (n, self._renamed(n, a))})
-            existing: dict[str, tuple[str, str]] = {}  # name -> (id, income account id), active items only
-            for clause in contacts.in_clauses("Name", candidates):
-                for row in self.client.query("Item", clause, "item look-up"):
-                    account_id = str((row.get("IncomeAccountRef") or {}).get("value") or "")
-                    existing[_fold(row.get("Name"))] = (str(row["Id"]), account_id)
-            for name, account in wanted.values():
-                for candidate in (name, self._renamed(name, account)):
-                    item_id, bound_to = existing.get(_fold(candidate), ("", ""))
-                    if item_id and bound_to == account.id:
-                        self._items.setdefault((name, account.id), item_id)
-                        break
-        found = {}
-        for line_type, (name, account) in wanted.items():
-            if (name, account.id) not in self._items:
-                self._items[(name, account.id)] = self._create_item(name, account)
-            found[line_type] = self._items[(name, account.id)]
-        return found
-
-    @staticmethod
-    def _renamed(name: str, account: AccountRef) -> str:
-        return f"{name} - {account.name or account.code or account.id}"[:100]
-
-    def _create_item(self, name: str, account: AccountRef) -> str:
-        """Create the item under a requestid derived from the company, name and account: a lost answer
-        replayed is answered with the same item. A name already used (an item on another account, or an
-        inactive one) gets the account in its name."""
-        for candidate in (name, self._renamed(name, account)):
-            digest = hashlib.sha256(f"{self.client.realm_id}|{candidate}|{account.id}".encode()).hexdigest()
-            response = self.client.write(
-                "Item", payloads.item_body(candidate, account), f"ll-item-{digest[:32]}"
-            )
-            if response.status == 200:
-                return str(response.body["Item"]["Id"])  # type: ignore[index]
-            found = errors.faults(response.body)
-            if response.status != 400 or not found or found[0].code != errors.DUPLICATE_NAME:
-                raise errors.request_error(
-                    response.status, response.body, response.headers, "item", response.correlation_id
-                )
-        raise errors.request_error(response.status, response.body, response.headers, "item")
-
     def _line_items(self, documents: Sequence[Invoice], mapping: ResolvedMapping) -> dict[str, str]:
         accounts: dict[str, AccountRef] = {}
         for invoice in documents:
@@ -227,7 +175,7 @@ class QuickBooksLedger:
         if accounts:
             # The tax rounding line posts with the invoice's first revenue account: it is revenue's rounding.
             accounts.setdefault(payloads.ROUNDING, next(iter(accounts.values())))
-        return self.items_for(accounts)
+        return self.items.for_lines(accounts)
 
     # --- Build --------------------------------------------------------------------------------------------
 
@@ -513,11 +461,6 @@ class QuickBooksLedger:
         if reversal.remaining > 0 and total == reversal.remaining:
             return RemoteRef(ObjectKind.PAYMENT_REVERSAL, payment_id)
         return None
-
-
-def _fold(name: Any) -> str:
-    # QuickBooks compares names case-insensitively.
-    return str(name or "").strip().casefold()
 
 
 def _number(item: SyncItem) -> str:
