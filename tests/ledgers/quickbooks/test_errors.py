@@ -3,6 +3,9 @@ fault bodies of quickbooks.md section 6 read in both casings, with intuit_tid ke
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from ledgerlink.ledgers.errors import (
@@ -70,39 +73,17 @@ def test_a_duplicate_doc_number_is_a_conflict_found_by_look_up(au):
     assert au.ledger.find_existing(au.invoice_item("INV-00060")) == first.remote
 
 
-def _fault(code: str, element: str = "", detail: str = "") -> dict:
-    entry = {"Message": "m", "Detail": detail or f"detail {code}", "code": code, "element": element}
-    return {"Fault": {"Error": [entry], "type": "ValidationFault"}, "time": "t"}
+FAULTS = json.loads((Path(__file__).parent / "faults.json").read_text())
+KINDS = {k.__name__: k for k in (Conflict, NeedsAttention, Reconnect, Retry, TokenExpired)}
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "kind", "code"),
-    [
-        (400, _fault("6140"), Conflict, "duplicate"),
-        (400, _fault("5010"), Retry, "stale_sync_token"),
-        (400, _fault("6240"), NeedsAttention, "name_taken"),
-        (400, _fault("2500", "Line.SalesItemLineDetail.ItemRef"), NeedsAttention, "configuration:2500"),
-        (400, _fault("6000", "Line.SalesItemLineDetail.TaxCodeRef"), NeedsAttention, "configuration:6000"),
-        (400, _fault("6070", "Line.Amount"), NeedsAttention, "validation:6070"),
-        (429, _fault("3001"), Retry, "rate_limit"),
-        (403, _fault("3100"), Reconnect, "forbidden"),
-        (500, _fault("10000"), Retry, "server_500"),
-        (
-            401,
-            {
-                "fault": {
-                    "error": [{"message": "AuthenticationFailed", "detail": "Token expired", "code": "3200"}]
-                }
-            },
-            TokenExpired,
-            "token_expired",
-        ),
-    ],
-)
-def test_fault_bodies_in_both_casings(status, body, kind, code):
-    error = errors.request_error(status, body, {}, "invoice", "tid-1")
-    assert (type(error), error.code, error.correlation_id) == (kind, code, "tid-1")
-    if code.startswith("configuration"):
-        assert error.configuration and "field Line.SalesItemLineDetail" in error.message
-    if code == "validation:6070":
-        assert "field Line.Amount" in error.message and not error.configuration
+@pytest.mark.parametrize("name", [n for n in FAULTS if not n.startswith("_")])
+def test_fault_bodies_from_the_fact_sheet_in_both_casings(name):
+    case = FAULTS[name]
+    error = errors.request_error(case["status"], case["body"], {}, "invoice", "tid-1")
+    assert (type(error), error.code, error.correlation_id) == (KINDS[case["kind"]], case["code"], "tid-1")
+    if "configuration" in case:
+        assert error.configuration == case["configuration"]
+        assert "(field Line." in error.message  # the element QuickBooks named, for the user
+    if isinstance(error, Retry) and not isinstance(error, TokenExpired):
+        assert error.scope == ("tenant" if case["status"] in (429, 503) else "item")
