@@ -222,7 +222,7 @@ class QuickBooksLedger:
                 for i, d in zip(items, invoices, strict=True)
             ]
         customers = self._invoice_customers([remote_id(item, "invoice") for item in items])
-        bodies = []
+        bodies: list[payloads.Body] = []
         for item in items:
             payment = item.document
             assert isinstance(payment, Payment)
@@ -248,7 +248,7 @@ class QuickBooksLedger:
         return found
 
     @staticmethod
-    def _batch(items: tuple[SyncItem, ...], bodies: list[payloads.Body]) -> LedgerRequest:
+    def _batch(items: tuple[SyncItem, ...], bodies: Sequence[payloads.Body]) -> LedgerRequest:
         entity = BATCHED[items[0].kind][0]
         batch = [
             {"bId": results.bid(index), "operation": "create", entity: body}
@@ -295,8 +295,8 @@ class QuickBooksLedger:
         customer_id = remote_id(item, "contact")
         if "credit_note" not in item.remote_ids:
             line_items = self._line_items([cancellation.invoice], mapping)
-            body = payloads.credit_memo_body(cancellation, mapping, customer_id, line_items, self.company)
-            return LedgerRequest("POST", "/creditmemo", (item,), "credit_note", body=body)
+            memo = payloads.credit_memo_body(cancellation, mapping, customer_id, line_items, self.company)
+            return LedgerRequest("POST", "/creditmemo", (item,), "credit_note", body=memo)
         body = payloads.apply_credit_body(
             customer_id,
             invoice_id,

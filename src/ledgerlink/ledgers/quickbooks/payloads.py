@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from ledgerlink.ledgers.building import CENT, MappingMissing, credit_lines, money
 from ledgerlink.ledgers.contract import (
@@ -30,7 +30,99 @@ from ledgerlink.ledgers.contract import (
 )
 from ledgerlink.ledgers.errors import NeedsAttention
 
-Body = dict[str, Any]
+
+class QboRef(TypedDict):
+    value: str
+
+
+class QboSalesItemLineDetail(TypedDict):
+    ItemRef: QboRef
+    Qty: Decimal
+    UnitPrice: Decimal
+    TaxCodeRef: QboRef
+
+
+class QboSalesLine(TypedDict):
+    DetailType: Literal["SalesItemLineDetail"]
+    Amount: Decimal
+    Description: str
+    SalesItemLineDetail: QboSalesItemLineDetail
+
+
+class QboAddress(TypedDict, total=False):
+    Line1: str
+    Line2: str
+    Line3: str
+    Line4: str
+    Line5: str
+    City: str
+    CountrySubDivisionCode: str
+    PostalCode: str
+    Country: str
+
+
+class QboCustomer(TypedDict):
+    DisplayName: str
+    PrimaryEmailAddr: NotRequired[dict[Literal["Address"], str]]
+    PrimaryPhone: NotRequired[dict[Literal["FreeFormNumber"], str]]
+    BillAddr: NotRequired[QboAddress]
+
+
+class QboItem(TypedDict):
+    Name: str
+    Type: Literal["Service"]
+    IncomeAccountRef: QboRef
+
+
+class QboSalesForm(TypedDict):
+    """An Invoice or a CreditMemo."""
+
+    CustomerRef: QboRef
+    Line: list[QboSalesLine]
+    PrivateNote: str
+    DocNumber: NotRequired[str]
+    TxnDate: NotRequired[str]
+    DueDate: NotRequired[str]
+    GlobalTaxCalculation: NotRequired[Literal["TaxInclusive", "TaxExcluded"]]
+    CurrencyRef: NotRequired[QboRef]
+    CustomerMemo: NotRequired[QboRef]
+
+
+class QboLinkedTxn(TypedDict):
+    TxnId: str
+    TxnType: Literal["Invoice", "CreditMemo"]
+
+
+class QboPaymentLine(TypedDict):
+    Amount: Decimal
+    LinkedTxn: list[QboLinkedTxn]
+
+
+class QboPayment(TypedDict):
+    CustomerRef: QboRef
+    TotalAmt: Decimal
+    TxnDate: str
+    PrivateNote: str
+    Line: list[QboPaymentLine]
+    DepositToAccountRef: NotRequired[QboRef]
+    PaymentRefNum: NotRequired[str]
+    PaymentMethodRef: NotRequired[QboRef]
+
+
+class QboIdentity(TypedDict):
+    """What delete and void take (quickbooks.md 2.8)."""
+
+    Id: str
+    SyncToken: str
+
+
+class QboSparsePayment(QboIdentity):
+    sparse: Literal[True]
+    TotalAmt: Decimal
+    Line: list[Any]  # the payment's own line as QuickBooks gave it, amount changed
+
+
+Body = QboCustomer | QboSalesForm | QboPayment  # what a batch item carries
 ROUNDING = "rounding"  # the items key of the line that reconciles QuickBooks' tax to CashFlow's
 US_TAXABLE, US_NON_TAXABLE = "TAX", "NON"
 MAX_DOC_NUMBER = 21
@@ -53,7 +145,7 @@ class Company:
     payment_methods: Mapping[str, str] = field(default_factory=dict)  # CashFlow method -> PaymentMethod id
 
 
-def ref(value: str) -> dict[str, str]:
+def ref(value: str) -> QboRef:
     return {"value": value}
 
 
@@ -62,7 +154,7 @@ def item_label(line_type: str) -> str:
     return "CashFlow " + line_type.replace("_", " ").strip().lower()
 
 
-def item_body(name: str, account: AccountRef) -> Body:
+def item_body(name: str, account: AccountRef) -> QboItem:
     """A Service item bound to the mapped income account (quickbooks.md 2.4: lines post to this account)."""
     return {"Name": name[:100], "Type": "Service", "IncomeAccountRef": ref(account.id)}
 
@@ -74,15 +166,15 @@ def disambiguated_name(customer: Customer) -> str:
     return f"{customer.name} ({customer.email or customer.id})".replace(":", " ")[:500]
 
 
-def customer_body(customer: Customer, name: str | None = None) -> Body:
-    body: Body = {"DisplayName": (name or customer.name).replace(":", " ")[:500]}
+def customer_body(customer: Customer, name: str | None = None) -> QboCustomer:
+    body: QboCustomer = {"DisplayName": (name or customer.name).replace(":", " ")[:500]}
     if customer.email:
         body["PrimaryEmailAddr"] = {"Address": customer.email[:100]}
     if customer.phone:
         body["PrimaryPhone"] = {"FreeFormNumber": customer.phone[:30]}
-    address: Body = {
-        f"Line{index}": value[:500] for index, value in enumerate(customer.address_lines[:5], start=1)
-    }
+    address: QboAddress = {}
+    for index, value in enumerate(customer.address_lines[:5], start=1):
+        address[f"Line{index}"] = value[:500]  # type: ignore[literal-required]
     for key, value in (
         ("City", customer.city),
         ("CountrySubDivisionCode", customer.region),
@@ -90,7 +182,7 @@ def customer_body(customer: Customer, name: str | None = None) -> Body:
         ("Country", customer.country),
     ):
         if value:
-            address[key] = value
+            address[key] = value  # type: ignore[literal-required]
     if address:
         body["BillAddr"] = address
     return body
@@ -122,7 +214,9 @@ def tax_code(line: InvoiceLine, mapping: ResolvedMapping, company: Company) -> s
     return tax.ledger_tax_code
 
 
-def sales_line(line: InvoiceLine, amount: Decimal, code: str, item_id: str, description: str = "") -> Body:
+def sales_line(
+    line: InvoiceLine, amount: Decimal, code: str, item_id: str, description: str = ""
+) -> QboSalesLine:
     qty, price, note = _qty_and_price(line, amount)
     return {
         "DetailType": "SalesItemLineDetail",
@@ -143,7 +237,7 @@ def _item_for(line_type: str, items: Mapping[str, str]) -> str:
     return items[line_type]
 
 
-def expected_tax(lines: Sequence[Body], company: Company) -> Decimal:
+def expected_tax(lines: Sequence[QboSalesLine], company: Company) -> Decimal:
     """The tax QuickBooks will add to these (exclusive) lines: per rate, rounded half-up (sandbox/tax.py and
     quickbooks.md 2.2); in the US, the taxable total at the jurisdiction's rate."""
     bases: dict[str, Decimal] = {}
@@ -170,7 +264,7 @@ def document_lines(
     items: Mapping[str, str],
     company: Company,
     what: str,
-) -> list[Body]:
+) -> list[QboSalesLine]:
     """The sales lines of an invoice or credit memo and, when QuickBooks' tax would differ from CashFlow's
     by rounding, one line on a 0% code carrying the difference, so the totals agree to the cent. With tax
     inclusive (outside the US) the total is the lines' sum, which already is CashFlow's."""
@@ -233,10 +327,10 @@ def _check_currency(currency: str, company: Company) -> None:
 
 
 def _sales_form(
-    invoice: Invoice, customer_id: str, company: Company, lines: list[Body], private_note: str
-) -> Body:
+    invoice: Invoice, customer_id: str, company: Company, lines: list[QboSalesLine], private_note: str
+) -> QboSalesForm:
     _check_currency(invoice.currency, company)
-    body: Body = {"CustomerRef": ref(customer_id), "Line": lines, "PrivateNote": private_note[:4000]}
+    body: QboSalesForm = {"CustomerRef": ref(customer_id), "Line": lines, "PrivateNote": private_note[:4000]}
     if not company.us_sales_tax:
         body["GlobalTaxCalculation"] = "TaxInclusive" if invoice.tax_inclusive else "TaxExcluded"
     if company.multicurrency:
@@ -269,18 +363,16 @@ def invoice_body(
     customer_id: str,
     items: Mapping[str, str],
     company: Company,
-) -> Body:
+) -> QboSalesForm:
     """An invoice numbered as in CashFlow, with a private note pointing back to it."""
     lines = document_lines(
         invoice.lines, invoice.tax_inclusive, invoice.total_tax, mapping, items, company, "invoice"
     )
     note = f"CashFlow invoice {invoice.number}" + (f" {invoice.url}" if invoice.url else "")
     body = _sales_form(invoice, customer_id, company, lines, note)
-    body.update(
-        DocNumber=doc_number(invoice.number, company),
-        TxnDate=invoice.issue_date.isoformat(),
-        DueDate=invoice.due_date.isoformat(),
-    )
+    body["DocNumber"] = doc_number(invoice.number, company)
+    body["TxnDate"] = invoice.issue_date.isoformat()
+    body["DueDate"] = invoice.due_date.isoformat()
     if invoice.reference:
         body["CustomerMemo"] = {"value": invoice.reference[:1000]}
     return body
@@ -310,21 +402,23 @@ def payment_body(
     invoice_id: str,
     account: AccountRef,
     method_id: str = "",
-) -> Body:
+) -> QboPayment:
     """A payment applied to its invoice, deposited to the mapped account (an Undeposited Funds account is
     a valid mapping for users who bank payments in deposits), with the company's payment method for
     CashFlow's where it has one."""
     value = money(payment.amount)
-    return {
+    body: QboPayment = {
         "CustomerRef": ref(customer_id),
         "TotalAmt": value,
         "TxnDate": payment.date.isoformat(),
         "DepositToAccountRef": ref(account.id),
         "PrivateNote": payment_note(payment)[:4000],
         "PaymentRefNum": (payment.reference or payment.id)[:21],
-        **({"PaymentMethodRef": ref(method_id)} if method_id else {}),
         "Line": [{"Amount": value, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}],
     }
+    if method_id:
+        body["PaymentMethodRef"] = ref(method_id)
+    return body
 
 
 def credit_memo_body(
@@ -333,7 +427,7 @@ def credit_memo_body(
     customer_id: str,
     items: Mapping[str, str],
     company: Company,
-) -> Body:
+) -> QboSalesForm:
     """The credit memo for a cancelled, part-paid invoice: it covers the unpaid balance, spread over the
     invoice's lines in proportion, so each item and tax code is reversed in the share it was charged."""
     invoice = cancellation.invoice
@@ -343,13 +437,14 @@ def credit_memo_body(
     body = _sales_form(
         invoice, customer_id, company, lines, f"CashFlow credit note; cancels {invoice.number}"
     )
-    body.update(DocNumber=doc_number(cancellation.number, company), TxnDate=cancellation.date.isoformat())
+    body["DocNumber"] = doc_number(cancellation.number, company)
+    body["TxnDate"] = cancellation.date.isoformat()
     return body
 
 
 def apply_credit_body(
     customer_id: str, invoice_id: str, credit_memo_id: str, amount: Decimal, date: str
-) -> Body:
+) -> QboPayment:
     """Applies a credit memo to its invoice: a payment of 0 whose lines link both (quickbooks.md 2.6)."""
     value = money(amount)
     return {
@@ -364,7 +459,7 @@ def apply_credit_body(
     }
 
 
-def reduced_payment_body(current: Mapping[str, Any], remaining: Decimal) -> Body:
+def reduced_payment_body(current: Mapping[str, Any], remaining: Decimal) -> QboSparsePayment:
     """A sparse update of a payment to what is left of it after a partial refund: QuickBooks payments can be
     edited (unlike Xero's), so the payment keeps its Id and history. Its one line shrinks with it."""
     value = money(remaining)
@@ -378,6 +473,6 @@ def reduced_payment_body(current: Mapping[str, Any], remaining: Decimal) -> Body
     }
 
 
-def identity(current: Mapping[str, Any]) -> Body:
+def identity(current: Mapping[str, Any]) -> QboIdentity:
     """{"Id","SyncToken"}: what delete and void take (quickbooks.md 2.8)."""
     return {"Id": str(current["Id"]), "SyncToken": str(current["SyncToken"])}
