@@ -36,3 +36,46 @@ def test_tax_rounding_goes_on_the_zero_code_as_one_line_of_the_difference():
     assert rounding["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "6"}
     assert rounding["SalesItemLineDetail"]["ItemRef"] == {"value": "22"}
     assert sum(line["Amount"] for line in body) + payloads.expected_tax(body, AU) == Decimal("1099.98")
+
+
+def test_an_invoice_body_whole():
+    invoice = d.invoice("INV-00042", reference="Roof 2", url="https://cashflow.example/i/42")
+    body = payloads.invoice_body(invoice, d.mapping(tax_code="4"), "58", ITEMS, AU)
+    assert body == {
+        "CustomerRef": {"value": "58"},
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": Decimal("1000.00"),
+                "Description": "Solar system",
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": "21"},
+                    "Qty": Decimal("1"),
+                    "UnitPrice": Decimal("1000"),
+                    "TaxCodeRef": {"value": "4"},
+                },
+            }
+        ],
+        "PrivateNote": "CashFlow invoice INV-00042 https://cashflow.example/i/42",
+        "GlobalTaxCalculation": "TaxExcluded",
+        "DocNumber": "INV-00042",
+        "TxnDate": "2026-11-02",
+        "DueDate": "2026-11-30",
+        "CustomerMemo": {"value": "Roof 2"},
+    }
+
+
+def test_a_payment_body_whole():
+    payment = d.payment("500.00", method="card")
+    account = d.mapping().payment_account_for("card")
+    body = payloads.payment_body(payment, "58", "130", account, "3")
+    assert body == {
+        "CustomerRef": {"value": "58"},
+        "TotalAmt": Decimal("500.00"),
+        "TxnDate": "2026-11-05",
+        "DepositToAccountRef": {"value": "acc-clearing"},
+        "PrivateNote": "CashFlow payment [pay-1]",
+        "PaymentRefNum": "pay-1",
+        "Line": [{"Amount": Decimal("500.00"), "LinkedTxn": [{"TxnId": "130", "TxnType": "Invoice"}]}],
+        "PaymentMethodRef": {"value": "3"},
+    }

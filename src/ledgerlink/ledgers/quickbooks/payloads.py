@@ -193,8 +193,13 @@ def _qty_and_price(line: InvoiceLine, amount: Decimal) -> tuple[Decimal, Decimal
     rounded, so the pair goes as it is when it agrees; otherwise (a price per watt times a fractional
     quantity) one unit at the line amount, with the arithmetic kept in the description."""
     if money(line.quantity * line.unit_amount) == amount:
-        return line.quantity.normalize(), line.unit_amount.normalize(), ""
-    return Decimal(1), amount, f" ({line.quantity.normalize()} x {line.unit_amount.normalize()})"
+        return _plain(line.quantity), _plain(line.unit_amount), ""
+    return Decimal(1), amount, f" ({_plain(line.quantity)} x {_plain(line.unit_amount)})"
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros and never in exponent form (1000, not 1E+3), as QuickBooks writes numbers."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def _exclusive_amount(line: InvoiceLine, tax_inclusive: bool, company: Company) -> Decimal:
