@@ -50,8 +50,7 @@ def xero_spec() -> XeroSpec:
 
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request, settings):
-    harness_class, sandbox_fixture = HARNESSES[request.param]
-    harness = harness_class(request.getfixturevalue(sandbox_fixture))
+    harness = HARNESSES[request.param](request)
     harness.configure(settings)
     return harness
 

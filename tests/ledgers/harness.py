@@ -10,6 +10,7 @@ it in `HARNESSES`; test_contract.py stays as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
@@ -41,12 +42,6 @@ class RemoteInvoice:
     amount_due: Decimal
 
 
-@dataclass(frozen=True)
-class RemotePayment:
-    active: bool  # False once deleted or voided
-    amount: Decimal
-
-
 class Harness(Protocol):
     provider: str
     client_id: str
@@ -62,11 +57,11 @@ class Harness(Protocol):
     def new_tenant(self, name: str = ...) -> str: ...
     def consent(self, authorize_url: str, tenant_ids: list[str]) -> dict[str, str]: ...
     def calls(self, tenant_id: str, **filters: Any) -> int: ...
+    def writes(self, tenant_id: str) -> int: ...
     def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping: ...
     def customer_numbers(self, tenant_id: str) -> dict[str, str]: ...
     def invoice(self, tenant_id: str, number: str) -> RemoteInvoice | None: ...
     def invoice_numbers(self, tenant_id: str) -> list[str]: ...
-    def payment(self, tenant_id: str, payment_id: str) -> RemotePayment: ...
     def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None: ...
     def clear_faults(self) -> None: ...
     def revoke_grants(self) -> None: ...
@@ -176,10 +171,6 @@ class XeroHarness:
     def invoice_numbers(self, tenant_id: str) -> list[str]:
         return [i["InvoiceNumber"] for i in self._documents(tenant_id, "Invoices")]
 
-    def payment(self, tenant_id: str, payment_id: str) -> RemotePayment:
-        found = next(p for p in self._documents(tenant_id, "Payments") if p["PaymentID"] == payment_id)
-        return RemotePayment(found["Status"] != "DELETED", _money(found["Amount"]))
-
     def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None:
         path = f"*/{self._collections[kind]}"
         self.sandbox.control.set_faults({"kind": fault, "tenant_id": tenant_id, "path": path, "count": 1})
@@ -190,5 +181,19 @@ class XeroHarness:
     def revoke_grants(self) -> None:
         self.sandbox.control.revoke_tokens(client_id=self.client_id)
 
+    def writes(self, tenant_id: str) -> int:
+        return self.calls(tenant_id, method="PUT") + self.calls(tenant_id, method="POST")
 
-HARNESSES: dict[str, tuple[type[Harness], str]] = {"xero": (XeroHarness, "xero_sandbox")}
+
+def _xero(request: Any) -> XeroHarness:
+    return XeroHarness(request.getfixturevalue("xero_sandbox"))
+
+
+def _tally(request: Any) -> Harness:
+    from .tally.harness import TallyHarness
+
+    return TallyHarness.start(request)
+
+
+# Each provider's harness, started for one test from pytest's request (its sandbox fixture, registration).
+HARNESSES: dict[str, Callable[[Any], Harness]] = {"xero": _xero, "tally": _tally}
