@@ -129,8 +129,9 @@ def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
     `WINDOW_MARGIN_S` covers the call's trip to the ledger. Waiting for the burst's last call to age out
     instead would idle for the length of the burst on top of that. When the log holds fewer than k calls
     (calls this database never saw), only the newest call's minute is certain."""
+    assert budget.minute_remaining is not None  # the caller asks only when the ledger reported one
     counted = limits.per_minute - budget.minute_remaining
-    calls = budget.minute_calls
+    calls: list[float] = budget.minute_calls
     if not calls:
         return 0.0
     opened = calls[-counted] if 1 <= counted <= len(calls) else calls[-1]

@@ -100,7 +100,7 @@ def _carry_rule(claimed: int) -> bool | None:
 
 
 def sync_connection(
-    connection_id: object,
+    connection_id: int,
     *,
     session: LedgerSession | None = None,
     owner: str | None = None,
