@@ -40,6 +40,7 @@ class RemoteInvoice:
     total: Decimal
     total_tax: Decimal
     amount_due: Decimal
+    voided: bool = False
 
 
 class Harness(Protocol):
@@ -165,6 +166,7 @@ class XeroHarness:
                     _money(found["Total"]),
                     _money(found["TotalTax"]),
                     _money(found["AmountDue"]),
+                    found["Status"] == "VOIDED",
                 )
         return None
 

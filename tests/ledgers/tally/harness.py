@@ -92,7 +92,8 @@ class TallyHarness:
         for found in book.invoices.values():
             if found["number"] == number:
                 due = Ledger(book, self.state).due(found)
-                return RemoteInvoice(found["id"], found["total"], found["tax"], due)
+                voided = found["status"] == "void"
+                return RemoteInvoice(found["id"], found["total"], found["tax"], due, voided)
         return None
 
     def invoice_numbers(self, tenant_id: str) -> list[str]:
