@@ -57,7 +57,7 @@ class OAuthProvider(Protocol):
 
 
 def pkce_pair() -> tuple[str, str]:
-    """(verifier, S256 challenge): 86 URL-safe characters, inside the 43-128 Xero allows (xero.md 1)."""
+    """(verifier, S256 challenge): 86 URL-safe characters, inside the 43-128 RFC 7636 allows."""
     verifier = secrets.token_urlsafe(64)
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -84,8 +84,8 @@ def _token_error(status: int, body: Any, provider: str) -> LedgerError:
     if code in ("invalid_client", "unauthorized_client"):
         # LedgerLink's own app credentials: no user action helps; the operator must fix the settings.
         return Retry(f"{name} refused LedgerLink's app credentials.", after_s=900, code=code, status=status)
-    # 5xx, 429 and anything unexpected: a lost refresh answer is covered by Xero's 30-minute grace on the
-    # old refresh token (xero.md 1), so trying again later is safe.
+    # 5xx, 429 and anything unexpected: the ledgers keep the old refresh token valid for a while after a
+    # rotation (a grace period), so a refresh whose answer was lost is safe to try again later.
     return Retry(f"{name}'s sign-in service failed; it will be tried again.", code=code or f"http_{status}")
 
 

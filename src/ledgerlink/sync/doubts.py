@@ -63,7 +63,7 @@ class DoubtfulRecords:
 
     def _in_doubt_counts(self, keys: list[str]) -> dict[str, int]:
         """How many records of this connection are in doubt under each key: a replay must carry them all,
-        since a key re-used on a different request is refused (xero.md 4)."""
+        since a key re-used on a different request is refused."""
         if not keys:
             return {}
         rows = (

@@ -226,7 +226,7 @@ def resume_connection(connection_id: int) -> int:
 
 def requeue(records: Iterable[SyncRecord] | None = None, **filters: object) -> int:
     """Make records due now, clearing their error (a user's retry, a mapping change). A new key generation:
-    the ledger would answer the old key with its cached error (xero.md section 4)."""
+    the ledger would answer the old key with its cached error (ledgers cache the answer per key)."""
     query = (
         SyncRecord.objects.filter(**filters)
         if records is None

@@ -215,22 +215,22 @@ class TallyLedger:
 
     # --- writes -------------------------------------------------------------------------------------------
 
+    @classmethod
+    def create_request(cls, items: tuple[c.SyncItem, ...], mapping: c.ResolvedMapping) -> c.LedgerRequest:
+        """One batch of operations; the book is filled in when it is sent."""
+        ops = [_operation(item, mapping) for item in items]
+        return c.LedgerRequest("POST", "/v1/books/{book}/batch", items, body={"ops": ops})
+
     def build(self, items: Sequence[c.SyncItem], mapping: c.ResolvedMapping) -> list[c.LedgerRequest]:
-        requests = []
-        for start in range(0, len(items), self.max_batch):
-            chunk = tuple(items[start : start + self.max_batch])
-            ops = [_operation(item, mapping) for item in chunk]
-            requests.append(
-                c.LedgerRequest("POST", f"/v1/books/{self.book_id}/batch", chunk, body={"ops": ops})
-            )
-        return requests
+        size = self.max_batch
+        return [self.create_request(tuple(items[i : i + size]), mapping) for i in range(0, len(items), size)]
 
     def send(self, request: c.LedgerRequest, key: c.IdempotencyKey) -> c.LedgerResponse:
         headers = {**_bearer(self.access_token), "Request-Id": key, "Content-Type": "application/json"}
         exchange = http.send(
             self._context,
             "POST",
-            f"{_base()}{request.path}",
+            f"{_base()}{request.path.format(book=self.book_id)}",
             headers=headers,
             content=http.json_bytes(request.body),
         )

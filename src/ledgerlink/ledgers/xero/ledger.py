@@ -13,6 +13,7 @@ from ledgerlink.ledgers.contract import (
     AccountRef,
     Cancellation,
     Chart,
+    ConnectionLike,
     Customer,
     CustomerResolution,
     IdempotencyKey,
@@ -83,7 +84,7 @@ class XeroLedger:
         self.client = client
 
     @classmethod
-    def for_connection(cls, connection: Any) -> XeroLedger:
+    def for_connection(cls, connection: ConnectionLike) -> XeroLedger:
         return cls(
             XeroClient(
                 access_token=connection.access_token,
