@@ -20,7 +20,7 @@ from ledgerlink.ledgers.charts import chart_for
 from ledgerlink.ledgers.models import Connection
 from ledgerlink.sync.worker import RunReport
 
-from .ledger_world import drain, map_from_suggestion
+from .steps import drain, map_from_suggestion
 
 __all__ = ["XeroWorld", "build_world", "connect_through_views", "map_from_suggestion"]
 
