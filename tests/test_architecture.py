@@ -104,3 +104,32 @@ def test_the_walk_sees_deferred_imports():
     """The checks above would pass on an empty graph: prove the walk finds a known import in a function."""
     assert "ledgerlink.sync.worker" in GRAPH["ledgerlink.sync.tasks"]
     assert "ledgerlink.sandbox.cli" in GRAPH["ledgerlink.__main__"]
+
+
+# Where a provider may be named: its own package, its sandbox, the settings for its URLs, migrations, the
+# two lists of providers, and the sandbox tooling the demo and the tests start.
+PROVIDER_HOMES = (
+    "ledgerlink/ledgers/{key}/",
+    "ledgerlink/sandbox/",
+    "/migrations/",
+    "ledgerlink/settings.py",
+    "ledgerlink/ledgers/providers.py",
+    "ledgerlink/ledgers/registry.py",
+    "ledgerlink/devtools/sandboxes.py",
+    "ledgerlink/web/management/commands/demo.py",
+)
+
+
+@pytest.mark.parametrize("key", ["xero", "quickbooks"])
+def test_a_provider_is_named_only_in_its_own_places(key):
+    homes = [home.format(key=key) for home in PROVIDER_HOMES]
+    named = []
+    for path in sorted((SRC / "ledgerlink").rglob("*")):
+        relative = path.relative_to(SRC).as_posix()
+        if not path.is_file() or path.suffix not in {".py", ".html", ".txt", ".css", ".js"}:
+            continue
+        if any(home in relative for home in homes):
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        named += [f"{relative}:{n}: {line.strip()}" for n, line in enumerate(lines, 1) if key in line.lower()]
+    assert named == []

@@ -1,1 +1,1 @@
-"""LedgerLink: keeps Xero and QuickBooks Online in step with CashFlow."""
+"""LedgerLink: keeps accounting ledgers in step with CashFlow (which ones: ledgers/providers.py)."""

@@ -50,8 +50,7 @@ def xero_spec() -> XeroSpec:
 
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request, settings):
-    harness_class, sandbox_fixture = HARNESSES[request.param]
-    harness = harness_class(request.getfixturevalue(sandbox_fixture))
+    harness = HARNESSES[request.param](request)
     harness.configure(settings)
     return harness
 
@@ -99,3 +98,21 @@ def connected(admin, client, harness):
     response = connect_through_views(client, harness, admin[1], [tenant])
     assert response.status_code == 200, response.content
     return Connection.objects.get(organisation=admin[1], tenant_id=tenant), tenant
+
+
+@pytest.fixture
+def books(connected, harness):
+    """A connected ledger, its mapping for the sandbox's chart, and a customer already in it."""
+    from ledgerlink.ledgers.charts import chart_for
+    from ledgerlink.ledgers.contract import ObjectKind, SyncItem
+    from ledgerlink.ledgers.registry import open_ledger
+    from ledgerlink.ledgers.tokens import ensure_fresh_token
+
+    from . import documents as d
+    from .pushing import Books, push
+
+    connection, tenant = connected
+    ledger = open_ledger(ensure_fresh_token(connection.pk))
+    mapping = harness.mapping(chart_for(connection))
+    (outcome,) = push(ledger, [SyncItem("cust", ObjectKind.CUSTOMER, d.customer(1))], mapping)
+    return Books(ledger, mapping, tenant, outcome.remote.id)

@@ -1,17 +1,104 @@
-"""Per-provider test harnesses for the shared contract suite (STYLE.md 6): how to point LedgerLink at the
-provider's sandbox, sign in without a browser, and which accounts of the sandbox's seeded chart to map.
-A new ledger adds a harness here; test_contract.py stays as it is."""
+"""Per-provider test harnesses for the shared contract suite (STYLE.md 6).
+
+A harness is everything the suite needs to know about one provider and its sandbox, in the suite's words:
+how to point LedgerLink at the sandbox and sign in without a browser, which accounts of the seeded chart
+to map, what the ledger now holds ("the invoice with this number": its total, tax and amount due), how to
+inject a fault of the suite's vocabulary, and which error code each fault is expected to produce. The suite
+never reads a provider's JSON. A new ledger adds a harness (here or in its own test folder) and registers
+it in `HARNESSES`; test_contract.py stays as it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from ledgerlink.ledgers.contract import AccountRef, Chart, ResolvedMapping, TaxRateMapping
+from ledgerlink.ledgers.contract import AccountRef, Chart, ObjectKind, ResolvedMapping, TaxRateMapping
 from ledgerlink.ledgers.oauth import redirect_uri
 
 from . import documents as d
+
+# The suite's fault vocabulary: what goes wrong, whatever the ledger's wire calls it.
+FAULTS = (
+    "rate_limit",  # the tenant's call budget is spent
+    "offline",  # the tenant's books are unavailable for a while
+    "maintenance",  # the whole ledger is down for a while
+    "server_error",  # the ledger failed while handling the write
+    "token_expired",  # the access token is past its life
+    "token_revoked",  # the grant is gone
+    "drop",  # the connection closed before the ledger ran the request
+    "drop_after_commit",  # the ledger saved it, then the connection closed
+)
+
+
+@dataclass(frozen=True)
+class RemoteInvoice:
+    id: str
+    total: Decimal
+    total_tax: Decimal
+    amount_due: Decimal
+    voided: bool = False
+
+
+class Harness(Protocol):
+    provider: str
+    client_id: str
+    sales_code: str
+    archived_code: str  # an account the chart lists but the ledger refuses postings to
+    bank_code: str
+    clearing_code: str  # a non-bank account that takes payments
+    tax_code: str
+    setup_reads: ClassVar[int]  # GET calls instant setup makes
+    expected_codes: ClassVar[dict[str, str]]  # fault -> LedgerError.code; faults missing here are not offered
+
+    def configure(self, settings: Any) -> None: ...
+    def new_tenant(self, name: str = ...) -> str: ...
+    def consent(self, authorize_url: str, tenant_ids: list[str]) -> dict[str, str]: ...
+    def calls(self, tenant_id: str, **filters: Any) -> int: ...
+    def writes(self, tenant_id: str) -> int: ...
+    def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping: ...
+    def customer_numbers(self, tenant_id: str) -> dict[str, str]: ...
+    def invoice(self, tenant_id: str, number: str) -> RemoteInvoice | None: ...
+    def invoice_numbers(self, tenant_id: str) -> list[str]: ...
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None: ...
+    def clear_faults(self) -> None: ...
+    def revoke_grants(self) -> None: ...
+
+
+def consent_answer(control: Any, authorize_url: str, tenant_ids: list[str]) -> dict[str, str]:
+    """What a sandbox's consent page sends back to the callback (both sandboxes share the control API)."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    code = control.consent(
+        query["client_id"],
+        tenant_ids,
+        query["scope"],
+        query["redirect_uri"],
+        query["state"],
+        query["code_challenge"],
+    )
+    return {"code": code, "state": query["state"]}
+
+
+def mapping_for(harness: Harness, chart: Chart, sales_code: str | None = None) -> ResolvedMapping:
+    """GST to the sales account, card payments to the clearing account, the rest to the bank."""
+    by_code = {a.code: a for a in chart.accounts}
+
+    def ref(code: str) -> AccountRef:
+        return AccountRef(by_code[code].id, code)
+
+    return ResolvedMapping(
+        tax_rates={d.GST: TaxRateMapping(ref(sales_code or harness.sales_code), harness.tax_code)},
+        line_accounts={},
+        payment_accounts={"card": ref(harness.clearing_code)},
+        default_payment_account=ref(harness.bank_code),
+    )
+
+
+def _money(value: object) -> Decimal:
+    return Decimal(str(value))
 
 
 @dataclass
@@ -27,51 +114,88 @@ class XeroHarness:
     bank_code: str = "090"
     clearing_code: str = "615"
     tax_code: str = "OUTPUT"
+    setup_reads: ClassVar[int] = 3  # accounts, tax rates, tracking categories
+    expected_codes: ClassVar[dict[str, str]] = {
+        "rate_limit": "rate_limit:minute",
+        "offline": "organisation_offline",
+        "maintenance": "maintenance",
+        "server_error": "server_500",
+        "token_expired": "token_expired",
+        "token_revoked": "unauthorized",
+        "drop": "no_response",
+        "drop_after_commit": "no_response",
+    }
+    _collections: ClassVar[dict[ObjectKind, str]] = {
+        ObjectKind.CUSTOMER: "Contacts",
+        ObjectKind.INVOICE: "Invoices",
+        ObjectKind.PAYMENT: "Payments",
+    }
 
     def configure(self, settings: Any) -> None:
         base = self.sandbox.base_url
         settings.XERO_AUTHORIZE_URL = f"{base}/identity/connect/authorize"
         settings.XERO_IDENTITY_URL = base
         settings.XERO_API_URL = base
-        app = self.sandbox.control.create_app([redirect_uri("xero")])
+        app = self.sandbox.control.create_app([redirect_uri(self.provider)])
         settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = app.client_id, app.client_secret
         self.client_id = app.client_id
 
     def new_tenant(self, name: str = "Sunny Installs", **options: Any) -> str:
-        return self.sandbox.control.create_tenant("AU", name, **options)
+        return str(self.sandbox.control.create_tenant("AU", name, **options))
 
     def consent(self, authorize_url: str, tenant_ids: list[str]) -> dict[str, str]:
-        """What the ledger's consent page would send back to the callback: code and state."""
-        query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-        code = self.sandbox.control.consent(
-            query["client_id"],
-            tenant_ids,
-            query["scope"],
-            query["redirect_uri"],
-            query["state"],
-            query["code_challenge"],
-        )
-        return {"code": code, "state": query["state"]}
-
-    def remote_documents(self, tenant_id: str, collection: str) -> list[dict[str, Any]]:
-        return list(self.sandbox.control.ledger(tenant_id).get(collection) or [])
+        return consent_answer(self.sandbox.control, authorize_url, tenant_ids)
 
     def calls(self, tenant_id: str, **filters: Any) -> int:
-        return self.sandbox.control.count(tenant_id, **filters)
+        return int(self.sandbox.control.count(tenant_id, **filters))
 
     def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping:
-        by_code = {a.code: a for a in chart.accounts}
+        return mapping_for(self, chart, sales_code)
 
-        def ref(code: str) -> AccountRef:
-            return AccountRef(by_code[code].id, code)
+    def _documents(self, tenant_id: str, collection: str) -> list[dict[str, Any]]:
+        return list(self.sandbox.control.ledger(tenant_id).get(collection) or [])
 
-        sales = ref(sales_code or self.sales_code)
-        return ResolvedMapping(
-            tax_rates={d.GST: TaxRateMapping(sales, self.tax_code)},
-            line_accounts={},
-            payment_accounts={"card": ref(self.clearing_code)},
-            default_payment_account=ref(self.bank_code),
-        )
+    def customer_numbers(self, tenant_id: str) -> dict[str, str]:
+        return {c["Name"]: c.get("ContactNumber", "") for c in self._documents(tenant_id, "Contacts")}
+
+    def invoice(self, tenant_id: str, number: str) -> RemoteInvoice | None:
+        for found in self._documents(tenant_id, "Invoices"):
+            if found["InvoiceNumber"] == number:
+                return RemoteInvoice(
+                    found["InvoiceID"],
+                    _money(found["Total"]),
+                    _money(found["TotalTax"]),
+                    _money(found["AmountDue"]),
+                    found["Status"] == "VOIDED",
+                )
+        return None
+
+    def invoice_numbers(self, tenant_id: str) -> list[str]:
+        return [i["InvoiceNumber"] for i in self._documents(tenant_id, "Invoices")]
+
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None:
+        path = f"*/{self._collections[kind]}"
+        self.sandbox.control.set_faults({"kind": fault, "tenant_id": tenant_id, "path": path, "count": 1})
+
+    def clear_faults(self) -> None:
+        self.sandbox.control.clear_faults()
+
+    def revoke_grants(self) -> None:
+        self.sandbox.control.revoke_tokens(client_id=self.client_id)
+
+    def writes(self, tenant_id: str) -> int:
+        return self.calls(tenant_id, method="PUT") + self.calls(tenant_id, method="POST")
 
 
-HARNESSES = {"xero": (XeroHarness, "xero_sandbox")}
+def _xero(request: Any) -> XeroHarness:
+    return XeroHarness(request.getfixturevalue("xero_sandbox"))
+
+
+def _tally(request: Any) -> Harness:
+    from .tally.harness import TallyHarness
+
+    return TallyHarness.start(request)
+
+
+# Each provider's harness, started for one test from pytest's request (its sandbox fixture, registration).
+HARNESSES: dict[str, Callable[[Any], Harness]] = {"xero": _xero, "tally": _tally}

@@ -182,7 +182,7 @@ def test_a_data_error_holds_only_its_own_invoice(connection, ledger, organisatio
 
 
 def test_retry_of_a_fixed_record_sends_it_with_a_new_key(connection, ledger, organisation, customer, gst):
-    from ledgerlink.sync.retry import retry_failed
+    from ledgerlink.sync.requeue import retry_failed
 
     bad = issue(organisation, customer, gst)
     ledger.rejects[str(bad.pk)] = NeedsAttention("Lock date.", status=400)

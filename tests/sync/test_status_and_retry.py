@@ -17,7 +17,7 @@ from ledgerlink.ledgers.models import ConnectionStatus
 from ledgerlink.sync.history import InvalidSelection, Selection, cancel_push, start_push
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 from ledgerlink.sync.policy import BACKOFF_CAP_S, backoff_delay, request_key
-from ledgerlink.sync.retry import retry_record
+from ledgerlink.sync.requeue import retry_record
 from ledgerlink.sync.status import configuration_failures, invoice_statuses
 
 from .conftest import connect, issue, map_gst, map_payments, run

@@ -16,7 +16,7 @@ from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import ConnectionStatus, TaxRateMapping
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState, TenantBudget
-from ledgerlink.sync.retry import retry_failed
+from ledgerlink.sync.requeue import retry_failed
 
 from .conftest import issue
 from .xero_world import build_world, connect_through_views, map_from_suggestion

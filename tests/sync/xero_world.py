@@ -4,7 +4,6 @@ suggestion, and a way to drive the worker until nothing is due."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,10 +17,12 @@ from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Membership, Organisation, Role, TaxRate
 from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 from ledgerlink.ledgers.charts import chart_for
-from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
-from ledgerlink.ledgers.suggest import propose
-from ledgerlink.sync.models import SyncRecord, SyncState
-from ledgerlink.sync.worker import RunReport, sync_connection
+from ledgerlink.ledgers.models import Connection
+from ledgerlink.sync.worker import RunReport
+
+from .steps import drain, map_from_suggestion
+
+__all__ = ["XeroWorld", "build_world", "connect_through_views", "map_from_suggestion"]
 
 CALLBACK = "/connections/xero/callback/"
 
@@ -62,23 +63,7 @@ class XeroWorld:
         return [r for r in self.control.requests(self.tenant_id, method=method, path=path)]
 
     def drain(self, rounds: int = 12) -> list[RunReport]:
-        """Run the worker until nothing is due; short waits (backoff, rate limit) are slept through."""
-        reports = []
-        for _ in range(rounds):
-            reports.append(sync_connection(self.connection.pk, budget_s=30))
-            due = SyncRecord.objects.filter(
-                connection=self.connection, state__in=(SyncState.PENDING, SyncState.RETRYING)
-            ).order_by("next_attempt_at")
-            first = due.first()
-            if first is None:
-                break
-            from django.utils import timezone
-
-            wait = (first.next_attempt_at - timezone.now()).total_seconds()
-            if wait > 20:
-                break
-            time.sleep(max(wait, 0))
-        return reports
+        return drain(self.connection, rounds)
 
 
 def configure(settings, sandbox: RunningSandbox) -> SandboxApp:  # type: ignore[no-untyped-def]
@@ -104,30 +89,6 @@ def connect_through_views(
     back = client.get(CALLBACK, {"code": code, "state": state})
     assert back.status_code in (200, 302), back.content
     return Connection.objects.get(organisation=organisation, tenant_id=tenant_id)
-
-
-def map_from_suggestion(connection: Connection, gst: TaxRate) -> None:
-    """Accept the ledgers' suggested mapping, as a user finishing setup in one sitting would."""
-    chart = chart_for(connection)
-    assert chart is not None, "the chart loads right after connecting (instant setup)"
-    proposal = propose(chart, [(str(gst.pk), gst.rate)])
-    suggestion = proposal.tax_rates[0]
-    assert suggestion.account and suggestion.tax and proposal.payment_account
-    TaxRateMapping.objects.create(
-        organisation=connection.organisation,
-        provider="xero",
-        tax_rate=gst,
-        account_id=suggestion.account.id,
-        account_code=suggestion.account.code,
-        ledger_tax_code=suggestion.tax.code,
-    )
-    PaymentAccountMapping.objects.create(
-        organisation=connection.organisation,
-        provider="xero",
-        account_id=proposal.payment_account.id,
-        account_code=proposal.payment_account.code,
-        is_default=True,
-    )
 
 
 def build_world(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from ledgerlink.billing import rules
 from ledgerlink.billing.models import BillingInvoice, Enablement, InvoiceSequence, InvoiceStatus
 from ledgerlink.cashflow import access
+from ledgerlink.ledgers.providers import PROVIDERS
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,11 @@ def issue_invoice(span: Enablement, first: date, now: datetime) -> BillingInvoic
         raise
 
 
+def ledger_names(joiner: str = " / ") -> str:
+    """The ledgers the connector speaks, by the names their users know, joined for a sentence."""
+    return joiner.join(info.display_name for info in PROVIDERS.values())
+
+
 def invoice_context(invoice: BillingInvoice) -> dict[str, object]:
     """What the HTML page, the plain-text version and the email show."""
     organisation = invoice.organisation
@@ -96,6 +102,7 @@ def invoice_context(invoice: BillingInvoice) -> dict[str, object]:
         "amount": f"{invoice.amount:.2f}",
         "issued_on": invoice.issued_at.astimezone(ZoneInfo(organisation.time_zone)).date(),
         "public_url": settings.PUBLIC_URL,
+        "ledgers": ledger_names(),
     }
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from ledgerlink.billing import access, usage
 from ledgerlink.billing.models import UsageKind
 from ledgerlink.cashflow.models import Organisation
+from ledgerlink.ledgers.providers import PROVIDERS
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,6 @@ API_PREFIX = "/api/v1/"
 EXEMPT_PATHS = [
     (re.compile(r"^/connections/(?P<provider>[^/]+)/callback/?$"), UsageKind.OAUTH_CALLBACK),
 ]
-PROVIDERS = {"xero", "quickbooks"}
 
 
 def exempt_callback(path: str) -> tuple[str, str] | None:

@@ -187,7 +187,7 @@ class ApiUsage(models.Model):
     month = models.DateField(help_text="The 1st of the local month counted")
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="usage")
     kind = models.CharField(max_length=20, choices=UsageKind.choices)
-    provider = models.CharField(max_length=20, blank=True, help_text="For ledger traffic: xero, quickbooks")
+    provider = models.CharField(max_length=20, blank=True, help_text="For ledger traffic: the provider's key")
     exempt = models.BooleanField()
     calls = models.PositiveBigIntegerField(default=0)
 

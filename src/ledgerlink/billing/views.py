@@ -65,6 +65,8 @@ def enable(request: HttpRequest) -> HttpResponse:
         "organisation": organisation,
         "subscription": subscription,
         "terms_version": services.TERMS_VERSION,
+        "ledgers": invoicing.ledger_names(),
+        "any_ledger": invoicing.ledger_names(" or "),
         "error": error,
         **_terms(organisation, subscription),
     }

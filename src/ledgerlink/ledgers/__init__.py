@@ -3,7 +3,7 @@
 What the sync engine uses (it owns the loop; a ledger fills in steps, see contract.Ledger):
 
     connection = tokens.ensure_fresh_token(connection_id)          # row lock; Reconnect / Retry
-    ledger = registry.open_ledger(connection)                      # XeroLedger.for_connection(...)
+    ledger = registry.open_ledger(connection)                      # the provider's Ledger.for_connection(...)
     mapping = mappings.resolve_mapping(organisation, provider)     # contract.ResolvedMapping
     problems = validation.document_problems(document, mapping, charts.chart_for(connection), labels)
     resolution = ledger.resolve_customers(customer_items)          # email match before create

@@ -15,7 +15,7 @@ from ledgerlink.ledgers.tokens import ensure_fresh_token
 
 
 def refresh_chart(connection: Connection) -> ChartSnapshot:
-    """Load accounts, tax rates and tracking categories now (one call each for Xero) and keep them."""
+    """Load accounts, tax rates and tracking categories now (a few unpaged calls) and keep them."""
     connection = ensure_fresh_token(connection.pk)
     chart = open_ledger(connection).load_chart()
     snapshot, _ = ChartSnapshot.objects.update_or_create(

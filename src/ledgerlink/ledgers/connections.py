@@ -110,8 +110,8 @@ def complete_connection(state: OAuthState, tokens: TokenSet, tenant: Tenant) -> 
 
 
 def release_unpicked(provider: str, organisation_id: str, tokens: TokenSet, tenants: list[Tenant]) -> None:
-    """Remove the ledger connections the user authorised but did not pick: Xero counts every connection
-    against the app's tier (Starter allows 5, xero.md 5). A tenant another organisation here is live on
+    """Remove the ledger connections the user authorised but did not pick: a ledger may count every
+    connection against the app's tier. A tenant another organisation here is live on
     is left alone; failures are logged, never shown: the connect itself succeeded."""
     live = set(
         Connection.objects.filter(provider=provider, tenant_id__in=[t.id for t in tenants])

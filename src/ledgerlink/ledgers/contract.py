@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar, Protocol
 
 from ledgerlink.ledgers.errors import LedgerError
 
-LedgerKey = Literal["xero", "quickbooks"]
+LedgerKey = str  # a provider's key, as its package declares it (ledgers/providers.py)
 IdempotencyKey = str
 
 
@@ -44,7 +44,7 @@ SEND_ORDER: tuple[ObjectKind, ...] = (
 
 @dataclass(frozen=True)
 class Customer:
-    id: str  # CashFlow's id; Xero keeps it in ContactNumber
+    id: str  # CashFlow's id; a ledger keeps it on its contact where it has a field for it
     name: str
     email: str
     phone: str = ""
@@ -141,7 +141,7 @@ class AccountRef:
 @dataclass(frozen=True)
 class TaxRateMapping:
     revenue_account: AccountRef
-    ledger_tax_code: str  # Xero TaxType, QuickBooks TaxCode id
+    ledger_tax_code: str  # the ledger's own tax code
 
 
 @dataclass(frozen=True)
@@ -208,11 +208,11 @@ class Chart:
 
 @dataclass(frozen=True)
 class Tenant:
-    """An organisation (Xero) or company (QuickBooks) the user may connect."""
+    """A set of books (an organisation, a company) the user may connect."""
 
     id: str
     name: str
-    connection_id: str = ""  # Xero's connection id, needed to disconnect one tenant
+    connection_id: str = ""  # the ledger's id for this grant's link to the tenant, where it has one
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ class LedgerRequest:
     """One HTTP request for one or more items of one kind. `step` names which step of the items' operation it
     is ("create", "delete_payment", "repost_payment", "credit_note", "allocate", "void"): derive the
     idempotency key from the items' record ids AND the step, since a key re-used on a different request is
-    refused by the ledger (xero.md section 4)."""
+    refused by the ledger."""
 
     method: str
     path: str
@@ -252,7 +252,7 @@ class LedgerRequest:
     params: Mapping[str, str] = field(default_factory=dict)
     body: object = None
     # Calls this request spends of the ledger's per-minute budget: 1, unless the ledger meters each item of
-    # a batch like a call of its own (QuickBooks' stricter reading).
+    # a batch like a call of its own.
     cost: int = 1
 
 
@@ -315,7 +315,7 @@ class ProviderInfo:
     them): its key and the name its users know it by."""
 
     key: str
-    display_name: str  # "QuickBooks Online", never a .title() of the key
+    display_name: str  # as its users spell it, never a .title() of the key
 
     @property
     def connect_label(self) -> str:
@@ -333,6 +333,19 @@ class RateLimits:
     slot_ttl_s: float = 180.0
 
 
+class ConnectionLike(Protocol):
+    """What a ledger reads from a stored connection to talk to its tenant (the ORM model satisfies it)."""
+
+    @property
+    def access_token(self) -> str: ...
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def organisation_id(self) -> object: ...
+
+
 class Ledger(Protocol):
     """What a ledger answers; the engine does the rest. Docstrings on implementations name the ledger docs.
 
@@ -348,6 +361,16 @@ class Ledger(Protocol):
     # How long the ledger answers a repeated idempotency key with its first response: a request whose
     # outcome is unknown is replayed inside this window, and looked up after it.
     idempotency_window: ClassVar[dt.timedelta]
+
+    @classmethod
+    def for_connection(cls, connection: ConnectionLike) -> Ledger:
+        """The ledger for a connection whose access token is fresh."""
+        ...
+
+    @classmethod
+    def create_request(cls, items: tuple[SyncItem, ...], mapping: ResolvedMapping) -> LedgerRequest:
+        """The create request for new invoices, built without a call: what the preview shows."""
+        ...
 
     def load_chart(self) -> Chart: ...
 

@@ -75,7 +75,7 @@ class HttpExchange:
 
     def json(self) -> Any:
         """The body as JSON with every number as Decimal (money never passes through float); None if the
-        body is not JSON (Xero's 503s are plain text)."""
+        body is not JSON (a ledger's gateway may answer in plain text)."""
         try:
             return json.loads(self.content, parse_float=Decimal)
         except ValueError:

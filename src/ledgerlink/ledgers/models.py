@@ -36,9 +36,11 @@ class Connection(models.Model):
     status = models.CharField(
         max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE
     )
-    tenant_id = models.CharField(max_length=64, help_text="Xero tenantId / QuickBooks realmId")
+    tenant_id = models.CharField(max_length=64, help_text="The ledger's id for the books")
     tenant_name = models.CharField(max_length=255, blank=True)
-    remote_connection_id = models.CharField(max_length=64, blank=True, help_text="Xero's connection id")
+    remote_connection_id = models.CharField(
+        max_length=64, blank=True, help_text="The ledger's id for the link, if any"
+    )
     access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)
     access_expires_at = models.DateTimeField(null=True, blank=True)

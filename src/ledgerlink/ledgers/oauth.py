@@ -35,11 +35,11 @@ class OAuthConfig:
     token_url: str
     revoke_url: str
     scopes: tuple[str, ...]
-    # RFC 7009 says a form body; Intuit's revocation endpoint takes JSON {"token"} (quickbooks.md 1.1).
+    # RFC 7009 says a form body; some ledgers' revocation endpoints take JSON {"token"} instead.
     revoke_as_json: bool = False
-    # Xero takes PKCE from confidential apps too; Intuit's authorization server does not document it
-    # (quickbooks.md 1.1), and a challenge it would bind to the code with no verifier to match fails the
-    # exchange. The state still binds the flow to the browser session either way.
+    # PKCE is sent unless the ledger's authorization server does not take it: a challenge bound to the
+    # code with no verifier to match would fail the exchange. The state binds the flow to the browser
+    # either way.
     pkce: bool = True
 
 
@@ -59,14 +59,14 @@ class OAuthProvider(Protocol):
 
     def tenants(self, access_token: str, callback: Mapping[str, str] | None = None) -> list[Tenant]:
         """The tenants this grant reaches. `callback` is the query the ledger sent the browser back with
-        (some ledgers name the tenant there, as QuickBooks does with `realmId`)."""
+        (some ledgers name the chosen tenant there rather than listing tenants at an endpoint)."""
         ...
 
     def disconnect(self, access_token: str, remote_connection_id: str, refresh_token: str) -> None: ...
 
 
 def pkce_pair() -> tuple[str, str]:
-    """(verifier, S256 challenge): 86 URL-safe characters, inside the 43-128 Xero allows (xero.md 1)."""
+    """(verifier, S256 challenge): 86 URL-safe characters, inside the 43-128 RFC 7636 allows."""
     verifier = secrets.token_urlsafe(64)
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -93,8 +93,8 @@ def _token_error(status: int, body: Any, provider: str) -> LedgerError:
     if code in ("invalid_client", "unauthorized_client"):
         # LedgerLink's own app credentials: no user action helps; the operator must fix the settings.
         return Retry(f"{name} refused LedgerLink's app credentials.", after_s=900, code=code, status=status)
-    # 5xx, 429 and anything unexpected: a lost refresh answer is covered by Xero's 30-minute grace on the
-    # old refresh token (xero.md 1), so trying again later is safe.
+    # 5xx, 429 and anything unexpected: the ledgers keep the old refresh token valid for a while after a
+    # rotation (a grace period), so a refresh whose answer was lost is safe to try again later.
     return Retry(f"{name}'s sign-in service failed; it will be tried again.", code=code or f"http_{status}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -76,6 +76,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     connections.purge_expired_states()  # abandoned attempts may hold tokens: keep none past 10 minutes
     verifier, challenge = pkce_pair()
     nonce = secrets.token_urlsafe(32)
+    assert request.user.is_authenticated  # login_required
     state = OAuthState.objects.create(
         state=secrets.token_urlsafe(32),
         code_verifier=verifier,
@@ -88,7 +89,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     return HttpResponseRedirect(authorize_url(oauth.config(), state.state, challenge, redirect_uri(provider)))
 
 
-def _held_by(request: HttpRequest, state: OAuthState | None, nonce: str | None) -> bool:
+def _held_by(state: OAuthState | None, request: HttpRequest, nonce: str | None) -> TypeGuard[OAuthState]:
     """The state was started in this browser session, by this user, and has not expired."""
     return bool(
         nonce
@@ -103,7 +104,7 @@ def _claim_state(request: HttpRequest, provider: str, state_value: str) -> OAuth
     """The state row if this session started it and it was never used; marks it used (single use)."""
     nonce = request.session.pop(SESSION_PREFIX + state_value, None)
     state = OAuthState.objects.filter(state=state_value, provider=provider).first()
-    if not _held_by(request, state, nonce):
+    if not _held_by(state, request, nonce):
         return None
     # Single use even under a double-submitted callback: only one UPDATE can flip used_at.
     claimed = OAuthState.objects.filter(pk=state.pk, used_at__isnull=True).update(used_at=timezone.now())
@@ -137,7 +138,7 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     oauth = oauth_class(str(state.organisation_id))
     try:
         tokens = oauth.exchange_code(request.GET["code"], state.code_verifier, redirect_uri(provider))
-        tenants = oauth.tenants(tokens.access_token, dict(request.GET.items()))
+        tenants = oauth.tenants(tokens.access_token, {k: str(request.GET.get(k, "")) for k in request.GET})
     except LedgerError as exc:
         return page(request, f"Connect {name}", exc.message, status=502)
     if not tenants:
@@ -156,7 +157,7 @@ def pick_tenant(request: HttpRequest, provider: str, state_value: str) -> HttpRe
     name = provider_name(provider)
     nonce = request.session.get(SESSION_PREFIX + "pick." + state_value)
     state = OAuthState.objects.filter(state=state_value, provider=provider, used_at__isnull=False).first()
-    if not _held_by(request, state, nonce) or not state.access_token:
+    if not _held_by(state, request, nonce) or not state.access_token:
         return page(
             request,
             f"Connect {name}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledgerlink.ledgers.contract import Ledger
 from ledgerlink.ledgers.oauth import OAuthProvider
@@ -11,14 +11,16 @@ from ledgerlink.ledgers.quickbooks.oauth import QuickBooksOAuth
 from ledgerlink.ledgers.xero.ledger import XeroLedger
 from ledgerlink.ledgers.xero.oauth import XeroOAuth
 
-LEDGERS: dict[str, Any] = {"xero": XeroLedger, "quickbooks": QuickBooksLedger}
+if TYPE_CHECKING:
+    from ledgerlink.ledgers.models import Connection
+
+LEDGERS: dict[str, type[Ledger]] = {"xero": XeroLedger, "quickbooks": QuickBooksLedger}
 OAUTH_PROVIDERS: dict[str, type[OAuthProvider]] = {"xero": XeroOAuth, "quickbooks": QuickBooksOAuth}
 
 
-def open_ledger(connection: Any) -> Ledger:
+def open_ledger(connection: Connection) -> Ledger:
     """The ledger for a connection whose access token is fresh (call `tokens.ensure_fresh_token` first)."""
-    ledger: Ledger = LEDGERS[connection.provider].for_connection(connection)
-    return ledger
+    return LEDGERS[connection.provider].for_connection(connection)
 
 
 def oauth_for(provider: str, organisation_id: object = "") -> OAuthProvider:

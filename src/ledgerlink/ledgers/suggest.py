@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from ledgerlink.ledgers.contract import Chart, LedgerAccount, LedgerTaxRate
 
-# Names accountants give the main income account, best first (Xero's default charts call it "Sales").
+# Names accountants give the main income account, best first (most default charts call it "Sales").
 SALES_NAMES = ("sales", "revenue", "income")
 # Words in tax rate names: for ordinary sales, or for another use (exports, purchases, capital).
 SALES_WORDS = {"income", "sales", "output"}

@@ -2,8 +2,8 @@
 
 `ensure_fresh_token` takes the Connection row lock in its own transaction, re-reads, and refreshes only when
 the access token expires within a minute (or was just rejected), so two workers never refresh the same
-token twice: Xero rotates refresh tokens, and a second refresh with the rotated-out one kills the grant
-(xero.md 1, "Concurrency pitfall"). The rotated refresh token is saved in the same transaction.
+token twice: ledgers rotate refresh tokens, and a second refresh with the rotated-out one can kill the
+grant. The rotated refresh token is saved in the same transaction.
 """
 
 from __future__ import annotations

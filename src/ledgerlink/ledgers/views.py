@@ -8,15 +8,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
 from ledgerlink.cashflow import access
+from ledgerlink.cashflow.models import Organisation
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.errors import LedgerError
+from ledgerlink.ledgers.models import Connection
 from ledgerlink.ledgers.oauth_views import page
 from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.registry import LEDGERS
 
 
-def _admin_connection(request: HttpRequest, provider: str) -> tuple[object, object] | None:
+def _admin_connection(request: HttpRequest, provider: str) -> tuple[Organisation, Connection] | None:
     if provider not in LEDGERS:
         raise Http404("No such ledger.")
     organisation = access.admin_organisation(request.user, request.POST.get("organisation", ""))
@@ -36,7 +38,7 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     if found is None:
         return page(request, "Disconnect", "Only an administrator of the organisation can disconnect.", 403)
     _, connection = found
-    note = connections.disconnect(connection)  # type: ignore[arg-type]
+    note = connections.disconnect(connection)
     return page(
         request, "Disconnected", note or f"{provider_name(provider)} is disconnected. Mappings are kept."
     )
@@ -50,7 +52,7 @@ def reload_chart(request: HttpRequest, provider: str) -> HttpResponse:
     if found is None:
         return page(request, "Reload", "Only an administrator of the organisation can do this.", 403)
     try:
-        snapshot = refresh_chart(found[1])  # type: ignore[arg-type]
+        snapshot = refresh_chart(found[1])
     except LedgerError as exc:
         return page(request, "Reload", exc.message, 502)
     return page(

@@ -27,7 +27,7 @@ from ledgerlink.notices.models import Delivery, NoticeKind, NoticeSettings, OptI
 from ledgerlink.notices.recap import failed_items
 from ledgerlink.notices.sending import read_unsubscribe_token
 from ledgerlink.sync.models import SyncRecord
-from ledgerlink.sync.retry import retry_record
+from ledgerlink.sync.requeue import retry_record
 
 LOG_LENGTH = 200
 

@@ -12,7 +12,7 @@ class SyncConfig(AppConfig):
         from ledgerlink.cashflow.events import register_handler
         from ledgerlink.ledgers import models as ledger_models
         from ledgerlink.ledgers.signals import ledger_call_made
-        from ledgerlink.sync import audit, doorbell, outbox, retry, tasks
+        from ledgerlink.sync import audit, doorbell, outbox, requeue, tasks
         from ledgerlink.sync.api import router
 
         register_handler(outbox.on_domain_event)
@@ -27,11 +27,13 @@ class SyncConfig(AppConfig):
             ledger_models.TrackingMapping,
         ):
             post_save.connect(
-                retry.on_mapping_changed, sender=model, dispatch_uid=f"sync-remap-{model.__name__}"
+                requeue.on_mapping_changed, sender=model, dispatch_uid=f"sync-remap-{model.__name__}"
             )
             post_delete.connect(
-                retry.on_mapping_changed, sender=model, dispatch_uid=f"sync-unmap-{model.__name__}"
+                requeue.on_mapping_changed, sender=model, dispatch_uid=f"sync-unmap-{model.__name__}"
             )
         post_save.connect(
-            retry.on_connection_saved, sender=ledger_models.Connection, dispatch_uid="sync-connection-resume"
+            requeue.on_connection_saved,
+            sender=ledger_models.Connection,
+            dispatch_uid="sync-connection-resume",
         )

@@ -46,6 +46,7 @@ def _position(line: cf.InvoiceLine) -> int:
 
 
 def invoice_document(invoice: cf.Invoice) -> c.Invoice:
+    assert invoice.issue_date is not None  # only an issued invoice goes to a ledger, or to its preview
     project = invoice.project
     return c.Invoice(
         id=str(invoice.id),

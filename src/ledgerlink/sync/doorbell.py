@@ -15,7 +15,7 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[object, float | None], None]
+Enqueue = Callable[[int, float | None], None]
 _enqueue: Enqueue | None = None
 
 
@@ -25,7 +25,7 @@ def install(enqueue: Enqueue) -> None:
     _enqueue = enqueue
 
 
-def ring(connection_id: object, delay_s: float | None = None) -> None:
+def ring(connection_id: int, delay_s: float | None = None) -> None:
     """Ask a worker to sync this connection. When the queue is unreachable, the sweeper rings instead."""
     if _enqueue is None:
         log.warning("no doorbell installed; connection %s waits for the sweeper", connection_id)
@@ -36,6 +36,6 @@ def ring(connection_id: object, delay_s: float | None = None) -> None:
         log.warning("could not enqueue a sync for connection %s; the sweeper will retry", connection_id)
 
 
-def ring_after_commit(connection_id: object) -> None:
+def ring_after_commit(connection_id: int) -> None:
     """Ring once the current transaction commits, so the worker finds what it wrote."""
     transaction.on_commit(lambda: ring(connection_id))

@@ -51,7 +51,8 @@ class DoubtfulRecords:
         for key, pairs in groups.items():
             whole = len(pairs) == in_doubt.get(key, 0)
             fresh_enough = all(
-                replay_is_safe(r.unknown_outcome_since, self.session.key_lifetime, now)  # type: ignore[arg-type]
+                r.unknown_outcome_since is not None  # set on every grouped record (see above)
+                and replay_is_safe(r.unknown_outcome_since, self.session.key_lifetime, now)
                 for r, _ in pairs
             )
             (settled if whole and fresh_enough else to_look_up).extend(pairs)
@@ -62,7 +63,7 @@ class DoubtfulRecords:
 
     def _in_doubt_counts(self, keys: list[str]) -> dict[str, int]:
         """How many records of this connection are in doubt under each key: a replay must carry them all,
-        since a key re-used on a different request is refused (xero.md 4)."""
+        since a key re-used on a different request is refused."""
         if not keys:
             return {}
         rows = (

@@ -84,7 +84,7 @@ def select_invoices(connection: Connection, selection: Selection) -> QuerySet[In
     return invoices.order_by("issue_date", "number")
 
 
-def active_connection(organisation_id: object) -> Connection:
+def active_connection(organisation_id: uuid.UUID | str) -> Connection:
     connection = Connection.objects.filter(
         organisation_id=organisation_id, status=ConnectionStatus.ACTIVE
     ).first()
@@ -93,7 +93,7 @@ def active_connection(organisation_id: object) -> Connection:
     return connection
 
 
-def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
+def start_push(organisation_id: uuid.UUID | str, selection: Selection) -> HistoricalPush:
     """Queue the selected invoices and what followed them, then ring the worker. Re-running with the same
     selection adds nothing twice (records are unique per connection and object). Raises `InvalidSelection`
     or `NoConnection` with a sentence for the user."""
@@ -115,7 +115,7 @@ def start_push(organisation_id: object, selection: Selection) -> HistoricalPush:
     return push
 
 
-def _plan_chunk(organisation_id: object, invoice_ids: Sequence[str]) -> list[Planned]:
+def _plan_chunk(organisation_id: uuid.UUID | str, invoice_ids: Sequence[str]) -> list[Planned]:
     """What the invoices' events asked for (the invoice and its customer, payments, reversals, credit
     notes), planned exactly as live events are, so history and live records of one invoice share CashFlow's
     order. One record per object: the first plan of it wins."""

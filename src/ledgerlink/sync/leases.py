@@ -35,14 +35,14 @@ def _lease_free(now: dt.datetime) -> Q:
     return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
 
 
-def due_records(connection_id: object, now: dt.datetime) -> QuerySet[SyncRecord]:
+def due_records(connection_id: int, now: dt.datetime) -> QuerySet[SyncRecord]:
     """Records of a connection a worker may take now."""
     return SyncRecord.objects.filter(
         _lease_free(now), connection_id=connection_id, state__in=DUE_STATES, next_attempt_at__lte=now
     )
 
 
-def claim(connection_id: object, owner: str, limit: int, now: dt.datetime | None = None) -> list[SyncRecord]:
+def claim(connection_id: int, owner: str, limit: int, now: dt.datetime | None = None) -> list[SyncRecord]:
     """Lease up to `limit` due records of one connection to `owner`, oldest first, and return them."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -88,7 +88,7 @@ def renew(record_ids: list[int], owner: str, now: dt.datetime | None = None) -> 
 
 def release_unfinished(
     owner: str,
-    connection_id: object,
+    connection_id: int,
     delay: dt.timedelta = dt.timedelta(0),
     keep: list[int] | None = None,
 ) -> int:

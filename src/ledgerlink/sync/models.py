@@ -196,8 +196,8 @@ class TenantBudget(models.Model):
     """Rate-limit state shared by every worker for one ledger tenant (docs/sync.md, "Rate limiting").
 
     One row per (provider, tenant), updated under a row lock: the last minute's call times (a sliding log,
-    so no 60-second window ever holds more than the limit, whatever Xero's window offset), a day counter,
-    the calls in flight (holder -> lease expiry), and a pause set by Retry-After or an exhausted
+    so no 60-second window ever holds more than the limit, whatever the ledger's window offset), a day
+    counter, the calls in flight (holder -> lease expiry), and a pause set by Retry-After or an exhausted
     remaining-count header."""
 
     provider = models.CharField(max_length=16)

@@ -42,7 +42,7 @@ def earliest_open_predecessor(record: SyncRecord, chain_members: Iterable[SyncRe
     return min(earlier, key=position, default=None)
 
 
-def blockers(connection_id: object, records: list[SyncRecord]) -> dict[int, SyncRecord]:
+def blockers(connection_id: int, records: list[SyncRecord]) -> dict[int, SyncRecord]:
     """For each of `records` that must wait, the record it waits for (one query for all of them)."""
     chains = {record.chain for record in records if record.chain and record.kind != ObjectKind.CUSTOMER}
     if not chains:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -73,7 +74,7 @@ def plan_event(event: DomainEvent, customer_of: Mapping[str, str] | None = None)
     return planned
 
 
-def live_connections(organisation_id: object) -> list[Connection]:
+def live_connections(organisation_id: uuid.UUID) -> list[Connection]:
     """Connections that should receive an organisation's new objects: active ones, and those waiting for a
     reconnect (their records wait paused, so nothing is lost while the user signs in again)."""
     return list(
@@ -146,7 +147,7 @@ def materialise_missed_events(now: dt.datetime | None = None) -> int:
     created = 0
     events = DomainEvent.objects.filter(id__gt=mark.position).order_by("id")
     settled, advancing = mark.position, True
-    connections: dict[object, list[Connection]] = {}
+    connections: dict[uuid.UUID, list[Connection]] = {}
     for event in events.iterator():
         if event.organisation_id not in connections:
             connections[event.organisation_id] = live_connections(event.organisation_id)

@@ -31,8 +31,8 @@ def request_key(
     re-used on a different request is refused, so each step has its own), the method and path, and each
     item's record id and generation. The same records at the same generation give the same key, so a replay
     after an unknown outcome is recognised; a new generation (after a look-up found nothing, or a cached
-    error) gives a new one. 35 characters: within Xero's 128 and QBO's 36."""
-    # The deployment's secret first: Xero scopes keys per app, and two deployments sharing an app (staging
+    error) gives a new one. 35 characters: within every ledger's limit (the tightest is 36)."""
+    # The deployment's secret first: ledgers scope keys per app, and two deployments sharing an app (staging
     # and production) number their connections and records alike.
     deployment = hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:16]
     parts = [deployment, str(connection_id), step, request.method, request.path]

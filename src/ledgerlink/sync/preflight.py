@@ -1,6 +1,6 @@
 """Pre-flight: problems that stop an item before any call, in words the user can act on. The checks are the
 ledgers app's (`ledgers.validation`, against the cached chart); this module applies them to sync items. A
-configuration problem never costs an API call; it waits for the mapping to change (sync/retry.py)."""
+configuration problem never costs an API call; it waits for the mapping to change (sync/requeue.py)."""
 
 from __future__ import annotations
 

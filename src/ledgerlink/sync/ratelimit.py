@@ -28,7 +28,7 @@ WINDOW_MARGIN_S = 0.5
 
 def time_scale() -> float:
     """Ledger seconds per real second: 1 against a real ledger; N against a sandbox run at `--time-scale N`
-    (the benchmark), so the engine's minute and day shrink with the sandbox's and keep Xero's ratios."""
+    (the benchmark), so the engine's minute and day shrink with the sandbox's and keep the ledger's ratios."""
     scale = float(getattr(settings, "LEDGERLINK_SYNC_TIME_SCALE", 1.0))
     if scale <= 0:
         raise ValueError(f"LEDGERLINK_SYNC_TIME_SCALE must be positive, not {scale}")
@@ -131,14 +131,15 @@ def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime, cos
 def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
     """Epoch seconds by which the ledger's minute window behind `minute_remaining` has certainly ended.
 
-    Xero's minute windows are fixed, at a per-tenant offset the engine cannot know (xero.md §5), but a window
+    A ledger's minute windows may be fixed, at a per-tenant offset the engine cannot know, but a window
     that has counted k calls of this app (k = the limit less what remains, the calls taken since the report
     included) began no later than the k-th most recent call, so it ends at most a minute after that call;
     `WINDOW_MARGIN_S` covers the call's trip to the ledger. Waiting for the burst's last call to age out
     instead would idle for the length of the burst on top of that. When the log holds fewer than k calls
     (calls this database never saw), only the newest call's minute is certain."""
+    assert budget.minute_remaining is not None  # the caller asks only when the ledger reported one
     counted = limits.per_minute - budget.minute_remaining
-    calls = budget.minute_calls
+    calls: list[float] = budget.minute_calls
     if not calls:
         return 0.0
     opened = calls[-counted] if 1 <= counted <= len(calls) else calls[-1]

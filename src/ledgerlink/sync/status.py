@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ledgerlink.cashflow.models import Organisation
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync.models import SyncRecord, SyncState
@@ -104,7 +105,7 @@ def _invoice_status(connection: Connection, chain: list[SyncRecord]) -> InvoiceS
     return InvoiceSyncStatus(worst.label, message, invoice.remote_id, objects)
 
 
-def chains_in_state(organisation: object, state: str) -> list[str]:
+def chains_in_state(organisation: Organisation, state: str) -> list[str]:
     """Invoices (ids) with at least one object in `state`: the console's filter."""
     rows = SyncRecord.objects.filter(organisation=organisation, state=state).exclude(chain="")
     return list(rows.values_list("chain", flat=True).distinct())
@@ -130,14 +131,14 @@ class QueueDepth:
         return self.waiting_to_send == 0 and not self.by_state.get(SyncState.PAUSED, 0)
 
 
-def queue_depth(organisation: object) -> QueueDepth:
+def queue_depth(organisation: Organisation) -> QueueDepth:
     states = SyncRecord.objects.filter(organisation=organisation).exclude(state=SyncState.SYNCED)
     counts = Counter(states.values_list("state", flat=True))
     unsynced = [state for state in SyncState.values if state != SyncState.SYNCED]
     return QueueDepth({state: counts.get(state, 0) for state in unsynced})
 
 
-def configuration_failures(organisation: object) -> list[SyncRecord]:
+def configuration_failures(organisation: Organisation) -> list[SyncRecord]:
     """Records waiting for the user because of a missing or invalid ledger account or tax setting: what the
     daily recap lists (cashflow.md, "Daily recap")."""
     return list(

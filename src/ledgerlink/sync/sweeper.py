@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 CHART_MAX_AGE = dt.timedelta(days=1)
 # The audit log answers "what happened to this invoice" questions; a quarter covers an accountant's close.
 ATTEMPT_RETENTION = dt.timedelta(days=90)
-# xero.md section 1: a refresh token dies after 60 days unused; refresh well before.
+# Refresh a sign-in left idle this long: well inside every ledger's idle life of a refresh token (the
+# shortest is 60 days).
 KEEP_ALIVE_AFTER = dt.timedelta(days=45)
 
 

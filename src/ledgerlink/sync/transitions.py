@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any, TypeAlias
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Field, PositiveIntegerField, When
@@ -89,18 +90,34 @@ def _store_synced(records: list[SyncRecord], now: dt.datetime) -> None:
         **_LEASE_CLEARED,
     )
     meta = SyncRecord._meta
-    fields = [meta.get_field(name) for name in _PER_RECORD_FIELDS]
+    fields = [_own_field(name) for name in _PER_RECORD_FIELDS]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in fields)
     # Only the model's own table and column names, quoted, are formatted in; every value is a parameter.
-    statement = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    statement = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
     rows = [[*(_db_value(field, record) for field in fields), record.pk] for record in records]
     with connection.cursor() as cursor:
         cursor.executemany(statement, rows)
 
 
-def _db_value(field: Field, record: SyncRecord) -> object:
-    return field.get_db_prep_value(getattr(record, field.attname), connection)
+#: What the per-record fields hold, as the database driver takes them.
+_DbValue: TypeAlias = str | int | bool | None
+
+
+def _own_field(name: str) -> Field[Any, Any]:
+    field = SyncRecord._meta.get_field(name)
+    assert isinstance(field, Field)  # a column of the record's own, not a relation's reverse side
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    assert field.column is not None  # None only for a field without a column of its own
+    return field.column
+
+
+def _db_value(field: Field[Any, Any], record: SyncRecord) -> _DbValue:
+    value: _DbValue = field.get_db_prep_value(getattr(record, field.attname), connection)
+    return value
 
 
 def _settle(record: SyncRecord, remote: RemoteRef, provider_name: str, now: dt.datetime) -> None:
@@ -108,17 +125,14 @@ def _settle(record: SyncRecord, remote: RemoteRef, provider_name: str, now: dt.d
     record.remote_id, record.remote_number = remote.id, remote.number or record.remote_number
     if remote.total is not None:  # else keep what an earlier step reported (a credit note before allocation)
         record.ledger_total_minor = to_minor(remote.total)
-    record.total_mismatch = (
-        record.ledger_total_minor is not None
-        and record.cashflow_total_minor is not None
-        and record.ledger_total_minor != record.cashflow_total_minor
-    )
-    record.last_error = (
-        f"{provider_name} shows {from_minor(record.ledger_total_minor)} but CashFlow has "
-        f"{from_minor(record.cashflow_total_minor)}: check this {record.subject_type} in both."
-        if record.total_mismatch
-        else ""
-    )
+    ledger_total, cashflow_total = record.ledger_total_minor, record.cashflow_total_minor
+    record.total_mismatch, record.last_error = False, ""
+    if ledger_total is not None and cashflow_total is not None and ledger_total != cashflow_total:
+        record.total_mismatch = True
+        record.last_error = (
+            f"{provider_name} shows {from_minor(ledger_total)} but CashFlow has "
+            f"{from_minor(cashflow_total)}: check this {record.subject_type} in both."
+        )
     record.state, record.synced_at, record.unknown_outcome_since = SyncState.SYNCED, now, None
     record.error_kind = "total_mismatch" if record.total_mismatch else ""
     record.error_is_configuration = False
@@ -203,7 +217,7 @@ def pause_connection(connection: Connection, message: str) -> int:
         )
 
 
-def resume_connection(connection_id: object) -> int:
+def resume_connection(connection_id: int) -> int:
     """After a reconnect: paused records are due again."""
     return SyncRecord.objects.filter(connection_id=connection_id, state=SyncState.PAUSED).update(
         state=SyncState.PENDING, next_attempt_at=timezone.now(), last_error="", error_kind=""
@@ -212,7 +226,7 @@ def resume_connection(connection_id: object) -> int:
 
 def requeue(records: Iterable[SyncRecord] | None = None, **filters: object) -> int:
     """Make records due now, clearing their error (a user's retry, a mapping change). A new key generation:
-    the ledger would answer the old key with its cached error (xero.md section 4)."""
+    the ledger would answer the old key with its cached error (ledgers cache the answer per key)."""
     query = (
         SyncRecord.objects.filter(**filters)
         if records is None

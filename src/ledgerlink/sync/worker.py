@@ -101,7 +101,7 @@ def _carry_rule(claimed: int) -> bool | None:
 
 
 def sync_connection(
-    connection_id: object,
+    connection_id: int,
     *,
     session: LedgerSession | None = None,
     owner: str | None = None,
@@ -336,7 +336,7 @@ class _Run(DoubtfulRecords, Outcomes):
 
     def pack(self, ready: list[tuple[SyncRecord, SyncItem]]) -> tuple[list[_Chunk], list[_Chunk]]:
         """Chunks of at most the ledger's batch size: (replays, fresh). Records replaying an unknown outcome
-        travel with the same companions as before, so the rebuilt request matches its key (xero.md
+        travel with the same companions as before, so the rebuilt request matches its key (a
         section 4); the fresh ones fill batches in order."""
         replays: dict[str, _Chunk] = defaultdict(list)
         fresh: _Chunk = []

@@ -19,7 +19,7 @@ from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Invoice, InvoiceStatus, Organisation
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.contract import ObjectKind
-from ledgerlink.sync import history, retry, status
+from ledgerlink.sync import history, requeue, status
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 
 # How each status of sync.status reads on the page.
@@ -95,7 +95,7 @@ def retry_one(request: HttpRequest, organisation_id: str, invoice_id: str) -> Ht
     org, _ = access.organisation_for(request.user, organisation_id, admin=True)
     # Everything of the invoice that failed: itself, a payment, a refund, its cancellation.
     records = SyncRecord.objects.filter(organisation=org, chain=str(invoice_id))
-    retried = sum(retry.retry_record(record) for record in records)
+    retried = sum(requeue.retry_record(record) for record in records)
     messages.info(request, "Sent again." if retried else "Nothing to retry for that invoice.")
     return redirect("web:invoices", organisation_id=org.pk)
 
@@ -104,7 +104,7 @@ def retry_one(request: HttpRequest, organisation_id: str, invoice_id: str) -> Ht
 @require_POST
 def retry_all(request: HttpRequest, organisation_id: str) -> HttpResponse:
     org, _ = access.organisation_for(request.user, organisation_id, admin=True)
-    count = retry.retry_failed(org)
+    count = requeue.retry_failed(org)
     messages.info(request, f"{count} record{'s' if count != 1 else ''} queued again.")
     return redirect("web:invoices", organisation_id=org.pk)
 

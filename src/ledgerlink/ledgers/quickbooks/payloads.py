@@ -2,7 +2,7 @@
 in, Decimal (2 dp for money) out; `ledgers.http.json_bytes` writes them as exact JSON numbers. Field facts:
 quickbooks.md section 2.
 
-QuickBooks differs from Xero in three ways that shape these bodies:
+Three facts of QuickBooks shape these bodies:
 - a sales line has no account of its own: it posts to its Item's income account, so each line names the
   Service item made for its line type and account (quickbooks.md 2.4);
 - QuickBooks computes the tax itself (US: automated sales tax on `TAX` lines; elsewhere per TaxCode), rounding
@@ -466,7 +466,7 @@ def apply_credit_body(
 
 def reduced_payment_body(current: Mapping[str, Any], remaining: Decimal) -> QboSparsePayment:
     """A sparse update of a payment to what is left of it after a partial refund: QuickBooks payments can be
-    edited (unlike Xero's), so the payment keeps its Id and history. Its one line shrinks with it."""
+    edited, so the payment keeps its Id and history. Its one line shrinks with it."""
     value = money(remaining)
     lines = [{**line, "Amount": value} for line in current.get("Line") or []][:1]
     return {

@@ -13,6 +13,7 @@ from ledgerlink.ledgers.building import chunks, payment_account, remote_id
 from ledgerlink.ledgers.contract import (
     Cancellation,
     Chart,
+    ConnectionLike,
     Customer,
     CustomerResolution,
     IdempotencyKey,
@@ -64,7 +65,7 @@ class XeroLedger:
         self.client = client
 
     @classmethod
-    def for_connection(cls, connection: Any) -> XeroLedger:
+    def for_connection(cls, connection: ConnectionLike) -> XeroLedger:
         return cls(
             XeroClient(
                 access_token=connection.access_token,

@@ -7,7 +7,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -29,7 +29,7 @@ def _date(value: str) -> dt.date:
 class Command(BaseCommand):
     help = "Push invoices issued before the ledger connection (all, a date range, or ids)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organisation_id")
         parser.add_argument("--from", dest="date_from", type=_date)
         parser.add_argument("--to", dest="date_to", type=_date)

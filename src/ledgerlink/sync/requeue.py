@@ -3,14 +3,17 @@ configuration problems when a mapping changes (wired to the mapping models' sign
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Q
 
+from ledgerlink.cashflow.models import Organisation
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import doorbell, transitions
 from ledgerlink.sync.models import RETRYABLE_STATES, SyncRecord, SyncState
 
 
-def _ring_after_commit(connection_ids: set[object]) -> None:
+def _ring_after_commit(connection_ids: set[int]) -> None:
     for connection_id in connection_ids:
         doorbell.ring_after_commit(connection_id)
 
@@ -25,7 +28,7 @@ def retry_record(record: SyncRecord) -> bool:
     return bool(count)
 
 
-def retry_failed(organisation: object) -> int:
+def retry_failed(organisation: Organisation) -> int:
     """Send again everything of this organisation that waits for the user or for a retry. Only active
     connections: a connection needing a reconnect resumes its records when it is reconnected."""
     query = SyncRecord.objects.filter(
@@ -39,7 +42,7 @@ def retry_failed(organisation: object) -> int:
     return count
 
 
-def requeue_configuration_problems(organisation_id: object, provider: str) -> int:
+def requeue_configuration_problems(organisation_id: uuid.UUID, provider: str) -> int:
     """A mapping of (organisation, provider) changed: every record stuck on a configuration problem there may
     now go through. Records waiting behind them wake when they sync."""
     connections = Connection.objects.filter(

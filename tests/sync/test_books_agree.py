@@ -1,0 +1,103 @@
+"""The engine end to end, for every ledger the contract suite has a harness for (Xero's sandbox, and Tally,
+the test-only second ledger): connect through the ledgers' views, map from the suggestion, issue, pay,
+refund, charge back, undo and cancel through CashFlow's services, drive the worker, and read the ledger's
+books to the cent. Nothing here knows a ledger's wire."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from ledgers.harness import HARNESSES
+
+from ledgerlink.cashflow import services
+from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.sync.models import SyncRecord, SyncState
+
+from .conftest import issue
+from .ledger_world import LedgerWorld, build_world
+
+pytestmark = pytest.mark.xdist_group("xero-sandbox")
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def world(request, db, settings) -> LedgerWorld:
+    harness = HARNESSES[request.param](request)
+    harness.configure(settings)
+    return build_world(harness)
+
+
+def all_synced() -> bool:
+    return set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+
+
+def test_issue_pay_and_the_books_agree_to_the_cent(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1234.57")
+    services.record_payment(invoice, Decimal("234.57"), "card")
+    world.drain()
+    assert all_synced()
+    books = world.books(invoice.number)
+    assert (books.total, books.amount_due) == (Decimal("1234.57"), Decimal("1000.00"))
+    assert world.harness.customer_numbers(world.tenant_id) == {"Ada Lovelace": str(world.customer.pk)}
+    record = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
+    assert record.remote_id == books.id and not record.total_mismatch
+
+
+def test_a_partial_refund_leaves_the_remainder_paid(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1000.00")
+    payment = services.record_payment(invoice, Decimal("600.00"), "card")
+    world.drain()
+    services.refund_payment(payment, Decimal("150.00"))
+    world.drain()
+    assert all_synced()
+    assert world.books(invoice.number).amount_due == Decimal("550.00")
+
+
+def test_cancelling_an_unpaid_invoice_voids_it(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "300.00")
+    world.drain()
+    services.cancel_invoice(invoice)
+    world.drain()
+    assert world.books(invoice.number).voided
+    cancellation = SyncRecord.objects.get(kind=ObjectKind.CANCELLATION)
+    assert cancellation.state == SyncState.SYNCED and not cancellation.total_mismatch
+
+
+def test_cancelling_a_part_paid_invoice_credits_the_balance_to_zero(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1000.00")
+    services.record_payment(invoice, Decimal("400.00"), "bank_transfer")
+    services.cancel_invoice(invoice)
+    world.drain()
+    assert world.books(invoice.number).amount_due == Decimal("0.00")
+    cancellation = SyncRecord.objects.get(kind=ObjectKind.CANCELLATION)
+    assert cancellation.state == SyncState.SYNCED and not cancellation.total_mismatch
+    assert cancellation.ledger_total_minor == 60000  # the credit covers the 600.00 left unpaid
+
+
+def test_every_kind_of_reversal_leaves_the_ledger_owing_what_cashflow_says(world):
+    card = issue(world.organisation, world.customer, world.gst, "500.00")
+    cash = issue(world.organisation, world.customer, world.gst, "300.00")
+    refunded = issue(world.organisation, world.customer, world.gst, "200.00")
+    charged = services.record_payment(card, Decimal("500.00"), "card")
+    undone = services.record_payment(cash, Decimal("100.00"), "cash")
+    full = services.record_payment(refunded, Decimal("200.00"), "bank_transfer")
+    world.drain()
+    services.charge_back(charged)
+    services.undo_offline_payment(undone)
+    services.refund_payment(full)
+    world.drain()
+    assert all_synced()
+    for invoice in (card, cash, refunded):
+        invoice.refresh_from_db()
+        assert world.books(invoice.number).amount_due == invoice.amount_due == invoice.total, invoice.number
+
+
+def test_money_reversed_after_a_cancellation_still_leaves_nothing_due(world):
+    invoice = issue(world.organisation, world.customer, world.gst, "1000.00")
+    payment = services.record_payment(invoice, Decimal("400.00"), "card")
+    services.cancel_invoice(invoice)
+    world.drain()
+    services.refund_payment(payment, Decimal("100.00"))
+    world.drain()
+    assert all_synced()
+    assert world.books(invoice.number).amount_due == Decimal("0.00")
