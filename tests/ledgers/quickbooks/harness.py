@@ -9,13 +9,15 @@ documents; `new_tenant(region="US", ...)` gives the automated-sales-tax company.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from ledgerlink.ledgers.contract import AccountRef, Chart, ResolvedMapping, TaxRateMapping
+from ledgerlink.ledgers.contract import AccountRef, Chart, ObjectKind, ResolvedMapping, TaxRateMapping
 from ledgerlink.ledgers.oauth import redirect_uri
 
 from .. import documents as d
+from ..harness import RemoteInvoice
 
 
 @dataclass
@@ -32,6 +34,19 @@ class QuickBooksHarness:
     bank_code: str = "1"
     clearing_code: str = "3"  # Undeposited Funds: card takings wait there for the bank deposit
     tax_code: str = "4"
+    # Instant setup: accounts, tax codes, tax rates, preferences, payment methods (and, in the callback,
+    # CompanyInfo for the company's name).
+    setup_reads: ClassVar[int] = 5
+    expected_codes: ClassVar[dict[str, str]] = {
+        "rate_limit": "rate_limit",
+        "offline": "unavailable",
+        "maintenance": "unavailable",
+        "server_error": "server_500",
+        "token_expired": "token_expired",
+        "token_revoked": "token_revoked",
+        "drop": "no_response",
+        "drop_after_commit": "no_response",
+    }
 
     def configure(self, settings: Any) -> None:
         base = self.sandbox.base_url
@@ -79,3 +94,39 @@ class QuickBooksHarness:
             payment_accounts={"card": ref(self.clearing_code)},
             default_payment_account=ref(self.bank_code),
         )
+
+    # --- What the shared suite reads (tests/ledgers/harness.py `Harness`) ---------------------------------
+
+    def writes(self, tenant_id: str) -> int:
+        return self.calls(tenant_id, method="POST")
+
+    def customer_numbers(self, tenant_id: str) -> dict[str, str]:
+        """QuickBooks customers carry no number of ours: display names, each with ""."""
+        return {c["DisplayName"]: "" for c in self.remote_documents(tenant_id, "Customer")}
+
+    def invoice(self, tenant_id: str, number: str) -> RemoteInvoice | None:
+        for found in self.remote_documents(tenant_id, "Invoice"):
+            if found.get("DocNumber") == number:
+                return RemoteInvoice(
+                    str(found["Id"]),
+                    Decimal(str(found["TotalAmt"])),
+                    Decimal(str((found.get("TxnTaxDetail") or {}).get("TotalTax", 0))),
+                    Decimal(str(found["Balance"])),
+                    str(found.get("PrivateNote", "")).startswith("Voided"),
+                )
+        return None
+
+    def invoice_numbers(self, tenant_id: str) -> list[str]:
+        return [str(i.get("DocNumber", "")) for i in self.remote_documents(tenant_id, "Invoice")]
+
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None:
+        # Customers, invoices and payments all go through /batch.
+        self.sandbox.control.set_faults(
+            {"kind": fault, "tenant_id": tenant_id, "path": "*/batch", "count": 1}
+        )
+
+    def clear_faults(self) -> None:
+        self.sandbox.control.clear_faults()
+
+    def revoke_grants(self) -> None:
+        self.sandbox.control.revoke_tokens(client_id=self.client_id)

@@ -32,8 +32,8 @@ pytestmark = pytest.mark.django_db
         ("maintenance", Retry, "unavailable"),
         ("server_error", Retry, "server_500"),
         ("token_expired", TokenExpired, "token_expired"),
-        # A revoked token is refused like an expired one; the refresh that follows answers invalid_grant.
-        ("token_revoked", TokenExpired, "token_expired"),
+        # "Token revoked": the grant is gone, so no refresh is tried.
+        ("token_revoked", Reconnect, "token_revoked"),
         ("drop", UnknownOutcome, "no_response"),
         ("drop_after_commit", UnknownOutcome, "no_response"),
     ],

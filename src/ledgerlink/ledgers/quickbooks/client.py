@@ -4,6 +4,7 @@ Requests go through `ledgers.http`; nothing here knows CashFlow."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,14 @@ def quoted(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def fitted(request_id: str, limit: int) -> str:
+    """The requestid as QuickBooks takes it: at most `limit` characters (a longer one is a 400, code 2050).
+    A longer key is digested to the limit, the same key always to the same id, so a replay still matches."""
+    if len(request_id) <= limit:
+        return request_id
+    return "h-" + hashlib.sha256(request_id.encode()).hexdigest()[: limit - 2]
+
+
 class QuickBooksClient:
     """One company's (realm's) Accounting API, with an access token the caller keeps fresh."""
 
@@ -53,10 +62,9 @@ class QuickBooksClient:
         idempotent: QuickBooks answers a repeat with the first answer and does nothing again."""
         query = {**(params or {}), "minorversion": MINOR_VERSION}
         if request_id:
-            limit = MAX_BATCH_REQUEST_ID if path == "/batch" else MAX_REQUEST_ID
-            if len(request_id) > limit:
-                raise ValueError(f"QuickBooks requestids on {path} are at most {limit} characters.")
-            query["requestid"] = request_id
+            query["requestid"] = fitted(
+                request_id, MAX_BATCH_REQUEST_ID if path == "/batch" else MAX_REQUEST_ID
+            )
         # Without Accept: application/json QuickBooks answers XML (quickbooks.md 1.1).
         headers = {"Authorization": f"Bearer {self._access_token}", "Accept": "application/json"}
         if body is not None:

@@ -128,9 +128,15 @@ def request_error(
     ids: dict[str, Any] = {"status": status, "correlation_id": correlation_id}
     found = faults(body)
     first = found[0] if found else Fault("", "", "", "", "")
+    if status == 401 and "revoked" in first.detail.lower():
+        # "Token revoked": the grant is gone (a revoke ends the whole grant, quickbooks.md 1.1); a refresh
+        # would only meet invalid_grant, and Intuit asks not to retry in a loop.
+        return Reconnect(
+            f"{NAME} no longer accepts LedgerLink's sign-in. Reconnect {NAME}.", code="token_revoked", **ids
+        )
     if status == 401:
-        # The gateway's lower-case 3200: the access token expired (or was revoked). A refresh tells the two
-        # apart: it works, or answers invalid_grant, which is Reconnect (ledgers/oauth.py).
+        # The gateway's lower-case 3200, "Token expired" or a token it cannot read: refresh and go again; if
+        # the grant is gone the refresh answers invalid_grant, which is Reconnect (ledgers/oauth.py).
         return TokenExpired(
             f"The {NAME} sign-in had expired; it is being renewed.", after_s=0, code="token_expired", **ids
         )

@@ -416,7 +416,9 @@ class QuickBooksLedger:
         if isinstance(document, Invoice):
             return self.find_by_number(ObjectKind.INVOICE, document.number)
         if isinstance(document, Payment):
-            return self._find_payment(remote_id(item, "invoice"), document)
+            if "invoice" not in item.remote_ids:  # the engine always knows it; a bare look-up may not
+                return self.find_by_number(ObjectKind.PAYMENT, f"[{document.id}]")
+            return self._find_payment(item.remote_ids["invoice"], document)
         if isinstance(document, PaymentReversal):
             return self._find_reversal(item, document)
         assert isinstance(document, Cancellation)

@@ -67,7 +67,8 @@ class QuickBooksOAuth:
         )
         body = client.get(f"/companyinfo/{realm_id}", noun="company details") or {}
         name = str((body.get("CompanyInfo") or {}).get("CompanyName") or "")
-        return [Tenant(id=realm_id, name=name)]
+        # The realm is also the connection's id: revoking the grant is what disconnects it.
+        return [Tenant(id=realm_id, name=name, connection_id=realm_id)]
 
     def disconnect(self, access_token: str, remote_connection_id: str, refresh_token: str) -> None:
         """Revoke the grant (Intuit's revoke takes either token and ends the whole grant, which is the
