@@ -1,11 +1,12 @@
 """Two workers needing a fresh token at once refresh it once: the row lock plus the re-read (tokens.py).
-Xero rotates refresh tokens, so a second refresh would fork the token family (xero.md 1). Needs a server
+Ledgers rotate refresh tokens, so a second refresh would fork the token family. Needs a server
 database: SQLite serialises writers anyway and its in-memory test database is not shared across threads."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection as db
@@ -13,6 +14,7 @@ from django.db import connections
 from django.utils import timezone
 
 from ledgerlink.ledgers.models import Connection
+from ledgerlink.ledgers.registry import oauth_for
 from ledgerlink.ledgers.signals import ledger_call_made
 from ledgerlink.ledgers.tokens import ensure_fresh_token
 
@@ -24,13 +26,14 @@ pytestmark = [
 
 def test_two_workers_refresh_an_expiring_token_once(connected):
     connection, _ = connected
+    token_path = urlsplit(oauth_for(connection.provider).config().token_url).path
     Connection.objects.filter(pk=connection.pk).update(
         access_expires_at=timezone.now() + dt.timedelta(seconds=5)
     )
     token_calls: list[str] = []
 
     def count(sender, path, **kwargs):
-        if path.endswith("/connect/token"):
+        if path == token_path:
             token_calls.append(path)
 
     ledger_call_made.connect(count, weak=False)
