@@ -115,4 +115,4 @@ def books(connected, harness):
     ledger = open_ledger(ensure_fresh_token(connection.pk))
     mapping = harness.mapping(chart_for(connection))
     (outcome,) = push(ledger, [SyncItem("cust", ObjectKind.CUSTOMER, d.customer(1))], mapping)
-    return Books(ledger, mapping, tenant, outcome.remote.id)
+    return Books(connection, ledger, mapping, tenant, outcome.remote.id)

@@ -51,15 +51,22 @@ class Harness(Protocol):
     bank_code: str
     clearing_code: str  # a non-bank account that takes payments
     tax_code: str
-    setup_reads: ClassVar[int]  # GET calls instant setup makes
+    setup_reads: ClassVar[int]  # GET calls instant setup (a chart reload) makes
+    connect_reads: ClassVar[int]  # GET calls a whole connect makes: setup and any look-up of the tenant
+    customer_match_reads: ClassVar[int]  # GET calls one customer match makes, whatever the number matched
+    one_tenant_per_grant: ClassVar[bool]  # the consent picks one tenant (no picker page)
+    rotates_every_refresh: ClassVar[bool]  # a new refresh token on every refresh (else at the ledger's pace)
+    keeps_customer_ids: ClassVar[bool]  # the ledger's contact carries CashFlow's customer id
     expected_codes: ClassVar[dict[str, str]]  # fault -> LedgerError.code; faults missing here are not offered
+    maybe_written_faults: ClassVar[frozenset[str]]  # faults after which the write may have landed
 
     def configure(self, settings: Any) -> None: ...
     def new_tenant(self, name: str = ...) -> str: ...
     def consent(self, authorize_url: str, tenant_ids: list[str]) -> dict[str, str]: ...
     def calls(self, tenant_id: str, **filters: Any) -> int: ...
-    def writes(self, tenant_id: str) -> int: ...
+    def writes(self, tenant_id: str) -> int: ...  # requests that write CashFlow's documents
     def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping: ...
+    def account(self, chart: Chart, code: str) -> AccountRef: ...
     def customer_numbers(self, tenant_id: str) -> dict[str, str]: ...
     def invoice(self, tenant_id: str, number: str) -> RemoteInvoice | None: ...
     def invoice_numbers(self, tenant_id: str) -> list[str]: ...
@@ -82,12 +89,16 @@ def consent_answer(control: Any, authorize_url: str, tenant_ids: list[str]) -> d
     return {"code": code, "state": query["state"]}
 
 
+def account_by_code(chart: Chart, code: str) -> AccountRef:
+    found = next(a for a in chart.accounts if a.code == code)
+    return AccountRef(found.id, found.code, found.name)
+
+
 def mapping_for(harness: Harness, chart: Chart, sales_code: str | None = None) -> ResolvedMapping:
     """GST to the sales account, card payments to the clearing account, the rest to the bank."""
-    by_code = {a.code: a for a in chart.accounts}
 
     def ref(code: str) -> AccountRef:
-        return AccountRef(by_code[code].id, code)
+        return harness.account(chart, code)
 
     return ResolvedMapping(
         tax_rates={d.GST: TaxRateMapping(ref(sales_code or harness.sales_code), harness.tax_code)},
@@ -115,6 +126,12 @@ class XeroHarness:
     clearing_code: str = "615"
     tax_code: str = "OUTPUT"
     setup_reads: ClassVar[int] = 3  # accounts, tax rates, tracking categories
+    connect_reads: ClassVar[int] = 3
+    customer_match_reads: ClassVar[int] = 1
+    one_tenant_per_grant: ClassVar[bool] = False
+    rotates_every_refresh: ClassVar[bool] = True
+    keeps_customer_ids: ClassVar[bool] = True  # in ContactNumber
+    maybe_written_faults: ClassVar[frozenset[str]] = frozenset({"server_error"})
     expected_codes: ClassVar[dict[str, str]] = {
         "rate_limit": "rate_limit:minute",
         "offline": "organisation_offline",
@@ -151,6 +168,9 @@ class XeroHarness:
 
     def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping:
         return mapping_for(self, chart, sales_code)
+
+    def account(self, chart: Chart, code: str) -> AccountRef:
+        return account_by_code(chart, code)
 
     def _documents(self, tenant_id: str, collection: str) -> list[dict[str, Any]]:
         return list(self.sandbox.control.ledger(tenant_id).get(collection) or [])
@@ -191,6 +211,12 @@ def _xero(request: Any) -> XeroHarness:
     return XeroHarness(request.getfixturevalue("xero_sandbox"))
 
 
+def _quickbooks(request: Any) -> Harness:
+    from .quickbooks.harness import QuickBooksHarness
+
+    return QuickBooksHarness(request.getfixturevalue("quickbooks_sandbox"))
+
+
 def _tally(request: Any) -> Harness:
     from .tally.harness import TallyHarness
 
@@ -198,4 +224,4 @@ def _tally(request: Any) -> Harness:
 
 
 # Each provider's harness, started for one test from pytest's request (its sandbox fixture, registration).
-HARNESSES: dict[str, Callable[[Any], Harness]] = {"xero": _xero, "tally": _tally}
+HARNESSES: dict[str, Callable[[Any], Harness]] = {"xero": _xero, "quickbooks": _quickbooks, "tally": _tally}

@@ -49,6 +49,7 @@ class FakeLedger:
         self.faults: list[Fault] = []
         self.skew: dict[str, Decimal] = {}  # number -> amount the ledger adds to the total
         self.rejects: dict[str, LedgerError] = {}  # document id -> item error
+        self.unbuildable: dict[str, LedgerError] = {}  # document id -> error raised while building
         self._ids = 0
 
     # --- helpers for tests -------------------------------------------------------------------------------
@@ -93,6 +94,9 @@ class FakeLedger:
         return c.CustomerResolution(tuple(matched), tuple(to_create))
 
     def build(self, items: Sequence[SyncItem], mapping: c.ResolvedMapping) -> list[LedgerRequest]:
+        for item in items:  # a ledger that writes or reads while building (QuickBooks' items) fails here
+            if item.document.id in self.unbuildable:
+                raise self.unbuildable[item.document.id]
         requests = []
         for kind in (ObjectKind.CUSTOMER, ObjectKind.INVOICE, ObjectKind.PAYMENT):
             of_kind = tuple(i for i in items if i.kind == kind)

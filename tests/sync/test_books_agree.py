@@ -1,7 +1,7 @@
-"""The engine end to end, for every ledger the contract suite has a harness for (Xero's sandbox, and Tally,
-the test-only second ledger): connect through the ledgers' views, map from the suggestion, issue, pay,
-refund, charge back, undo and cancel through CashFlow's services, drive the worker, and read the ledger's
-books to the cent. Nothing here knows a ledger's wire."""
+"""The engine end to end, for every ledger the contract suite has a harness for (the Xero and QuickBooks
+sandboxes, and Tally, the test-only ledger): connect through the ledgers' views, map from the suggestion,
+issue, pay, refund, charge back, undo and cancel through CashFlow's services, drive the worker, and read
+the ledger's books to the cent. Nothing here knows a ledger's wire."""
 
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ def test_issue_pay_and_the_books_agree_to_the_cent(world):
     assert all_synced()
     books = world.books(invoice.number)
     assert (books.total, books.amount_due) == (Decimal("1234.57"), Decimal("1000.00"))
-    assert world.harness.customer_numbers(world.tenant_id) == {"Ada Lovelace": str(world.customer.pk)}
+    customers = world.harness.customer_numbers(world.tenant_id)
+    assert list(customers) == ["Ada Lovelace"]  # one customer, matched or created once
+    if world.harness.keeps_customer_ids:
+        assert customers == {"Ada Lovelace": str(world.customer.pk)}
     record = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
     assert record.remote_id == books.id and not record.total_mismatch
 

@@ -213,6 +213,18 @@ def test_a_429_pauses_the_tenant_and_honours_retry_after(connection, ledger, org
     assert budget.paused_until >= before + dt.timedelta(seconds=40)
 
 
+def test_an_invoice_refused_while_building_leaves_the_rest_in_one_batch(
+    connection, ledger, organisation, customer, gst
+):
+    invoices = [issue(organisation, customer, gst, f"{100 + n}.00") for n in range(4)]
+    ledger.unbuildable[str(invoices[1].pk)] = NeedsAttention("Account 4900 is inactive.", configuration=True)
+    run(connection, ledger)
+    refused = record(connection, ObjectKind.INVOICE, invoices[1])
+    assert (refused.state, refused.error_is_configuration) == (SyncState.NEEDS_ATTENTION, True)
+    assert len(ledger.writes("create")) == 2  # the customer, then the three good invoices together
+    assert ledger.numbers(ObjectKind.INVOICE) == sorted(invoices[n].number for n in (0, 2, 3))
+
+
 def test_a_run_that_fails_unexpectedly_hands_its_records_back_and_rings_again(
     connection, ledger, organisation, customer, gst, doorbells, monkeypatch
 ):

@@ -364,8 +364,8 @@ class _Run(DoubtfulRecords, Outcomes):
             )
 
     def build(self, items: Sequence[SyncItem]) -> list[LedgerRequest]:
-        """The ledger's requests for `items`. When building fails for the chunk, build item by item so one
-        bad document does not hold up the others."""
+        """The ledger's requests for `items`. When building fails for the chunk, each item is tried alone
+        to find the bad ones (they wait for the user or go again later), and the rest still share a batch."""
         try:
             return self.session.ledger.build(items, self.session.mapping)
         except (LedgerError, ValueError) as error:
@@ -382,7 +382,10 @@ class _Run(DoubtfulRecords, Outcomes):
                     record, problem, configuration=getattr(error, "configuration", True)
                 )
                 return []
-            return [request for item in items for request in self.build([item])]
+            buildable = [item for item in items if self.build([item])]
+            if len(buildable) == len(items):  # each builds alone but not together: send them apart
+                return [request for item in items for request in self.build([item])]
+            return self.build(buildable) if buildable else []
 
     def exchange(self, request: LedgerRequest, records: dict[str, SyncRecord]) -> list[SyncItem]:
         """One request: permit, token, write-ahead mark, send, read. Returns items needing a next step."""

@@ -37,6 +37,13 @@ class QuickBooksHarness:
     # Instant setup: accounts, tax codes, tax rates, preferences, payment methods (and, in the callback,
     # CompanyInfo for the company's name).
     setup_reads: ClassVar[int] = 5
+    connect_reads: ClassVar[int] = 6  # and CompanyInfo, for the company's name
+    customer_match_reads: ClassVar[int] = 4  # emails, then names among customers, vendors and employees
+    one_tenant_per_grant: ClassVar[bool] = True  # Intuit's consent picks one company
+    rotates_every_refresh: ClassVar[bool] = False  # Intuit rotates about once a day
+    keeps_customer_ids: ClassVar[bool] = False
+    # A 503 may come after the work (a cached 503 must not loop under the same requestid).
+    maybe_written_faults: ClassVar[frozenset[str]] = frozenset({"server_error", "offline", "maintenance"})
     expected_codes: ClassVar[dict[str, str]] = {
         "rate_limit": "rate_limit",
         "offline": "unavailable",
@@ -81,6 +88,11 @@ class QuickBooksHarness:
     def calls(self, tenant_id: str, **filters: Any) -> int:
         return self.sandbox.control.count(tenant_id, **filters)
 
+    def account(self, chart: Chart, code: str) -> AccountRef:
+        """By id: QuickBooks accounts carry no code."""
+        found = next(a for a in chart.accounts if a.id == code)
+        return AccountRef(found.id, found.code, found.name)
+
     def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping:
         by_id = {a.id: a for a in chart.accounts}
 
@@ -98,7 +110,8 @@ class QuickBooksHarness:
     # --- What the shared suite reads (tests/ledgers/harness.py `Harness`) ---------------------------------
 
     def writes(self, tenant_id: str) -> int:
-        return self.calls(tenant_id, method="POST")
+        """Writes of CashFlow's documents: the batches (the Service items made at first use are setup)."""
+        return self.calls(tenant_id, method="POST", path="*/batch")
 
     def customer_numbers(self, tenant_id: str) -> dict[str, str]:
         """QuickBooks customers carry no number of ours: display names, each with ""."""

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 import pytest
 
 from ledgerlink.ledgers import providers, registry
-from ledgerlink.ledgers.contract import Chart, ObjectKind, ResolvedMapping
+from ledgerlink.ledgers.contract import AccountRef, Chart, ObjectKind, ResolvedMapping
 from ledgerlink.ledgers.oauth import redirect_uri
 
-from ..harness import RemoteInvoice, consent_answer, mapping_for
+from ..harness import RemoteInvoice, account_by_code, consent_answer, mapping_for
 from .connector import INFO, KEY, TallyLedger, TallyOAuth
 from .sandbox import Ledger, TallySandbox
 
@@ -44,6 +44,12 @@ class TallyHarness:
     clearing_code: str = "1200"
     tax_code: str = "G10"
     setup_reads: ClassVar[int] = 2  # accounts, taxes
+    connect_reads: ClassVar[int] = 2
+    customer_match_reads: ClassVar[int] = 1
+    one_tenant_per_grant: ClassVar[bool] = False
+    rotates_every_refresh: ClassVar[bool] = True
+    keeps_customer_ids: ClassVar[bool] = True
+    maybe_written_faults: ClassVar[frozenset[str]] = frozenset({"server_error"})
     expected_codes: ClassVar[dict[str, str]] = {
         "rate_limit": "slow_down",
         "offline": "book_locked",
@@ -83,6 +89,9 @@ class TallyHarness:
 
     def mapping(self, chart: Chart, sales_code: str | None = None) -> ResolvedMapping:
         return mapping_for(self, chart, sales_code)
+
+    def account(self, chart: Chart, code: str) -> AccountRef:
+        return account_by_code(chart, code)
 
     def customer_numbers(self, tenant_id: str) -> dict[str, str]:
         return {c["name"]: c["our_ref"] for c in self.state.books[tenant_id].customers.values()}
