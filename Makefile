@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/ledgerlink
 REDIS_URL ?= redis://127.0.0.1:6379/0
-# make demo PORT=8001 XERO_PORT=8101 SMTP_PORT=8026 when the defaults are taken.
+# make demo PORT=8001 XERO_PORT=8101 QBO_PORT=8201 SMTP_PORT=8026 when the defaults are taken.
 PORT ?= 8000
 XERO_PORT ?= 8100
+QBO_PORT ?= 8200
 SMTP_PORT ?= 8025
 
 .PHONY: demo test test-sqlite test-postgres test-dates lint format bench install clean
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ledgerlink demo --port $(PORT) --xero-port $(XERO_PORT) --smtp-port $(SMTP_PORT)
+	$(BIN)/ledgerlink demo --port $(PORT) --xero-port $(XERO_PORT) --qbo-port $(QBO_PORT) --smtp-port $(SMTP_PORT)
 
 # Strict typing where it pays: the ledgers and the sync engine whole, the pure money/date code, the deployment
 # secrets and the demo's supervisor, the recap's grouping; the sandbox checked plainly.

@@ -1,9 +1,11 @@
-"""`make demo` for real: `ledgerlink demo` on free ports starts each part once (Xero sandbox, web, huey
-consumer; the SMTP sink in-process), prints every organisation with its key and ledger, restarts a part that
-dies, and on SIGTERM leaves no process and no port behind. A taken port is refused by name."""
+"""`make demo` for real: `ledgerlink demo` on free ports starts each part once (Xero and QuickBooks sandboxes,
+web, huey consumer; the SMTP sink in-process), prints every organisation with its key and both ledgers, lets
+a user connect either ledger through its sandbox's consent page, restarts a part that dies, and on SIGTERM
+leaves no process and no port behind. A taken port is refused by name."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from ledgerlink.cashflow.demo import DEMO_PASSWORD, DEMO_USERNAME
 from ledgerlink.devtools.ports import free_port, port_is_free
 
 pytestmark = pytest.mark.slow
@@ -80,38 +83,97 @@ def _demo(tmp_path: Path, ports: list[int]) -> subprocess.Popen[str]:
     env = {**os.environ, "LEDGERLINK_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)  # the demo is the embedded default
     command = [sys.executable, "-m", "ledgerlink", "demo"]
-    command += ["--port", str(ports[0]), "--xero-port", str(ports[1]), "--smtp-port", str(ports[2])]
+    command += ["--port", str(ports[0]), "--xero-port", str(ports[1]), "--qbo-port", str(ports[2])]
+    command += ["--smtp-port", str(ports[3])]
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
 
 
-def test_demo_runs_each_part_once_restarts_the_dead_and_stops_cleanly(tmp_path):
-    ports = [free_port() for _ in range(3)]
+def _connect_through_consent_page(web: str, provider: str, organisation: str, tenant_id: str) -> str:
+    """What a user does in a browser (the README's walk-through): sign in, open the organisation, enable the
+    connector, press Connect, tick its tenant on the sandbox's consent page, allow; returns the page
+    LedgerLink shows on the way back."""
+    browser = requests.Session()
+    login = browser.get(f"{web}/login/", timeout=10)
+    browser.post(
+        f"{web}/login/",
+        {"csrfmiddlewaretoken": _csrf(login.text), "username": DEMO_USERNAME, "password": DEMO_PASSWORD},
+        headers={"Referer": f"{web}/login/"},
+        timeout=10,
+    ).raise_for_status()
+    form = browser.get(f"{web}/connections/{provider}/connect/", timeout=10)
+    option = re.search(rf'<option value="([^"]+)">{re.escape(html.escape(organisation))}</option>', form.text)
+    assert option, form.text
+    browser.get(f"{web}/orgs/{option[1]}/", timeout=10).raise_for_status()  # the organisation worked in
+    terms = browser.get(f"{web}/billing/enable", timeout=10)
+    browser.post(
+        terms.url, {"csrfmiddlewaretoken": _csrf(terms.text), "agree": "on"}, headers={"Referer": terms.url}
+    ).raise_for_status()
+    consent = browser.post(
+        f"{web}/connections/{provider}/connect/",
+        {"csrfmiddlewaretoken": _csrf(form.text), "organisation": option[1]},
+        headers={"Referer": form.url},
+        timeout=10,
+    )  # followed to the sandbox's consent page
+    assert consent.status_code == 200 and f'value="{tenant_id}"' in consent.text, consent.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', consent.text))
+    fields = {name: html.unescape(value) for name, value in fields.items()}
+    back = browser.post(consent.url, {**fields, "tenant_id": tenant_id, "decision": "allow"}, timeout=30)
+    assert back.ok, back.text
+    return back.text
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found, page
+    return found[1]
+
+
+def test_demo_runs_each_part_once_connects_both_ledgers_restarts_the_dead_and_stops_cleanly(tmp_path):
+    ports = [free_port() for _ in range(4)]
     demo = _demo(tmp_path, ports)
     try:
         welcome = _read_until(demo, "Ctrl-C stops everything", timeout_s=180)
 
-        # Each organisation with its country, a working API key and its sandbox ledger page.
+        # Each organisation with its country, a working API key and its page in each sandbox.
         listed = re.findall(
-            r"^    (.+) \((\w\w)\)\n      API key: (\S+)\n      Xero sandbox ledger: (\S+)$", welcome, re.M
+            r"^    (.+) \((\w\w)\)\n      API key: (\S+)\n"
+            r"      Xero sandbox ledger: (\S+)\n      QuickBooks sandbox ledger: (\S+)$",
+            welcome,
+            re.M,
         )
-        assert sorted((name, country) for name, country, _, _ in listed) == [
+        assert sorted((name, country) for name, country, *_ in listed) == [
             ("Brightwater Solar Ltd", "GB"),
             ("Harbour Solar Pty Ltd", "AU"),
             ("Sunbelt Solar Co.", "US"),
         ]
+        assert f"Xero sandbox: http://127.0.0.1:{ports[1]}/_sandbox" in welcome
+        assert f"QuickBooks sandbox: http://127.0.0.1:{ports[2]}/_sandbox" in welcome
         web = f"http://127.0.0.1:{ports[0]}"
-        for name, _, key, ledger in listed:
+        for name, _, key, *ledgers in listed:
             assert requests.get(f"{web}/api/v1/invoices", headers={"Authorization": f"Bearer {key}"}).ok
-            page = requests.get(ledger, timeout=5)
-            assert page.status_code == 200 and name in page.text
+            for ledger in ledgers:
+                page = requests.get(ledger, timeout=5)
+                assert page.status_code == 200 and name in page.text
 
-        # Each child exactly once: one sandbox, one gunicorn master (with its workers), one consumer.
+        # Each ledger connected through its own consent page: QuickBooks for the US installer (one company
+        # per consent, realmId on the way back), Xero for the AU one.
+        tenants = {name: [ledger.rsplit("/", 1)[1] for ledger in ledgers] for name, _, _, *ledgers in listed}
+        for provider, organisation, tenant in (
+            ("quickbooks", "Sunbelt Solar Co.", tenants["Sunbelt Solar Co."][1]),
+            ("xero", "Harbour Solar Pty Ltd", tenants["Harbour Solar Pty Ltd"][0]),
+        ):
+            landed = _connect_through_consent_page(web, provider, organisation, tenant)
+            assert organisation in landed and "Connected" in landed, landed
+
+        # Each child exactly once: two sandboxes, one gunicorn master (with its workers), one consumer.
         children = _children(demo.pid)
         kinds = sorted(
-            "sandbox"
+            "xero-sandbox"
             if " sandbox xero" in cmd
+            else "quickbooks-sandbox"
+            if " sandbox quickbooks" in cmd
             else "web"
             if "gunicorn" in cmd
             else "worker"
@@ -119,8 +181,9 @@ def test_demo_runs_each_part_once_restarts_the_dead_and_stops_cleanly(tmp_path):
             else cmd
             for cmd in children.values()
         )
-        assert kinds == ["sandbox", "web", "worker"], children
-        assert (tmp_path / "xero-sandbox.json").exists()  # the sandbox keeps its tenants for the next start
+        assert kinds == ["quickbooks-sandbox", "web", "worker", "xero-sandbox"], children
+        # Each sandbox keeps its tenants for the next start.
+        assert (tmp_path / "xero-sandbox.json").exists() and (tmp_path / "quickbooks-sandbox.json").exists()
 
         # A part that dies is restarted, with a line saying which and how it ended.
         worker = next(pid for pid, cmd in children.items() if "run_huey" in cmd)
@@ -150,16 +213,22 @@ def test_demo_runs_each_part_once_restarts_the_dead_and_stops_cleanly(tmp_path):
             os.killpg(demo.pid, signal.SIGKILL)
 
 
-def test_demo_refuses_a_taken_port_and_says_how_to_choose_another(tmp_path):
+@pytest.mark.parametrize(
+    ("index", "name", "variable", "option"),
+    [(1, "xero-sandbox", "XERO_PORT", "--xero-port"), (2, "quickbooks-sandbox", "QBO_PORT", "--qbo-port")],
+)
+def test_demo_refuses_a_taken_port_and_says_how_to_choose_another(tmp_path, index, name, variable, option):
     import socket
 
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        demo = _demo(tmp_path, [free_port(), taken, free_port()])
+        ports = [free_port() for _ in range(4)]
+        ports[index] = taken
+        demo = _demo(tmp_path, ports)
         _, err = demo.communicate(timeout=60)
     assert demo.returncode != 0
-    assert f"Port {taken} (xero-sandbox) is already in use" in err
-    assert "make demo XERO_PORT=" in err and "--xero-port" in err
+    assert f"Port {taken} ({name}) is already in use" in err
+    assert f"make demo {variable}=" in err and option in err
     assert not (tmp_path / "demo.json").exists()  # nothing was started

@@ -1,9 +1,11 @@
 """`ledgerlink demo` (what `make demo` runs): the whole product on the embedded default, offline.
 
 It refuses ports already taken (naming them), migrates, seeds the demo organisations once, starts an SMTP
-sink, the Xero sandbox (its state kept in the data folder, so a restart finds the same tenants), the web
-server and a huey consumer, each once and supervised by this one process (their output goes to var/logs),
-and prints every organisation with its API key and sandbox ledger. Ctrl-C or SIGTERM stops everything."""
+sink, the Xero and QuickBooks sandboxes (their state kept in the data folder, so a restart finds the same
+tenants and companies), the web server and a huey consumer, each once and supervised by this one process
+(their output goes to var/logs), and prints every organisation with its API key and both sandbox ledgers.
+Each organisation has a Xero tenant and a QuickBooks company of its own, so either can be connected through
+that sandbox's consent page. Ctrl-C or SIGTERM stops everything."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import json
 import secrets
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +31,77 @@ from ledgerlink.devtools.ports import port_is_free
 from ledgerlink.devtools.sandboxes import SandboxControl
 from ledgerlink.devtools.supervisor import Child, Stopped, Supervisor
 
-REGIONS = {"AU": "AU", "GB": "UK", "US": "US", "NZ": "NZ"}
-PORT_OPTIONS = {"web": "port", "xero-sandbox": "xero_port", "smtp": "smtp_port"}
+PORT_OPTIONS = {
+    "web": "port",
+    "xero-sandbox": "xero_port",
+    "quickbooks-sandbox": "qbo_port",
+    "smtp": "smtp_port",
+}
 LEDGERLINK = [sys.executable, "-m", "ledgerlink"]
 GUNICORN_CONFIG = "python:ledgerlink.gunicorn_conf"
-MAKE_VARIABLES = {"web": "PORT", "xero-sandbox": "XERO_PORT", "smtp": "SMTP_PORT"}
+MAKE_VARIABLES = {
+    "web": "PORT",
+    "xero-sandbox": "XERO_PORT",
+    "quickbooks-sandbox": "QBO_PORT",
+    "smtp": "SMTP_PORT",
+}
+
+
+def _xero_env(url: str, app: dict[str, str]) -> dict[str, str]:
+    return {
+        "XERO_CLIENT_ID": app["client_id"],
+        "XERO_CLIENT_SECRET": app["client_secret"],
+        "XERO_AUTHORIZE_URL": f"{url}/identity/connect/authorize",
+        "XERO_IDENTITY_URL": url,
+        "XERO_API_URL": url,
+    }
+
+
+def _quickbooks_env(url: str, app: dict[str, str]) -> dict[str, str]:
+    # Intuit's endpoints live on three hosts in production; the sandbox serves them all at their paths.
+    return {
+        "QBO_CLIENT_ID": app["client_id"],
+        "QBO_CLIENT_SECRET": app["client_secret"],
+        "QBO_AUTHORIZE_URL": f"{url}/connect/oauth2",
+        "QBO_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
+        "QBO_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
+        "QBO_API_URL": url,
+    }
+
+
+@dataclass(frozen=True)
+class SandboxKind:
+    """What differs between the demo's two sandboxes: the name users know, the country-to-region table of
+    its seeded tenants, and the settings (environment) that point LedgerLink at it and at the demo's app."""
+
+    provider: str
+    display_name: str
+    regions: dict[str, str]
+    settings_env: Callable[[str, dict[str, str]], dict[str, str]]
+    fallback_region: str = "AU"
+
+    @property
+    def child(self) -> str:
+        """The supervised child's name, which is also its port's name in messages."""
+        return f"{self.provider}-sandbox"
+
+
+# Xero seeds AU, UK, NZ and US organisations; QuickBooks US, AU, UK and CA companies (no NZ edition).
+SANDBOXES = (
+    SandboxKind("xero", "Xero", {"AU": "AU", "GB": "UK", "US": "US", "NZ": "NZ"}, _xero_env),
+    SandboxKind(
+        "quickbooks", "QuickBooks", {"AU": "AU", "GB": "UK", "US": "US", "CA": "CA"}, _quickbooks_env
+    ),
+)
 
 
 class Command(BaseCommand):
-    help = "Run LedgerLink with the Xero sandbox, an SMTP sink and seeded organisations (offline)."
+    help = "Run LedgerLink with both ledger sandboxes, an SMTP sink and demo organisations (offline)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", type=int, default=8000, help="web port")
         parser.add_argument("--xero-port", type=int, default=8100, help="Xero sandbox port")
+        parser.add_argument("--qbo-port", type=int, default=8200, help="QuickBooks sandbox port")
         parser.add_argument("--smtp-port", type=int, default=8025, help="SMTP sink port")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,9 +116,10 @@ class Command(BaseCommand):
             self._seed()
             smtp, _ = smtp_sink.start(port=ports["smtp"], folder=data / "mail")
             demo = DemoParts(data, ports)
-            supervisor.start(demo.sandbox())
-            app = self._sandbox_app(demo)
-            for child in demo.service(app, smtp.port):
+            for kind in SANDBOXES:
+                supervisor.start(demo.sandbox(kind))
+            apps = {kind.provider: self._sandbox_app(demo, kind) for kind in SANDBOXES}
+            for child in demo.service(apps, smtp.port):
                 supervisor.start(child)
             _wait_for(f"{demo.web_url}/api/v1/health")
             self._welcome(demo, smtp.port)
@@ -75,30 +138,31 @@ class Command(BaseCommand):
         except AlreadySeeded:
             self.stdout.write("Demo organisations already seeded.")
 
-    def _sandbox_app(self, demo: DemoParts) -> dict[str, str]:
-        """The sandbox's OAuth app and one tenant per demo organisation, made once and kept in demo.json
-        (the sandbox keeps them in its own state file). A new web port needs a new app, since Xero matches
-        redirect URIs exactly; the tenants stay."""
-        control = SandboxControl(demo.xero_url, demo.state["control_token"])
-        _wait_for(f"{demo.xero_url}/_sandbox/health")
-        state = demo.state
-        if not demo.sandbox_state.exists():
-            state.pop("app", None)
-            state.pop("tenants", None)
+    def _sandbox_app(self, demo: DemoParts, kind: SandboxKind) -> dict[str, str]:
+        """The sandbox's OAuth app and one tenant (company) per demo organisation, made once and kept in
+        demo.json (the sandbox keeps them in its own state file). A new web port needs a new app, since both
+        ledgers match redirect URIs exactly; the tenants stay."""
+        url = demo.url(kind)
+        control = SandboxControl(url, demo.state["control_token"])
+        _wait_for(f"{url}/_sandbox/health")
+        state = demo.state.setdefault(kind.provider, {})
+        if not demo.sandbox_state(kind).exists():
+            state.clear()
         if "tenants" not in state:
             state["tenants"] = {
-                org.name: control.create_tenant(REGIONS.get(org.country, "AU"), org.name)
+                org.name: control.create_tenant(kind.regions.get(org.country, kind.fallback_region), org.name)
                 for org in Organisation.objects.order_by("name")
             }
-        if state.get("app", {}).get("callback") != demo.callback_url:
-            app = control.create_app([demo.callback_url], name="LedgerLink demo")
+        callback = demo.callback_url(kind)
+        if state.get("app", {}).get("callback") != callback:
+            app = control.create_app([callback], name="LedgerLink demo")
             state["app"] = {
                 "client_id": app.client_id,
                 "client_secret": app.client_secret,
-                "callback": demo.callback_url,
+                "callback": callback,
             }
         demo.save()
-        return state["app"]
+        return dict(state["app"])
 
     def _welcome(self, demo: DemoParts, smtp_port: int) -> None:
         lines = [
@@ -108,17 +172,20 @@ class Command(BaseCommand):
             f"  Organisations (their API keys are kept in {demo.path} for the next start):",
         ]
         for organisation in Organisation.objects.order_by("name"):
-            tenant = demo.state["tenants"].get(organisation.name)
-            ledger = f"{demo.xero_url}/_sandbox/tenants/{tenant}" if tenant else "(no sandbox tenant)"
             lines += [
                 f"    {organisation.name} ({organisation.country})",
                 f"      API key: {demo.api_key(organisation)}",
-                f"      Xero sandbox ledger: {ledger}",
             ]
+            for kind in SANDBOXES:
+                tenant = demo.state[kind.provider]["tenants"].get(organisation.name)
+                ledger = f"{demo.url(kind)}/_sandbox/tenants/{tenant}" if tenant else "(no sandbox tenant)"
+                lines.append(f"      {kind.display_name} sandbox ledger: {ledger}")
         first_key = next(iter(demo.state["api_keys"].values()), "KEY")
+        lines.append(f"  Try: curl -H 'Authorization: Bearer {first_key}' {demo.web_url}/api/v1/invoices")
+        lines += [f"  {kind.display_name} sandbox: {demo.url(kind)}/_sandbox" for kind in SANDBOXES]
         lines += [
-            f"  Try: curl -H 'Authorization: Bearer {first_key}' {demo.web_url}/api/v1/invoices",
-            f"  Xero sandbox: {demo.xero_url}/_sandbox",
+            "  Connect either ledger from an organisation's page: on the sandbox's consent page, pick the",
+            "  tenant (Xero) or company (QuickBooks) of the same name.",
             f"  Mail sink: 127.0.0.1:{smtp_port}, messages saved in {demo.data / 'mail'}",
             f"  Mail received (recaps, alerts, invoices): {demo.web_url}/_demo/mail/",
             f"  Logs: {demo.data / 'logs'}",
@@ -130,18 +197,18 @@ class Command(BaseCommand):
 
 
 class DemoParts:
-    """The demo's URLs, children and kept state (var/demo.json: the sandbox's control token, app, tenants
-    and each organisation's API key), so a restart finds the same sandbox organisations and keys."""
+    """The demo's URLs, children and kept state (var/demo.json: the sandboxes' control token, each sandbox's
+    app and tenants, and each organisation's API key), so a restart finds the same tenants and keys."""
 
     def __init__(self, data: Path, ports: dict[str, int]) -> None:
         self.data = data
         self.ports = ports
         self.web_url = f"http://127.0.0.1:{ports['web']}"
-        self.xero_url = f"http://127.0.0.1:{ports['xero-sandbox']}"
-        self.callback_url = f"{self.web_url}/connections/xero/callback/"
-        self.sandbox_state = data / "xero-sandbox.json"
         self.path = data / "demo.json"
         self.state: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        # demo.json from before QuickBooks kept Xero's app and tenants at the top level.
+        if "tenants" in self.state:
+            self.state["xero"] = {"tenants": self.state.pop("tenants"), "app": self.state.pop("app", {})}
         self.state.setdefault("control_token", secrets.token_urlsafe(18))
         self.state.setdefault("api_keys", {})
         self.save()
@@ -150,23 +217,30 @@ class DemoParts:
         self.path.write_text(json.dumps(self.state, indent=2))
         self.path.chmod(0o600)
 
-    def sandbox(self) -> Child:
-        argv = [*LEDGERLINK, "sandbox", "xero", "--port", str(self.ports["xero-sandbox"])]
-        argv += ["--state", str(self.sandbox_state), "--control-token", self.state["control_token"]]
-        return Child("xero-sandbox", argv, log_path=self.data / "logs" / "xero-sandbox.log")
+    def url(self, kind: SandboxKind) -> str:
+        return f"http://127.0.0.1:{self.ports[kind.child]}"
 
-    def service(self, app: dict[str, str], smtp_port: int) -> list[Child]:
+    def callback_url(self, kind: SandboxKind) -> str:
+        return f"{self.web_url}/connections/{kind.provider}/callback/"
+
+    def sandbox_state(self, kind: SandboxKind) -> Path:
+        return self.data / f"{kind.child}.json"
+
+    def sandbox(self, kind: SandboxKind) -> Child:
+        argv = [*LEDGERLINK, "sandbox", kind.provider, "--port", str(self.ports[kind.child])]
+        # "=" form: a token may start with "-", which argparse would read as an option.
+        argv += ["--state", str(self.sandbox_state(kind)), f"--control-token={self.state['control_token']}"]
+        return Child(kind.child, argv, log_path=self.data / "logs" / f"{kind.child}.log")
+
+    def service(self, apps: dict[str, dict[str, str]], smtp_port: int) -> list[Child]:
         env = {
             "LEDGERLINK_DATA_DIR": str(self.data),
             "LEDGERLINK_PUBLIC_URL": self.web_url,
             "LEDGERLINK_SMTP_HOST": "127.0.0.1",
             "LEDGERLINK_SMTP_PORT": str(smtp_port),
-            "XERO_CLIENT_ID": app["client_id"],
-            "XERO_CLIENT_SECRET": app["client_secret"],
-            "XERO_AUTHORIZE_URL": f"{self.xero_url}/identity/connect/authorize",
-            "XERO_IDENTITY_URL": self.xero_url,
-            "XERO_API_URL": self.xero_url,
         }
+        for kind in SANDBOXES:
+            env.update(kind.settings_env(self.url(kind), apps[kind.provider]))
         web = [sys.executable, "-m", "gunicorn", "ledgerlink.wsgi", "--config", GUNICORN_CONFIG]
         web += ["--bind", f"127.0.0.1:{self.ports['web']}", "--workers", "2", "--threads", "4"]
         web += ["--graceful-timeout", "3"]  # the demo stops within seconds of Ctrl-C
