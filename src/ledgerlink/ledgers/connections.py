@@ -1,4 +1,5 @@
-"""Connection lifecycle: who may connect, finishing a connect, instant setup (the chart), disconnect."""
+"""Connection lifecycle: who may connect, finishing a connect, instant setup (the chart), disconnect, and
+finding out that the ledger's side ended the grant."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import Organisation
+from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.contract import Tenant, TokenSet
-from ledgerlink.ledgers.errors import LedgerError
+from ledgerlink.ledgers.errors import LedgerError, Reconnect
 from ledgerlink.ledgers.models import OAUTH_STATE_TTL, Connection, ConnectionStatus, OAuthState
 from ledgerlink.ledgers.registry import oauth_for
 from ledgerlink.ledgers.signals import ConnectBlocked, connect_requested
@@ -155,6 +157,35 @@ def disconnect(connection: Connection) -> str:
         row.last_error = note
         row.save(update_fields=["status", "disconnected_at", "access_token", "refresh_token", "last_error"])
     return note
+
+
+def confirm_grant(connection: Connection) -> bool:
+    """Whether the ledger still honours the connection's grant, asked by reloading its chart (the reads the
+    next sync needs anyway, and the call a ledger refuses once its user disconnected us). A refusal marks
+    the connection needs_reconnect; any other failure changes nothing and answers True: not knowing is not
+    a disconnection, and the next sync asks again."""
+    if connection.status != ConnectionStatus.ACTIVE:
+        return False  # already waiting for a reconnect, or disconnected here: no grant to ask about
+    try:
+        refresh_chart(connection)
+    except Reconnect as exc:
+        mark_needs_reconnect(connection, exc.message)
+        return False
+    except LedgerError as exc:
+        logger.warning("grant check of connection %s failed: %s", connection.pk, exc.kind)
+    return True
+
+
+def mark_needs_reconnect(connection: Connection, message: str) -> None:
+    """The grant is gone: the user must sign in to the ledger again. Saved as a model save, so the sync
+    engine's post_save receiver holds the connection's records paused (history and mappings untouched)."""
+    with transaction.atomic():
+        row = Connection.objects.select_for_update().get(pk=connection.pk)
+        if row.status != ConnectionStatus.ACTIVE:
+            return  # already marked, or disconnected here
+        row.status = ConnectionStatus.NEEDS_RECONNECT
+        row.last_error = message
+        row.save(update_fields=["status", "last_error"])
 
 
 def purge_expired_states() -> int:

@@ -11,5 +11,7 @@ urlpatterns = [
     path("<str:provider>/callback/", oauth_views.callback, name="callback"),
     path("<str:provider>/tenants/<str:state_value>/", oauth_views.pick_tenant, name="tenants"),
     path("<str:provider>/disconnect/", views.disconnect, name="disconnect"),
+    # The "disconnect URL" registered with Intuit: where a user lands after disconnecting us on their side.
+    path("<str:provider>/disconnected/", views.disconnected, name="disconnected"),
     path("<str:provider>/chart/", views.reload_chart, name="chart"),
 ]

@@ -68,6 +68,10 @@ def on_mapping_changed(sender: type, instance: object, **kwargs: object) -> None
 
 
 def on_connection_saved(sender: type, instance: Connection, **kwargs: object) -> None:
-    """A connection back to active (reconnected): its paused records are due again."""
+    """A connection back to active (reconnected): its paused records are due again. A connection marked
+    needs_reconnect outside a sync (a refused token refresh, the ledger's disconnect landing page finding
+    the grant gone): its open records wait paused, as when a sync meets the refusal."""
     if instance.status == ConnectionStatus.ACTIVE and transitions.resume_connection(instance.pk):
         _ring_after_commit({instance.pk})
+    elif instance.status == ConnectionStatus.NEEDS_RECONNECT:
+        transitions.pause_connection(instance, instance.last_error)
