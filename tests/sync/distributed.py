@@ -1,6 +1,8 @@
-"""Fixtures for distributed mode: PostgreSQL, this test's own Redis queue, and `ledgerlink run_huey` consumer
-processes on the test database. Skipped in the SQLite pass (an embedded database cannot be shared with other
-processes this way); with CI=true a missing Redis is a failure, not a skip."""
+"""Fixtures for distributed mode: PostgreSQL, this test's own Redis queue, `ledgerlink run_huey` consumer
+processes on the test database, and the worlds they sync: `world` (one organisation on the Xero sandbox, with
+Xero's own reads) and `ledger_worlds` (one organisation on each sandboxed ledger, built by the shared
+harnesses, read provider-neutrally). Skipped in the SQLite pass (an embedded database cannot be shared with
+other processes this way); with CI=true a missing Redis is a failure, not a skip."""
 
 from __future__ import annotations
 
@@ -17,14 +19,30 @@ from django.conf import settings as django_settings
 from django.db import connection as db
 from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage
+from ledgers.harness import HARNESSES
 
 from ledgerlink.devtools.services import reachable
 from ledgerlink.sync.models import SyncRecord, SyncState
 
+from .ledger_world import LedgerWorld
+from .ledger_world import build_world as build_ledger_world
 from .xero_world import XeroWorld, build_world
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 LEASE_S = 6  # consumers' lease: short, so a killed worker's claim lapses within the test
+# Where each ledger is and which app signs in: the consumers reach the same sandboxes as this process.
+LEDGER_SETTINGS = (
+    "XERO_API_URL",
+    "XERO_IDENTITY_URL",
+    "XERO_CLIENT_ID",
+    "XERO_CLIENT_SECRET",
+    "QBO_API_URL",
+    "QBO_TOKEN_URL",
+    "QBO_REVOKE_URL",
+    "QBO_CLIENT_ID",
+    "QBO_CLIENT_SECRET",
+)
+DISTRIBUTED_LEDGERS = ("xero", "quickbooks")  # the sandboxed ones (Tally lives in the test process only)
 
 
 def _require_services() -> None:
@@ -61,9 +79,24 @@ def world(transactional_db, settings, xero_sandbox, queue_name) -> Iterator[Xero
 
 
 @pytest.fixture
-def consumers(world, queue_name, tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
+def ledger_worlds(request, transactional_db, settings, queue_name) -> Iterator[dict[str, LedgerWorld]]:
+    """One AU installer per sandboxed ledger, each connected through the views to a tenant (company) of its
+    own and mapped from the suggestion: the shared harnesses' world (ledger_world.py), by provider."""
+    worlds = {}
+    for provider in DISTRIBUTED_LEDGERS:
+        harness = HARNESSES[provider](request)
+        harness.configure(settings)
+        worlds[provider] = build_ledger_world(harness)
+    yield worlds
+    for built in worlds.values():
+        built.harness.clear_faults()
+
+
+@pytest.fixture
+def consumers(queue_name, tmp_path, transactional_db) -> Iterator[Callable[[], subprocess.Popen]]:
     """Start `ledgerlink run_huey` consumers on the test database and this test's Redis queue; each is
-    stopped at the end (only the processes started here)."""
+    stopped at the end (only the processes started here). The ledgers' settings are read at each start, so
+    a consumer reaches whatever sandboxes and apps the test's worlds configured before it."""
     started: list[subprocess.Popen] = []
     database = db.settings_dict
     env = {
@@ -75,10 +108,6 @@ def consumers(world, queue_name, tmp_path) -> Iterator[Callable[[], subprocess.P
         "LEDGERLINK_HUEY_NAME": queue_name,
         "LEDGERLINK_DATA_DIR": str(tmp_path),
         "LEDGERLINK_SYNC_LEASE_S": str(LEASE_S),
-        "XERO_API_URL": django_settings.XERO_API_URL,
-        "XERO_IDENTITY_URL": django_settings.XERO_IDENTITY_URL,
-        "XERO_CLIENT_ID": django_settings.XERO_CLIENT_ID,
-        "XERO_CLIENT_SECRET": django_settings.XERO_CLIENT_SECRET,
     }
 
     logs: list[Path] = []
@@ -86,10 +115,11 @@ def consumers(world, queue_name, tmp_path) -> Iterator[Callable[[], subprocess.P
     def start(**extra_env: str) -> subprocess.Popen:
         command = [sys.executable, "-m", "ledgerlink", "run_huey", "--workers", "2", "--no-periodic", "-q"]
         logs.append(Path(tmp_path) / f"consumer-{len(logs) + 1}.log")
+        ledgers = {name: getattr(django_settings, name) for name in LEDGER_SETTINGS}
         with logs[-1].open("wb") as stderr:
             process = subprocess.Popen(
                 command,
-                env={**env, **extra_env},
+                env={**env, **ledgers, **extra_env},
                 cwd=Path(tmp_path),
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

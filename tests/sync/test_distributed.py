@@ -1,5 +1,6 @@
 """Distributed mode for real: PostgreSQL, Redis (RedisHuey) and `ledgerlink run_huey` consumer processes
-syncing one organisation at once against the Xero sandbox. Runs in the PostgreSQL pass; with CI=true a
+syncing one organisation at once against the Xero sandbox, and a mixed backlog for a Xero and a QuickBooks
+organisation side by side. Runs in the PostgreSQL pass; with CI=true a
 missing Redis is a failure, not a skip. In the SQLite pass these tests are skipped (not a missing service:
 an embedded database cannot be shared with other processes this way)."""
 
@@ -17,9 +18,18 @@ from ledgerlink.sync.models import SyncRecord, SyncState
 from ledgerlink.sync.sweeper import sweep
 
 from .conftest import issue
-from .distributed import LEASE_S, all_synced, consumers, doorbells, queue_name, wait_until, world
+from .distributed import (
+    LEASE_S,
+    all_synced,
+    consumers,
+    doorbells,
+    ledger_worlds,
+    queue_name,
+    wait_until,
+    world,
+)
 
-__all__ = ["consumers", "doorbells", "queue_name", "world"]  # fixtures, used by name
+__all__ = ["consumers", "doorbells", "ledger_worlds", "queue_name", "world"]  # fixtures, used by name
 
 pytestmark = [pytest.mark.distributed, pytest.mark.xdist_group("xero-sandbox")]
 
@@ -84,3 +94,37 @@ def test_a_worker_killed_mid_batch_loses_its_lease_and_another_finishes_without_
     # the first had landed), never a second write.
     assert len({s["idempotency_key"] for s in sends}) == 1
     assert [s["replayed"] for s in sends][1:] == [True] * (len(sends) - 1)
+
+
+def test_two_consumers_sync_a_mixed_xero_and_quickbooks_backlog_exactly_once(ledger_worlds, consumers):
+    # The backlog is queued before any consumer runs, so both consumers (four worker threads) take from
+    # one Redis queue holding both ledgers' doorbells, and race for each organisation's records.
+    backlog = {}
+    for provider, built in ledger_worlds.items():
+        invoices = [
+            issue(built.organisation, built.customer, built.gst, f"{500 + n}.{n:02}") for n in range(15)
+        ]
+        for invoice in invoices[::3]:
+            services.record_payment(invoice, Decimal("20.00"), "card")
+        backlog[provider] = invoices
+    consumers(), consumers()
+    wait_until(all_synced, 120, "both organisations' backlogs to sync through the consumers")
+
+    for provider, built in ledger_worlds.items():
+        harness, tenant = built.harness, built.tenant_id
+        invoices = backlog[provider]
+        numbers = harness.invoice_numbers(tenant)
+        assert sorted(numbers) == sorted(i.number for i in invoices), f"{provider}: duplicate or missing"
+        for invoice in invoices:
+            invoice.refresh_from_db()
+            books = built.books(invoice.number)
+            assert (books.total, books.amount_due) == (invoice.total, invoice.total - invoice.amount_paid), (
+                provider,
+                invoice.number,
+            )
+        assert list(harness.customer_numbers(tenant)) == ["Ada Lovelace"], provider  # one customer
+        assert harness.calls(tenant, status=429) == 0, f"{provider} throttled the consumers"
+        # Each ledger saw only its own organisation's records, each record once.
+        records = SyncRecord.objects.filter(connection=built.connection)
+        assert records.filter(kind=ObjectKind.INVOICE).count() == len(invoices)
+        assert records.filter(kind=ObjectKind.PAYMENT).count() == len(invoices[::3])
