@@ -232,3 +232,23 @@ def test_demo_refuses_a_taken_port_and_says_how_to_choose_another(tmp_path, inde
     assert f"Port {taken} ({name}) is already in use" in err
     assert f"make demo {variable}=" in err and option in err
     assert not (tmp_path / "demo.json").exists()  # nothing was started
+
+
+def test_sigterm_while_the_demo_is_still_starting_stops_what_has_started(tmp_path):
+    # Both sandboxes start before the web server: a Ctrl-C in that window must not leave either behind.
+    ports = [free_port() for _ in range(4)]
+    demo = _demo(tmp_path, ports)
+    try:
+        _wait(
+            lambda: any(" sandbox quickbooks" in cmd for cmd in _children(demo.pid).values()),
+            timeout_s=120,
+            what="the QuickBooks sandbox did not start",
+        )
+        everything = _descendants(demo.pid)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=15)
+        _wait(lambda: not any(_alive(pid) for pid in everything), 10, "left over")
+        _wait(lambda: all(port_is_free(port) for port in ports), 10, "port held")
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
