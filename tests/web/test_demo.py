@@ -6,6 +6,7 @@ leaves no process and no port behind. A taken port is refused by name."""
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import signal
@@ -252,3 +253,18 @@ def test_sigterm_while_the_demo_is_still_starting_stops_what_has_started(tmp_pat
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
+
+
+def test_a_data_folder_from_before_quickbooks_keeps_its_xero_tenants_and_app(tmp_path):
+    from ledgerlink.web.management.commands.demo import DemoParts
+
+    kept = {
+        "control_token": "t",
+        "api_keys": {},
+        "tenants": {"Harbour Solar Pty Ltd": "x1"},
+        "app": {"a": "b"},
+    }
+    (tmp_path / "demo.json").write_text(json.dumps(kept))
+    state = DemoParts(tmp_path, {"web": 1, "xero-sandbox": 2, "quickbooks-sandbox": 3, "smtp": 4}).state
+    assert state["xero"] == {"tenants": {"Harbour Solar Pty Ltd": "x1"}, "app": {"a": "b"}}
+    assert "tenants" not in state and "quickbooks" not in state  # QuickBooks' companies are made at start
