@@ -377,6 +377,18 @@ def test_each_failure_is_named_by_what_happens_next(books, harness, fault):
         assert outcome.remote.number == "INV-00030"
 
 
+def test_a_chart_reload_the_ledger_refuses_after_a_disconnect_on_its_side_asks_for_a_reconnect(
+    connected, client, harness
+):
+    connection, _ = connected
+    harness.revoke_grants()  # the user removed LedgerLink in the ledger itself
+    reloaded = client.post(
+        reverse("ledgers:chart", args=[harness.provider]), {"organisation": connection.organisation.pk}
+    )
+    assert reloaded.status_code == 502
+    assert Connection.objects.get(pk=connection.pk).status == ConnectionStatus.NEEDS_RECONNECT
+
+
 def test_the_connect_page_and_chart_reload_work_for_admins_only(connected, client, admin, harness):
     connection, tenant = connected
     page = client.get(reverse("ledgers:connect", args=[harness.provider]))

@@ -17,7 +17,7 @@ from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Organisation
 from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
-from ledgerlink.ledgers.errors import LedgerError
+from ledgerlink.ledgers.errors import LedgerError, Reconnect
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.ledgers.oauth_views import page
 from ledgerlink.ledgers.providers import provider_name
@@ -103,6 +103,10 @@ def reload_chart(request: HttpRequest, provider: str) -> HttpResponse:
         return page(request, "Reload", "Only an administrator of the organisation can do this.", 403)
     try:
         snapshot = refresh_chart(found[1])
+    except Reconnect as exc:
+        # The grant was ended on the ledger's side: the connection says so now, not at the next invoice.
+        connections.mark_needs_reconnect(found[1], exc.message)
+        return page(request, "Reload", exc.message, 502)
     except LedgerError as exc:
         return page(request, "Reload", exc.message, 502)
     return page(
