@@ -37,6 +37,8 @@ from ledgerlink.ledgers.xero import contacts, errors, payloads, results
 from ledgerlink.ledgers.xero.client import XeroClient
 
 BATCH = {"summarizeErrors": "false"}
+# Invoices go with unitdp=4, so a price per watt (0.0275) keeps its four places (xero.md, Invoices).
+INVOICE_BATCH = {**BATCH, "unitdp": "4"}
 # Steps answered with a collection of elements: (collection, the outcome's kind, whether it is the last step).
 ANSWERED_AS_BATCH: Mapping[str, tuple[results.Collection, ObjectKind, bool]] = {
     "repost_payment": (results.PAYMENTS, ObjectKind.PAYMENT_REVERSAL, True),
@@ -117,7 +119,8 @@ class XeroLedger:
         """One create-only PUT for items of one batched kind: what `build` sends and the preview shows."""
         path, collection = BATCHED[items[0].kind]
         bodies = [cls._body(item, mapping) for item in items]
-        return LedgerRequest("PUT", path, items, "create", BATCH, payloads.wrap(collection.key, bodies))
+        params = INVOICE_BATCH if items[0].kind == ObjectKind.INVOICE else BATCH
+        return LedgerRequest("PUT", path, items, "create", params, payloads.wrap(collection.key, bodies))
 
     @staticmethod
     def _body(item: SyncItem, mapping: ResolvedMapping) -> object:
