@@ -76,19 +76,22 @@ class XeroLedger:
             )
         )
 
-    # --- Chart (instant setup: three calls) -----------------------------------------------------------
+    # --- Chart (instant setup: four calls) ------------------------------------------------------------
 
     def load_chart(self) -> Chart:
-        """GET /Accounts, /TaxRates, /TrackingCategories: unpaged, one call each (xero.md 2)."""
+        """GET /Accounts, /TaxRates, /TrackingCategories, /Currencies: unpaged, one call each (xero.md 2);
+        the currencies let pre-flight hold back a document Xero would refuse for its currency."""
         accounts = self.client.get("/Accounts", noun="account list").get("Accounts") or []
         tax_rates = self.client.get("/TaxRates", noun="tax rate list").get("TaxRates") or []
         tracking = (
             self.client.get("/TrackingCategories", noun="tracking list").get("TrackingCategories") or []
         )
+        currencies = self.client.get("/Currencies", noun="currency list").get("Currencies") or []
         return Chart(
             accounts=tuple(_account(a) for a in accounts),
             tax_rates=tuple(_tax_rate(t) for t in tax_rates),
             tracking=tuple(_tracking(t) for t in tracking if t.get("Status", "ACTIVE") == "ACTIVE"),
+            currencies=tuple(str(c["Code"]).upper() for c in currencies if c.get("Code")),
         )
 
     # --- Customers ----------------------------------------------------------------------------------------
