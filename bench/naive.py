@@ -71,7 +71,7 @@ class NaiveSync:
             {
                 "Description": line.description,
                 "Quantity": str(line.quantity),
-                "UnitAmount": str(from_minor(line.unit_amount_minor)),
+                "UnitAmount": str(line.unit_amount),
                 "AccountCode": self.account_code,
                 "TaxType": self.tax_type,
             }

@@ -220,7 +220,7 @@ def test_a_schema_error_does_not_burn_the_key(api_client):
 BAD_INVOICES = [
     ("missing fields", lambda b: {k: v for k, v in b.items() if k not in ("due_date", "lines")}, 422),
     ("money as a JSON number", lambda b: _line(b, unit_amount=1100.0), 422),
-    ("money with sub-cents", lambda b: _line(b, unit_amount="10.001"), 422),
+    ("a unit amount past four places", lambda b: _line(b, unit_amount="10.00001"), 422),
     ("money as words", lambda b: _line(b, unit_amount="ten"), 422),
     ("unknown line type", lambda b: _line(b, line_type="solar"), 422),
     ("zero quantity", lambda b: _line(b, quantity="0"), 422),
@@ -305,3 +305,13 @@ def test_an_authenticated_request_carries_its_organisation_and_key(client, organ
     assert response.wsgi_request.ledgerlink_api_key == api_key
     refused = client.get("/api/v1/tax-rates", headers={"Authorization": "Bearer llk_x_y"})
     assert not hasattr(refused.wsgi_request, "ledgerlink_organisation")
+
+
+def test_a_price_per_watt_keeps_its_four_places_and_the_line_is_whole_cents(api_client, customer, gst):
+    body = _line(invoice_body(customer, gst, tax_inclusive=False), quantity="6650", unit_amount="0.0333")
+    created = api_client.post("/invoices", body)
+    assert created.status_code == 201, created.json()
+    (line,) = created.json()["lines"]
+    # 6,650 W x 0.0333 = 221.445 -> 221.45 (half up); GST 10% on it 22.145 -> 22.15.
+    assert (line["unit_amount"], line["line_amount"], line["tax"]) == ("0.0333", "221.45", "22.15")
+    assert created.json()["total"] == "243.60"

@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 from ledgerlink.cashflow.money import (
     LineFigures,
     from_minor,
+    from_unit_e4,
+    has_unit_places,
     invoice_totals,
     is_whole_cents,
     line_amount_minor,
     line_figures,
     line_tax_minor,
     to_minor,
+    to_unit_e4,
 )
 
 minor_amounts = st.integers(min_value=-(10**11), max_value=10**11)
@@ -55,9 +58,24 @@ def test_floats_are_refused():
 @given(quantities, minor_amounts)
 def test_line_amount_is_quantity_times_unit_rounded(quantity, unit_minor):
     exact = quantity * Decimal(unit_minor) / 100
-    assert from_minor(line_amount_minor(quantity, unit_minor)) == exact.quantize(
+    assert from_minor(line_amount_minor(quantity, unit_minor * 100)) == exact.quantize(
         Decimal("0.01"), ROUND_HALF_UP
     )
+
+
+@given(quantities, st.integers(min_value=-(10**12), max_value=10**12))
+def test_a_unit_amount_of_four_places_still_makes_a_line_of_whole_cents(quantity, unit_e4):
+    unit = from_unit_e4(unit_e4)
+    assert to_unit_e4(unit) == unit_e4 and has_unit_places(unit)
+    exact = quantity * unit
+    assert from_minor(line_amount_minor(quantity, unit_e4)) == exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def test_prices_per_watt():
+    # A 6.6 kW system at 0.0275 a watt is 181.50; 6,650 W at 0.0333 is 221.445 -> 221.45 (half up).
+    assert line_amount_minor(Decimal(6600), to_unit_e4(Decimal("0.0275"))) == 18150
+    assert line_amount_minor(Decimal(6650), to_unit_e4(Decimal("0.0333"))) == 22145
+    assert str(from_unit_e4(275)) == "0.0275" and str(from_unit_e4(125000)) == "12.50"
 
 
 @given(minor_amounts, rates)
@@ -91,7 +109,7 @@ def test_negative_lines_mirror_positive_ones(amount_minor, rate):
 
 @given(st.lists(lines, min_size=1, max_size=30), st.booleans())
 def test_totals_are_the_sum_of_the_rounded_lines(raw_lines, inclusive):
-    figures = [line_figures(q, unit, rate, inclusive) for q, unit, rate in raw_lines]
+    figures = [line_figures(q, unit * 100, rate, inclusive) for q, unit, rate in raw_lines]
     totals = invoice_totals(figures, inclusive)
     assert totals.tax_minor == sum(f.tax_minor for f in figures)
     assert totals.total_minor == totals.subtotal_minor + totals.tax_minor
@@ -111,9 +129,9 @@ def test_whole_cents(minor):
 
 def test_known_figures():
     # 10% GST inside 1,100.00 is 100.00; outside 1,000.00 it is 100.00 on top.
-    assert line_figures(Decimal(1), 110000, Decimal(10), True) == LineFigures(110000, 10000)
-    assert line_figures(Decimal(1), 100000, Decimal(10), False) == LineFigures(100000, 10000)
+    assert line_figures(Decimal(1), 11000000, Decimal(10), True) == LineFigures(110000, 10000)
+    assert line_figures(Decimal(1), 10000000, Decimal(10), False) == LineFigures(100000, 10000)
     # 8.25% sales tax on 3 x 19.99 = 59.97 -> 4.947525 -> 4.95.
-    assert line_figures(Decimal(3), 1999, Decimal("8.25"), False) == LineFigures(5997, 495)
+    assert line_figures(Decimal(3), 199900, Decimal("8.25"), False) == LineFigures(5997, 495)
     # 20% VAT inside 0.05 is 0.00833.. -> 0.01.
     assert line_tax_minor(5, Decimal(20), True) == 1

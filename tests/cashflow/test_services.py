@@ -137,7 +137,7 @@ def test_every_bad_field_is_reported_at_once(organisation, customer, gst):
             customer,
             [
                 ("solar", "Unknown type", D(1), D("1.00"), gst.pk),
-                ("system", " ", D(0), D("1.001"), foreign_rate.pk),
+                ("system", " ", D(0), D("1.00001"), foreign_rate.pk),  # five places
                 ("system", "Inactive rate", D(1), D("1.00"), inactive.pk),
             ],
             kind="milestone",

@@ -125,8 +125,8 @@ class XeroHarness:
     bank_code: str = "090"
     clearing_code: str = "615"
     tax_code: str = "OUTPUT"
-    setup_reads: ClassVar[int] = 3  # accounts, tax rates, tracking categories
-    connect_reads: ClassVar[int] = 3
+    setup_reads: ClassVar[int] = 4  # accounts, tax rates, tracking categories, currencies
+    connect_reads: ClassVar[int] = 4
     customer_match_reads: ClassVar[int] = 1
     one_tenant_per_grant: ClassVar[bool] = False
     rotates_every_refresh: ClassVar[bool] = True

@@ -87,6 +87,21 @@ def test_lock_date_setting(xero: Xero) -> None:
         xero.sandbox.control.update_settings(xero.tenant_id, lock_date="30/06/2026")
 
 
+def test_currencies_setting(xero: Xero) -> None:
+    listed = xero.get("/Currencies").json()["Currencies"]
+    assert [c["Code"] for c in listed] == ["AUD"]  # the base currency of an AU organisation
+    contact = xero.contact()
+    body = {"Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]}, "LineItems": [LINE_ITEM]}
+    refused = xero.put("/Invoices", {"Invoices": [{**body, "CurrencyCode": "GBP"}]})
+    message = refused.json()["Elements"][0]["ValidationErrors"][0]["Message"]
+    assert message == "The organisation is not subscribed to currency GBP."
+    xero.sandbox.control.update_settings(xero.tenant_id, currencies=["GBP"])
+    assert [c["Code"] for c in xero.get("/Currencies").json()["Currencies"]] == ["AUD", "GBP"]
+    assert xero.put("/Invoices", {"Invoices": [{**body, "CurrencyCode": "GBP"}]}).status_code == 200
+    with pytest.raises(SandboxError, match="400"):
+        xero.sandbox.control.update_settings(xero.tenant_id, currencies=["pounds"])
+
+
 def test_deleted_organisation_answers_403(xero: Xero) -> None:
     xero.sandbox.control.delete_tenant(xero.tenant_id)
     gone = xero.get("/Organisation")

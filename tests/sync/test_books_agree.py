@@ -5,9 +5,11 @@ the ledger's books to the cent. Nothing here knows a ledger's wire."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from ledgers.harness import HARNESSES
 
 from ledgerlink.cashflow import services
@@ -104,3 +106,28 @@ def test_money_reversed_after_a_cancellation_still_leaves_nothing_due(world):
     world.drain()
     assert all_synced()
     assert world.books(invoice.number).amount_due == Decimal("0.00")
+
+
+def test_prices_per_watt_reach_the_ledger_with_cashflows_totals(world):
+    # 6,600 W at 0.0275 is exactly 181.50; 6,650 W at 0.0333 is 221.445, CashFlow's 221.45 (half up).
+    lines = [
+        services.LineInput("system", "6.6 kW array", Decimal(6600), Decimal("0.0275"), world.gst.id),
+        services.LineInput("adder", "Optimisers", Decimal(6650), Decimal("0.0333"), world.gst.id),
+    ]
+    draft = services.create_invoice(
+        world.organisation,
+        services.InvoiceInput(
+            customer_id=world.customer.id,
+            kind="custom",
+            due_date=timezone.localdate() + dt.timedelta(days=14),
+            tax_inclusive=False,
+            lines=lines,
+        ),
+    )
+    invoice = services.issue_invoice(draft)
+    world.drain()
+    assert all_synced()
+    assert invoice.total == Decimal("443.25")  # 402.95 + GST per line 18.15 + 22.15 (half up)
+    books = world.books(invoice.number)
+    assert (books.total, books.total_tax) == (invoice.total, Decimal("40.30"))
+    assert not SyncRecord.objects.get(kind=ObjectKind.INVOICE).total_mismatch

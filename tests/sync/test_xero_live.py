@@ -8,9 +8,13 @@ from decimal import Decimal
 import pytest
 
 from ledgerlink.cashflow import services
+from ledgerlink.ledgers.charts import refresh_chart
+from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
+from ledgerlink.sync.requeue import retry_failed
 
 from .conftest import issue
+from .xero_world import build_world
 
 pytestmark = pytest.mark.xdist_group("xero-sandbox")
 
@@ -44,7 +48,27 @@ def test_the_audit_log_counts_real_calls_and_keeps_no_secrets(world):
         ("PUT", "/Contacts", 200, "ok"),
         ("PUT", "/Invoices", 200, "ok"),
     ]
-    assert sum(a.calls_used for a in attempts) == len(world.control.requests(world.tenant_id)) - 3  # chart
+    assert sum(a.calls_used for a in attempts) == len(world.control.requests(world.tenant_id)) - 4  # chart
     world.connection.refresh_from_db()
     logged = " ".join(str(value) for a in attempts for value in a.__dict__.values())
     assert world.connection.access_token not in logged and world.connection.refresh_token not in logged
+
+
+def test_an_invoice_in_a_currency_xero_has_not_added_waits_with_what_to_do_then_syncs(
+    db, settings, xero_sandbox
+):
+    # An installer invoicing in pounds connected to books Xero keeps in Australian dollars.
+    world = build_world(settings, xero_sandbox, region="AU", country="GB")
+    invoice = issue(world.organisation, world.customer, world.gst, "500.00")
+    world.drain()
+    held = SyncRecord.objects.get(kind=ObjectKind.INVOICE)
+    assert held.state == SyncState.NEEDS_ATTENTION and held.error_is_configuration
+    assert "takes documents in AUD only, and this one is in GBP" in held.last_error
+    assert world.writes("*/Invoices") == []  # held back before any call
+    # The bookkeeper adds GBP in Xero, LedgerLink reloads the chart, and the retry goes through.
+    world.control.update_settings(world.tenant_id, currencies=["GBP"])
+    refresh_chart(world.connection)
+    retry_failed(world.organisation)
+    world.drain()
+    assert world.by_number()[invoice.number]["CurrencyCode"] == "GBP"
+    assert SyncRecord.objects.get(kind=ObjectKind.INVOICE).state == SyncState.SYNCED

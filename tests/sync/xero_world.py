@@ -99,17 +99,19 @@ def build_world(
     limits=None,
     before_connect=None,
     tenant_settings=None,
+    region: str = "AU",
+    country: str = "AU",
 ) -> XeroWorld:  # type: ignore[no-untyped-def]
     """`before_connect(organisation, gst, customer)` runs before the connection exists (history)."""
     app = configure(settings, sandbox)
-    organisation = services.create_organisation("Sunny Roofs Pty Ltd", "AU")
+    organisation = services.create_organisation("Sunny Roofs Pty Ltd", country)
     gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
     customer = services.create_customer(
         organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
     )
     if before_connect is not None:
         before_connect(organisation, gst, customer)
-    tenant_id = sandbox.control.create_tenant("AU", "Sunny Roofs", limits=limits, settings=tenant_settings)
+    tenant_id = sandbox.control.create_tenant(region, "Sunny Roofs", limits=limits, settings=tenant_settings)
     connection = connect_through_views(Client(), sandbox, app, organisation, tenant_id)
     if mapped:
         map_from_suggestion(connection, gst)

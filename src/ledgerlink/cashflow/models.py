@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from ledgerlink.cashflow.money import from_minor
+from ledgerlink.cashflow.money import from_minor, from_unit_e4
 
 
 class Country(models.TextChoices):
@@ -295,15 +295,16 @@ LINE_SIGNS: dict[str, int] = {
 
 
 class InvoiceLine(models.Model):
-    """One line. `unit_amount_minor` and `line_amount_minor` are in the invoice's tax mode (inclusive or
-    exclusive); `tax_minor` is this line's tax, rounded to the cent half-up."""
+    """One line. `unit_amount_e4` (ten-thousandths: a price per watt has four places) and
+    `line_amount_minor` are in the invoice's tax mode (inclusive or exclusive); `tax_minor` is this line's
+    tax, rounded to the cent half-up."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()
     line_type = models.CharField(max_length=12, choices=LineType.choices)
     description = models.CharField(max_length=1000)
     quantity = models.DecimalField(max_digits=14, decimal_places=4)
-    unit_amount_minor = models.BigIntegerField()
+    unit_amount_e4 = models.BigIntegerField(help_text="The unit amount in ten-thousandths (0.0275 -> 275)")
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="lines")
     tax_rate_percent = models.DecimalField(
         max_digits=7, decimal_places=4, help_text="The rate when the line was written"
@@ -320,7 +321,7 @@ class InvoiceLine(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.description}"
 
-    unit_amount = property(lambda self: from_minor(self.unit_amount_minor))
+    unit_amount = property(lambda self: from_unit_e4(self.unit_amount_e4))
     line_amount = property(lambda self: from_minor(self.line_amount_minor))
     tax = property(lambda self: from_minor(self.tax_minor))
 

@@ -37,6 +37,9 @@ SignedMoney = _decimal_string(
 PositiveMoney = _decimal_string(
     r"^\d{1,12}(\.\d{1,2})?$", "500.00", "An amount with at most 2 decimal places"
 )
+UnitAmount = _decimal_string(
+    r"^-?\d{1,9}(\.\d{1,4})?$", "0.0275", "A unit amount with at most 4 decimal places (a price per watt)"
+)
 Quantity = _decimal_string(r"^\d{1,5}(\.\d{1,4})?$", "1", "A quantity with at most 4 decimal places")
 Percent = _decimal_string(r"^\d{1,3}(\.\d{1,4})?$", "10", "A percentage with at most 4 decimal places")
 Kilowatts = _decimal_string(r"^\d{1,6}(\.\d{1,3})?$", "6.6", "A size in kW with at most 3 decimal places")
@@ -190,7 +193,9 @@ class LineIn(Schema):
     line_type: LineTypeName
     description: Description
     quantity: Quantity = Field(default=Decimal(1))
-    unit_amount: SignedMoney = Field(..., description="In the invoice's tax mode (inclusive or exclusive)")
+    unit_amount: UnitAmount = Field(
+        ..., description="In the invoice's tax mode (inclusive or exclusive); up to 4 places, e.g. per watt"
+    )
     tax_rate_id: uuid.UUID
 
 
@@ -207,12 +212,21 @@ class InvoiceIn(Schema):
     lines: list[LineIn] = Field(..., min_length=1, max_length=100)
 
 
+UnitAmountOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: str(value), return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?\d+\.\d{2}(\d{2})?$", "examples": ["1250.00", "0.0275"]}
+    ),
+]
+
+
 class LineOut(Schema):
     position: int
     line_type: str
     description: str
     quantity: DecimalOut
-    unit_amount: MoneyOut
+    unit_amount: UnitAmountOut
     tax_rate_id: uuid.UUID
     tax_rate_percent: DecimalOut
     line_amount: MoneyOut

@@ -52,10 +52,12 @@ from ledgerlink.cashflow.models import (
 from ledgerlink.cashflow.money import (
     LineFigures,
     from_minor,
+    has_unit_places,
     invoice_totals,
     is_whole_cents,
     line_figures,
     to_minor,
+    to_unit_e4,
 )
 
 MAX_LINES = 100
@@ -117,7 +119,7 @@ class InvoiceInput:
 class _PreparedLine:
     source: LineInput
     tax_rate: TaxRate
-    unit_amount_minor: int
+    unit_amount_e4: int
     figures: LineFigures
 
 
@@ -181,6 +183,14 @@ def _check_money(
         errors.add(loc, f"At most {maximum} in absolute value.")
     elif positive and amount <= 0:
         errors.add(loc, "Greater than zero.")
+
+
+def _check_unit_amount(errors: ErrorCollector, loc: Loc, amount: Decimal) -> None:
+    """Unit amounts take four places (a price per watt or kWh); the line amount is still whole cents."""
+    if not has_unit_places(amount):
+        errors.add(loc, "Unit amounts have at most four decimal places.")
+    elif abs(amount) > MAX_UNIT_AMOUNT:
+        errors.add(loc, f"At most {MAX_UNIT_AMOUNT} in absolute value.")
 
 
 # --- organisations, customers, projects, tax rates ------------------------------------------------------
@@ -367,14 +377,14 @@ def _prepare_line(
         errors.add((*loc, "quantity"), f"Greater than 0 and at most {MAX_QUANTITY}.")
     elif line.quantity != line.quantity.quantize(Decimal("0.0001")):
         errors.add((*loc, "quantity"), "At most four decimal places.")
-    _check_money(errors, (*loc, "unit_amount"), line.unit_amount, maximum=MAX_UNIT_AMOUNT)
+    _check_unit_amount(errors, (*loc, "unit_amount"), line.unit_amount)
     tax_rate = _find(TaxRate, organisation, line.tax_rate_id)
     if tax_rate is None or not tax_rate.active:
         errors.add((*loc, "tax_rate_id"), "No such active tax rate in this organisation.")
     if len(errors.errors) > before:
         return None
-    unit_minor = to_minor(line.unit_amount)
-    figures = line_figures(line.quantity, unit_minor, tax_rate.rate, tax_inclusive)
+    unit_e4 = to_unit_e4(line.unit_amount)
+    figures = line_figures(line.quantity, unit_e4, tax_rate.rate, tax_inclusive)
     sign = LINE_SIGNS[line.line_type]
     if sign * figures.line_amount_minor < 0:
         word = "negative" if sign > 0 else "positive"
@@ -382,7 +392,7 @@ def _prepare_line(
             (*loc, "unit_amount"), f"A {line.line_type} line cannot be {word} (cashflow.md line types)."
         )
         return None
-    return _PreparedLine(line, tax_rate, unit_minor, figures)
+    return _PreparedLine(line, tax_rate, unit_e4, figures)
 
 
 def _prepare_invoice(organisation: Organisation, data: InvoiceInput) -> _PreparedInvoice:
@@ -451,7 +461,7 @@ def create_invoice(organisation: Organisation, data: InvoiceInput) -> Invoice:
                 line_type=line.source.line_type,
                 description=line.source.description,
                 quantity=line.source.quantity,
-                unit_amount_minor=line.unit_amount_minor,
+                unit_amount_e4=line.unit_amount_e4,
                 tax_rate=line.tax_rate,
                 tax_rate_percent=line.tax_rate.rate,
                 line_amount_minor=line.figures.line_amount_minor,

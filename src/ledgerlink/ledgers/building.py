@@ -11,6 +11,7 @@ from typing import TypeVar
 from ledgerlink.ledgers.contract import AccountRef, Invoice, InvoiceLine, Payment, ResolvedMapping, SyncItem
 
 CENT = Decimal("0.01")
+UNIT_PLACES = Decimal("0.0001")  # unit amounts: a price per watt has four places
 T = TypeVar("T")
 
 
@@ -22,6 +23,11 @@ class MappingMissing(ValueError):
 def money(amount: Decimal) -> Decimal:
     """Exactly two places; CashFlow amounts already are, so this only fixes the exponent."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def unit_amount(amount: Decimal) -> Decimal:
+    """A unit amount as CashFlow keeps it: two places when whole cents, else four (a price per watt)."""
+    return money(amount) if amount == money(amount) else amount.quantize(UNIT_PLACES, rounding=ROUND_HALF_UP)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterable[tuple[T, ...]]:

@@ -24,6 +24,7 @@ def refresh_chart(connection: Connection) -> ChartSnapshot:
             "accounts": [dataclasses.asdict(a) for a in chart.accounts],
             "tax_rates": [{**dataclasses.asdict(t), "rate": str(t.rate)} for t in chart.tax_rates],
             "tracking": [{**dataclasses.asdict(t), "options": list(t.options)} for t in chart.tracking],
+            "currencies": list(chart.currencies),
             "loaded_at": timezone.now(),
         },
     )
@@ -39,4 +40,5 @@ def chart_for(connection: Connection) -> Chart | None:
         accounts=tuple(LedgerAccount(**a) for a in snapshot.accounts),
         tax_rates=tuple(LedgerTaxRate(**{**t, "rate": Decimal(t["rate"])}) for t in snapshot.tax_rates),
         tracking=tuple(TrackingCategory(**{**t, "options": tuple(t["options"])}) for t in snapshot.tracking),
+        currencies=tuple(snapshot.currencies),
     )

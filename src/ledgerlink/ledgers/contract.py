@@ -204,6 +204,9 @@ class Chart:
     accounts: tuple[LedgerAccount, ...]
     tax_rates: tuple[LedgerTaxRate, ...]
     tracking: tuple[TrackingCategory, ...] = ()
+    # The currencies the ledger takes documents in (its base currency and those it has enabled); empty when
+    # the ledger takes any or could not say, and then nothing is checked.
+    currencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

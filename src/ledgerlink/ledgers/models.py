@@ -109,6 +109,7 @@ class ChartSnapshot(models.Model):
     accounts = models.JSONField(default=list)
     tax_rates = models.JSONField(default=list)
     tracking = models.JSONField(default=list)
+    currencies = models.JSONField(default=list)
     loaded_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -83,8 +83,27 @@ def needed_fields(document: Document, mapping: ResolvedMapping) -> list[str]:
 def document_problems(
     document: Document, mapping: ResolvedMapping, chart: Chart, labels: Labels = Labels()
 ) -> list[Problem]:
-    """What would make the ledger refuse this document for a mapping reason."""
-    return check_fields(needed_fields(document, mapping), mapping, chart, labels)
+    """What would make the ledger refuse this document for a mapping or settings reason."""
+    problems = check_fields(needed_fields(document, mapping), mapping, chart, labels)
+    currency = _currency(document)
+    if currency and chart.currencies and currency.upper() not in chart.currencies:
+        taken = ", ".join(chart.currencies)
+        problems.append(
+            Problem(
+                "currency",
+                f"{labels.ledger} takes documents in {taken} only, and this one is in {currency}. Add "
+                f"{currency} to {labels.ledger}'s currencies, then reload its chart here and retry.",
+            )
+        )
+    return problems
+
+
+def _currency(document: Document) -> str:
+    if isinstance(document, Invoice | Payment):
+        return document.currency
+    if isinstance(document, Cancellation):
+        return document.invoice.currency
+    return ""
 
 
 def mapping_problems(

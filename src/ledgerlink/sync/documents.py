@@ -33,7 +33,7 @@ def line_document(line: cf.InvoiceLine) -> c.InvoiceLine:
         line_type=line.line_type,
         description=line.description,
         quantity=Decimal(line.quantity),
-        unit_amount=from_minor(line.unit_amount_minor),
+        unit_amount=line.unit_amount,
         line_amount=from_minor(line.line_amount_minor),
         tax_amount=from_minor(line.tax_minor),
         tax_rate_id=str(line.tax_rate_id),

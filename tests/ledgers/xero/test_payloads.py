@@ -76,6 +76,18 @@ def test_a_quantity_whose_product_is_not_whole_cents_goes_as_one_unit_of_the_lin
     )
 
 
+def test_a_price_per_watt_keeps_four_places_and_invoices_go_with_unitdp_4():
+    line = d.line("181.50", "18.15", quantity="6600", unit="0.0275", description="6.6 kW array")
+    invoice = d.invoice(lines=(line,))
+    item = payloads.invoice_body(invoice, d.mapping(), "c")["LineItems"][0]
+    assert (item["Quantity"], item["UnitAmount"], item["LineAmount"]) == (D(6600), D("0.0275"), D("181.50"))
+    assert b'"UnitAmount":0.0275' in json_bytes(item)
+    request = XeroLedger.create_request(
+        (SyncItem("r", ObjectKind.INVOICE, invoice, {"contact": C1}),), d.mapping()
+    )
+    assert request.params["unitdp"] == "4"
+
+
 def test_inclusive_invoice_with_line_type_account_by_id_and_project_tracking():
     invoice = d.invoice(
         lines=(d.line("110.00", "10.00", line_type="fee", description=""),),

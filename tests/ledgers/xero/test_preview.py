@@ -64,7 +64,7 @@ def test_preview_shows_the_exact_xero_body_and_the_missing_mapping(issued, clien
     assert (after["method"], after["path"], after["params"], after["problems"]) == (
         "PUT",
         "/Invoices",
-        {"summarizeErrors": "false"},
+        {"summarizeErrors": "false", "unitdp": "4"},
         [],
     )
     (line,) = after["body"]["Invoices"][0]["LineItems"]

@@ -113,7 +113,13 @@ class QuickBooksLedger:
         tax_codes = [_tax_code(c, rates) for c in codes]
         if self._company.us_sales_tax:
             tax_codes = _us_line_codes(tax_codes, self._company)
-        return Chart(accounts=tuple(_account(a) for a in accounts), tax_rates=tuple(tax_codes))
+        # With multicurrency off the company takes its home currency only; with it on, the currencies it
+        # has added are not listed here, so pre-flight leaves the currency to QuickBooks.
+        company = self._company
+        only = (company.home_currency,) if company.home_currency and not company.multicurrency else ()
+        return Chart(
+            accounts=tuple(_account(a) for a in accounts), tax_rates=tuple(tax_codes), currencies=only
+        )
 
     def _tax_tables(self) -> tuple[list[Any], dict[str, Decimal]]:
         codes = self.client.query("TaxCode", contacts.EVERY_STATUS, "tax code list")

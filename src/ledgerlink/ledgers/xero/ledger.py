@@ -37,6 +37,8 @@ from ledgerlink.ledgers.xero import contacts, errors, payloads, results
 from ledgerlink.ledgers.xero.client import XeroClient
 
 BATCH = {"summarizeErrors": "false"}
+# Invoices go with unitdp=4, so a price per watt (0.0275) keeps its four places (xero.md, Invoices).
+INVOICE_BATCH = {**BATCH, "unitdp": "4"}
 # Steps answered with a collection of elements: (collection, the outcome's kind, whether it is the last step).
 ANSWERED_AS_BATCH: Mapping[str, tuple[results.Collection, ObjectKind, bool]] = {
     "repost_payment": (results.PAYMENTS, ObjectKind.PAYMENT_REVERSAL, True),
@@ -74,19 +76,22 @@ class XeroLedger:
             )
         )
 
-    # --- Chart (instant setup: three calls) -----------------------------------------------------------
+    # --- Chart (instant setup: four calls) ------------------------------------------------------------
 
     def load_chart(self) -> Chart:
-        """GET /Accounts, /TaxRates, /TrackingCategories: unpaged, one call each (xero.md 2)."""
+        """GET /Accounts, /TaxRates, /TrackingCategories, /Currencies: unpaged, one call each (xero.md 2);
+        the currencies let pre-flight hold back a document Xero would refuse for its currency."""
         accounts = self.client.get("/Accounts", noun="account list").get("Accounts") or []
         tax_rates = self.client.get("/TaxRates", noun="tax rate list").get("TaxRates") or []
         tracking = (
             self.client.get("/TrackingCategories", noun="tracking list").get("TrackingCategories") or []
         )
+        currencies = self.client.get("/Currencies", noun="currency list").get("Currencies") or []
         return Chart(
             accounts=tuple(_account(a) for a in accounts),
             tax_rates=tuple(_tax_rate(t) for t in tax_rates),
             tracking=tuple(_tracking(t) for t in tracking if t.get("Status", "ACTIVE") == "ACTIVE"),
+            currencies=tuple(str(c["Code"]).upper() for c in currencies if c.get("Code")),
         )
 
     # --- Customers ----------------------------------------------------------------------------------------
@@ -117,7 +122,8 @@ class XeroLedger:
         """One create-only PUT for items of one batched kind: what `build` sends and the preview shows."""
         path, collection = BATCHED[items[0].kind]
         bodies = [cls._body(item, mapping) for item in items]
-        return LedgerRequest("PUT", path, items, "create", BATCH, payloads.wrap(collection.key, bodies))
+        params = INVOICE_BATCH if items[0].kind == ObjectKind.INVOICE else BATCH
+        return LedgerRequest("PUT", path, items, "create", params, payloads.wrap(collection.key, bodies))
 
     @staticmethod
     def _body(item: SyncItem, mapping: ResolvedMapping) -> object:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal, NotRequired, TypedDict
 
-from ledgerlink.ledgers.building import MappingMissing, credit_lines, money
+from ledgerlink.ledgers.building import MappingMissing, credit_lines, money, unit_amount
 from ledgerlink.ledgers.contract import (
     AccountRef,
     Cancellation,
@@ -127,14 +127,15 @@ def _account_fields(account: AccountRef) -> dict[str, str]:
 
 def _quantity_and_unit(line: InvoiceLine) -> tuple[Decimal, Decimal, str]:
     """Xero rejects negative quantities (xero.md, Invoices), so a negative line carries its sign on the unit
-    amount. Xero recomputes LineAmount = Quantity x UnitAmount at 2 dp; when CashFlow's product is not a
+    amount, which has up to four places (sent with unitdp=4). Xero recomputes LineAmount = Quantity x
+    UnitAmount at 2 dp; when CashFlow's product is not a
     whole number of cents (6.5 x 1,234.57), send one unit of the rounded line amount instead, so the line
     total is CashFlow's to the cent, and keep the arithmetic in the description."""
     quantity, unit = line.quantity, line.unit_amount
     if quantity < 0:
         quantity, unit = -quantity, -unit
-    if quantity * unit == line.line_amount and unit == money(unit):
-        return quantity.normalize() if quantity == quantity.to_integral() else quantity, money(unit), ""
+    if quantity * unit == line.line_amount and unit == unit_amount(unit):
+        return quantity.normalize() if quantity == quantity.to_integral() else quantity, unit_amount(unit), ""
     return Decimal(1), money(line.line_amount), f" ({quantity.normalize()} x {unit})"
 
 

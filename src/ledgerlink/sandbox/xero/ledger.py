@@ -134,6 +134,28 @@ class Books:
                 return account
         return None
 
+    def currencies(self) -> list[dict[str, Any]]:
+        """Tenants seeded before currencies were kept have their base currency only."""
+        base = self.ledger["organisation"]["BaseCurrency"]
+        kept = list(self.ledger.get("currencies") or [{"Code": base, "Description": base}])
+        added = self.ledger.get("settings", {}).get("currencies", [])
+        return kept + [
+            {"Code": c.upper(), "Description": c.upper()}
+            for c in added
+            if c.upper() not in {k["Code"] for k in kept}
+        ]
+
+    def add_currency(self, raw: Any) -> Outcome:
+        code = str((raw or {}).get("Code") or "").upper() if isinstance(raw, dict) else ""
+        if len(code) != 3 or not code.isalpha():
+            problems = Problems()
+            problems.add(msg.CURRENCY_CODE_INVALID)
+            return Outcome({"Code": code}, problems)
+        known = self.currencies()
+        if all(c["Code"] != code for c in known):
+            self.ledger["currencies"] = [*known, {"Code": code, "Description": code}]
+        return Outcome({"Code": code, "Description": code})
+
     def tax_rate(self, tax_type: str) -> dict[str, Any] | None:
         return next((t for t in self.ledger["tax_rates"] if t["TaxType"] == tax_type), None)
 
@@ -563,6 +585,8 @@ class Books:
             raw.get("CurrencyCode") or doc.get("CurrencyCode") or self.ledger["organisation"]["BaseCurrency"]
         )
         doc["CurrencyCode"] = str(currency).upper()
+        if all(c["Code"] != doc["CurrencyCode"] for c in self.currencies()):
+            problems.add(msg.CURRENCY_NOT_SUBSCRIBED.format(code=doc["CurrencyCode"]))
         rate = (
             self.number(raw, "CurrencyRate", problems, None) if raw.get("CurrencyRate") is not None else None
         )

@@ -83,3 +83,7 @@ REPORT_TAX_TYPE_INVALID = "The ReportTaxType '{report}' cannot be used in this o
 TAX_RATE_NOT_FOUND = "The tax rate with TaxType '{tax}' could not be found."
 TAX_RATE_SYSTEM = "The system tax rate '{tax}' cannot be changed."
 TAX_RATE_STATUS_INVALID = "Status must be ACTIVE, ARCHIVED or DELETED."
+# Not quoted in the fact sheet: the sandbox's wording for a document in a currency the organisation has not
+# added (Settings > Currencies), and for a malformed code on PUT /Currencies.
+CURRENCY_NOT_SUBSCRIBED = "The organisation is not subscribed to currency {code}."
+CURRENCY_CODE_INVALID = "A valid three-letter currency code is required."

@@ -114,6 +114,7 @@ class XeroProvider:
         self.accounting = Map(
             [
                 Rule("/organisation", endpoint=("organisation", "settings"), methods=read),
+                Rule("/currencies", endpoint=("currencies", "settings"), methods=["GET", "PUT"]),
                 Rule("/accounts", endpoint=("accounts", "settings"), methods=read),
                 Rule("/accounts/<key>", endpoint=("account", "settings"), methods=read),
                 Rule("/taxrates", endpoint=("tax_rates", "settings"), methods=read + write),
@@ -140,6 +141,7 @@ class XeroProvider:
         )
         self.operations: dict[str, Callable[..., Response]] = {
             "organisation": self.get_organisation,
+            "currencies": self.currencies,
             "accounts": self.get_accounts,
             "account": self.get_account,
             "tax_rates": self.tax_rates,
@@ -200,14 +202,20 @@ class XeroProvider:
         return None
 
     def settings_error(self, settings: dict[str, Any]) -> str | None:
-        """Xero tenant settings: tax_rounding, allow_reconciled_delete, lock_date (YYYY-MM-DD or null)."""
-        unknown = set(settings) - {"tax_rounding", "allow_reconciled_delete", "lock_date"}
+        """Xero tenant settings: tax_rounding, allow_reconciled_delete, lock_date (YYYY-MM-DD or null),
+        currencies (codes added in Xero's Settings > Currencies, beside the base currency)."""
+        unknown = set(settings) - {"tax_rounding", "allow_reconciled_delete", "lock_date", "currencies"}
         if unknown:
             return f"unknown settings {sorted(unknown)}"
         if settings.get("tax_rounding", "ROUND_HALF_EVEN") not in ROUNDING_MODES:
             return f"tax_rounding must be one of {sorted(ROUNDING_MODES)}"
         if not isinstance(settings.get("allow_reconciled_delete", False), bool):
             return "allow_reconciled_delete must be true or false"
+        currencies = settings.get("currencies", [])
+        if not isinstance(currencies, list) or not all(
+            isinstance(c, str) and len(c) == 3 and c.isalpha() for c in currencies
+        ):
+            return "currencies must be a list of three-letter codes"
         lock_date = settings.get("lock_date")
         try:
             if lock_date is not None:
@@ -408,6 +416,12 @@ class XeroProvider:
         if account is None:
             return xf.not_found()
         return xf.json_response(envelope("Accounts", [account], self._now()))
+
+    def currencies(self, request: Request, books: Books) -> Response:
+        """The organisation's currencies: its base currency and those added since (PUT adds one)."""
+        if request.method == "GET":
+            return self._list(request, "Currencies", books.currencies(), "Code", paged=False)
+        return self._write(request, "Currencies", books.add_currency, many=False)
 
     def tax_rates(self, request: Request, books: Books) -> Response:
         if request.method == "GET":

@@ -38,6 +38,15 @@ class Region:
     exempt_tax: str  # TaxType for bank and balance-sheet accounts
 
 
+CURRENCY_NAMES = {
+    "AUD": "Australian Dollar",
+    "GBP": "British Pound",
+    "NZD": "New Zealand Dollar",
+    "USD": "United States Dollar",
+    "EUR": "Euro",
+    "CAD": "Canadian Dollar",
+}
+
 _REGIONS = {
     "AU": Region("AU", "AU", "AUD", "AUSEASTERNSTANDARDTIME", (30, 6), "ACCRUALS", "QUARTERLY1",
                  "OUTPUT", "INPUT", "BASEXCLUDED"),
@@ -302,6 +311,7 @@ def new_ledger(region_code: str, name: str, tenant_id: str, now: float) -> dict[
     region = _REGIONS[region_code]
     return {
         "organisation": organisation(region_code, name, tenant_id, now),
+        "currencies": [{"Code": region.currency, "Description": CURRENCY_NAMES[region.currency]}],
         "accounts": _accounts(region, now),
         "tax_rates": _tax_rates(region_code),
         "items": _items(region, now),
