@@ -124,8 +124,10 @@ def issue(
     *,
     issue_date: dt.date | None = None,
     reference: str = "",
+    quantity: str = "1",
 ) -> Invoice:
-    """A tax-inclusive one-line invoice, issued (emits invoice.issued)."""
+    """A tax-inclusive one-line invoice, issued (emits invoice.issued); `amount` is the unit amount (up to
+    four places: priced by the watt) of `quantity` units."""
     draft = services.create_invoice(
         organisation,
         services.InvoiceInput(
@@ -135,7 +137,9 @@ def issue(
             tax_inclusive=True,
             issue_date=issue_date,
             reference=reference,
-            lines=[services.LineInput("service", "Panel clean", Decimal(1), Decimal(amount), tax_rate.id)],
+            lines=[
+                services.LineInput("service", "Panel clean", Decimal(quantity), Decimal(amount), tax_rate.id)
+            ],
         ),
     )
     return services.issue_invoice(draft)

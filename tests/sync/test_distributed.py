@@ -97,13 +97,16 @@ def test_a_worker_killed_mid_batch_loses_its_lease_and_another_finishes_without_
 
 
 def test_two_consumers_sync_a_mixed_xero_and_quickbooks_backlog_exactly_once(ledger_worlds, consumers):
-    # The backlog is queued before any consumer runs, so both consumers (four worker threads) take from
+    # Fifteen one-line invoices and one priced by the watt per organisation, a third of them part paid. The
+    # backlog is queued before any consumer runs, so both consumers (four worker threads) take from
     # one Redis queue holding both ledgers' doorbells, and race for each organisation's records.
     backlog = {}
     for provider, built in ledger_worlds.items():
         invoices = [
             issue(built.organisation, built.customer, built.gst, f"{500 + n}.{n:02}") for n in range(15)
         ]
+        # 6,650 W at 0.0333 a watt: 221.445 rounds half up to 221.45 (four-place unit amounts).
+        invoices.append(issue(built.organisation, built.customer, built.gst, "0.0333", quantity="6650"))
         for invoice in invoices[::3]:
             services.record_payment(invoice, Decimal("20.00"), "card")
         backlog[provider] = invoices
