@@ -52,7 +52,7 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
 
     tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
     client.login(username="alex", password=PASSWORD)
-    client.post("/billing/enable", {"agree": "on"})
+    client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"})
     connect(client, xero_sandbox, organisation, tenant_id)
     connection = Connection.objects.get(organisation=organisation)
     mapping_url = f"/orgs/{organisation.pk}/mapping/"
@@ -112,7 +112,7 @@ def test_a_revoked_grant_shows_a_banner_until_the_admin_reconnects(client, xero_
     customer = services.create_customer(organisation, services.CustomerInput("Lee Chan", "lee@example.com"))
     tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
     client.login(username="alex", password=PASSWORD)
-    client.post("/billing/enable", {"agree": "on"})
+    client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"})
     connect(client, xero_sandbox, organisation, tenant_id)
     mapping_url = f"/orgs/{organisation.pk}/mapping/"
     client.post(mapping_url, client.get(mapping_url).context["form"].initial)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<uuid:organisation_id>/", views.organisation, name="organisation"),
     path("orgs/<uuid:organisation_id>/mapping/", views.mapping, name="mapping"),
+    path("orgs/<uuid:organisation_id>/disconnect/", views.confirm_disconnect, name="disconnect"),
     path("orgs/<uuid:organisation_id>/invoices/", console.invoices, name="invoices"),
     path(
         "orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/retry/", console.retry_one, name="retry_one"

@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from ledgerlink.billing import rules as billing_rules
+from ledgerlink.billing import services as billing_services
 from ledgerlink.cashflow import access
-from ledgerlink.cashflow.models import Invoice, PaymentMethod, TaxRate
+from ledgerlink.cashflow.models import Invoice, Organisation, PaymentMethod, TaxRate
 from ledgerlink.ledgers import charts, connections, registry, validation
 from ledgerlink.ledgers.http import json_bytes
 from ledgerlink.ledgers.mappings import resolve_mapping
+from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.ledgers.preview import preview_invoice
 from ledgerlink.ledgers.providers import PROVIDERS, provider_name
 from ledgerlink.sync import history
@@ -35,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
     org, is_admin = access.organisation_for(request.user, organisation_id)
-    # The billing pages work on the session's organisation: opening one here makes it the current one.
+    # Exempt ledger callbacks are counted against the organisation last opened (billing middleware).
     request.session["organisation_id"] = str(org.pk)
     connection = connections.live_connection(org)
     problems: list[validation.Problem] = []
@@ -57,8 +63,57 @@ def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "history_form": console.HistoryForm(),
         # One Connect button per ledger LedgerLink can sign in to, named as its users know it.
         "connectable": [(key, PROVIDERS[key].connect_label) for key in registry.OAUTH_PROVIDERS],
+        "provider_name": provider_name(connection.provider) if connection else "",
+        **setup_steps(org, connection, chart, problems),
     }
     return render(request, "web/organisation.html", context)
+
+
+def setup_steps(
+    org: Organisation, connection: Connection | None, chart: Any, problems: list[Any]
+) -> dict[str, Any]:
+    """Where the organisation is in setup: each step done or not, and the first one not done (the page's
+    main button belongs to it)."""
+    subscription = billing_services.subscription_of(org)
+    enabled = subscription is not None and subscription.is_enabled
+    connected = connection is not None and connection.status == ConnectionStatus.ACTIVE
+    mapped = connected and chart is not None and not problems
+    done = {"enable": enabled, "connect": connected, "mapping": mapped}
+    current = next((step for step, ok in done.items() if not ok), "done")
+    offer = billing_rules.offered_price(org.home_currency)
+    return {
+        "subscription": subscription,
+        "steps_done": done,
+        "current_step": current,
+        "offer": offer,
+        "trial_ends_on": billing_rules.trial_end(billing_services.local_today(org)),
+    }
+
+
+@login_required
+@require_http_methods(["GET"])
+def confirm_disconnect(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    """Disconnect asks first and says what it stops; the ledgers' own view does it on the POST."""
+    org, _ = access.organisation_for(request.user, organisation_id, admin=True)
+    connection = connections.live_connection(org)
+    if connection is None:
+        messages.info(request, "No ledger is connected: there is nothing to disconnect.")
+        return redirect("web:organisation", organisation_id=org.pk)
+    name = provider_name(connection.provider)
+    context = {
+        "organisation": org,
+        "title": f"Disconnect {name} from {org.name}?",
+        "consequences": [
+            f"New invoices, payments and credit notes stop going to {name} ({connection.tenant_name}).",
+            f"LedgerLink's access is revoked at {name}; nothing already in the ledger is changed.",
+            "The mapping and the sync history are kept: connecting again picks up where it stopped.",
+        ],
+        "action": reverse("ledgers:disconnect", args=[connection.provider]),
+        "hidden": {"organisation": str(org.pk)},
+        "confirm_label": f"Yes, disconnect {name}",
+        "back": reverse("web:organisation", args=[org.pk]),
+    }
+    return render(request, "web/confirm.html", context)
 
 
 def _problems(org, provider: str, chart) -> list[validation.Problem]:
