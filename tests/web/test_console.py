@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from ledgerlink.cashflow import services
-from ledgerlink.ledgers.models import Connection
+from ledgerlink.ledgers.models import Connection, LineTypeMapping
 from ledgerlink.sync import doorbell
 from ledgerlink.sync.worker import sync_connection
 
@@ -58,9 +58,17 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
     mapping_url = f"/orgs/{organisation.pk}/mapping/"
     page = client.get(mapping_url)
     proposed = page.context["form"].initial
-    # Fees go to their own account, by mistake an archived one: the pre-flight check holds that invoice.
+    # Fees go to their own account, archived in the ledger since it was mapped (the form never offers an
+    # archived one): the pre-flight check holds that invoice.
     archived = next(a for a in page.context["chart"].accounts if a.status == "ARCHIVED" and a.is_revenue)
-    client.post(mapping_url, {**proposed, "line_type:fee.account": archived.id})
+    assert client.post(mapping_url, proposed).status_code == 302
+    LineTypeMapping.objects.create(
+        organisation=organisation,
+        provider="xero",
+        line_type="fee",
+        account_id=archived.id,
+        account_code="205",
+    )
 
     started = client.post(f"/orgs/{organisation.pk}/history/", {"date_from": "", "date_to": ""}, follow=True)
     assert b"Pushing 4 historical invoices" in started.content

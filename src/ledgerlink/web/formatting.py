@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from ledgerlink.ledgers import suggest
+
 # The currency each country calls plainly "$" or "£"; any other dollar carries its country's prefix.
 HOME_SYMBOL = {"AU": ("AUD", "$"), "US": ("USD", "$"), "GB": ("GBP", "£"), "NZ": ("NZD", "$")}
 FOREIGN_SYMBOL = {"AUD": "A$", "USD": "US$", "GBP": "£", "NZD": "NZ$"}
@@ -46,10 +48,5 @@ def date(value: datetime.date | None, country: str) -> str:
 
 
 def percent(rate: Decimal | int | str | None) -> str:
-    """ "20%", "12.5%", "0%": never an exponent (Decimal("20").normalize() prints as 2E+1)."""
-    if rate is None or rate == "":
-        return ""
-    text = f"{Decimal(str(rate)):f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text}%"
+    """ "20%", "12.5%": the ledgers' own wording of a rate (`suggest.percent`), blank for none."""
+    return "" if rate is None or rate == "" else suggest.percent(rate)

@@ -135,7 +135,7 @@ def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
         messages.info(request, "Connect a ledger first: its accounts and tax rates load as soon as you do.")
         return redirect("web:organisation", organisation_id=org.pk)
     kwargs = {"organisation": org, "provider": connection.provider, "chart": chart}
-    if request.method == "POST" and "suggest" not in request.POST:
+    if request.method == "POST":
         form = MappingForm(request.POST, **kwargs)
         if form.is_valid():
             form.save()
@@ -143,17 +143,45 @@ def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
             return redirect("web:mapping", organisation_id=org.pk)
     else:
         form = MappingForm(**kwargs)
-        form.initial = form.initial_from_saved()
-        if "suggest" in request.POST or not form.initial:
-            form.initial = {**form.initial_from_chart(), **form.initial}
-            if "suggest" in request.POST:
-                messages.info(request, "Suggested from your chart of accounts: review, then save.")
-    problems = {p.field: p.message for p in _problems(org, connection.provider, chart)}
-    return render(
-        request,
-        "web/mapping.html",
-        {"organisation": org, "connection": connection, "form": form, "problems": problems, "chart": chart},
-    )
+        form.propose_unsaved()
+    # A pre-flight problem is about a saved value: beside a proposal (not saved yet) or a field the user
+    # just changed, it would contradict what the field shows.
+    shown = set(form.reasons) | set(form.errors)
+    problems = {
+        p.field: p.message for p in _problems(org, connection.provider, chart) if p.field not in shown
+    }
+    context = {
+        "organisation": org,
+        "connection": connection,
+        "provider_name": provider_name(connection.provider),
+        "form": form,
+        "problems": problems,
+        "chart": chart,
+        "sections": _mapping_sections(form, problems),
+    }
+    return render(request, "web/mapping.html", context, status=400 if form.errors else 200)
+
+
+MAPPING_SECTIONS = (
+    ("tax_rate:", "Tax rates and revenue accounts"),
+    ("line_type:", "Line types (optional: an account of their own)"),
+    ("payment:", "Payments"),
+)
+
+
+def _mapping_sections(form: MappingForm, problems: dict[str, str]) -> list[dict[str, Any]]:
+    """The form's fields by section, each with its reason when proposed and its problem when saved."""
+    return [
+        {
+            "title": title,
+            "fields": [
+                {"field": form[name], "reason": form.reasons.get(name, ""), "problem": problems.get(name, "")}
+                for name in form.fields
+                if name.startswith(prefix)
+            ],
+        }
+        for prefix, title in MAPPING_SECTIONS
+    ]
 
 
 @login_required
