@@ -85,6 +85,21 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
     assert "archived" in rows[stuck.number].message
     needs = client.get(f"/orgs/{organisation.pk}/invoices/", {"sync": "needs_attention"}).context["rows"]
     assert [r.invoice.number for r in needs] == [stuck.number]
+    # The failure links to the setting that fixes it; a retry before the fix says it would fail again.
+    assert rows[stuck.number].fix.url == mapping_url and rows[stuck.number].fix.retry_would_fail
+    retried = client.post(f"/orgs/{organisation.pk}/invoices/{stuck.pk}/retry/", follow=True)
+    assert "would fail again at once. First fix the mapping" in retried.content.decode()
+    # The table refreshes itself: an htmx poll gets the rows only.
+    poll = client.get(f"/orgs/{organisation.pk}/invoices/", headers={"HX-Request": "true"}).content.decode()
+    assert poll.startswith('<tbody id="invoice-rows"') and 'hx-trigger="every 3s"' in poll
+    page = client.get(f"/orgs/{organisation.pk}/invoices/{stuck.pk}/").content.decode()
+    assert f'href="{mapping_url}">Fix the mapping' in page and "No payments yet." in page
+    preview = client.get(f"/orgs/{organisation.pk}/invoices/{sent[0].pk}/preview/").content.decode()
+    assert (
+        "<h2>Ledger lines</h2>" in preview
+        and "<details>" in preview
+        and "$11,000.00" in page_of(client, organisation)
+    )
 
     # The user clears the fee account (fees fall back to GST's); saving re-queues what it can fix.
     client.post(mapping_url, proposed)
@@ -143,3 +158,7 @@ def test_a_revoked_grant_shows_a_banner_until_the_admin_reconnects(client, xero_
     assert b"syncing is paused" not in client.get("/").content
     numbers = [i["InvoiceNumber"] for i in xero_sandbox.control.ledger(tenant_id)["Invoices"]]
     assert numbers == [invoice.number]
+
+
+def page_of(client, organisation) -> str:
+    return client.get(f"/orgs/{organisation.pk}/invoices/").content.decode()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("orgs/<uuid:organisation_id>/mapping/", views.mapping, name="mapping"),
     path("orgs/<uuid:organisation_id>/disconnect/", views.confirm_disconnect, name="disconnect"),
     path("orgs/<uuid:organisation_id>/invoices/", console.invoices, name="invoices"),
+    path("orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/", console.invoice, name="invoice"),
     path(
         "orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/retry/", console.retry_one, name="retry_one"
     ),

@@ -27,6 +27,7 @@ from ledgerlink.sync.documents import invoice_document
 from ledgerlink.sync.models import RemoteLink
 from ledgerlink.web import console
 from ledgerlink.web.mapping import MappingForm
+from ledgerlink.web.preview_table import line_table
 
 
 @login_required
@@ -215,5 +216,12 @@ def preview(request: HttpRequest, organisation_id: str, invoice_id: str) -> Http
     if request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", ""):
         return HttpResponse(json_bytes(result), content_type="application/json")
     body = json_bytes(result["body"]).decode() if result["body"] is not None else ""
-    context = {"organisation": org, "invoice": invoice, "result": result, "body": body, "provider": provider}
+    context = {
+        "organisation": org,
+        "invoice": invoice,
+        "result": result,
+        "body": body,
+        "provider_name": provider_name(provider),
+        "table": line_table(result["body"]),
+    }
     return render(request, "web/preview.html", context)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from ledgerlink.cashflow.money import from_minor
 from ledgerlink.web import formatting
 
 register = template.Library()
@@ -21,6 +22,12 @@ register = template.Library()
 @register.filter
 def money(amount: Decimal | None, organisation: Any) -> str:
     return formatting.money(amount, organisation.home_currency, organisation.country)
+
+
+@register.filter
+def minor_money(minor: int | None, organisation: Any) -> str:
+    """Stored minor units (cents, pence) in the organisation's currency."""
+    return "" if minor is None else money(from_minor(minor), organisation)
 
 
 @register.simple_tag
