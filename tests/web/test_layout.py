@@ -35,13 +35,17 @@ def test_a_member_reaches_no_admin_action_by_url(client, two_organisations):
     assert client.get(f"/orgs/{organisation.pk}/disconnect/").status_code == 403
     assert client.get(f"/orgs/{organisation.pk}/billing/cancel").status_code == 403
     assert client.get(f"/orgs/{organisation.pk}/billing/enable").status_code == 403
+    assert client.get(f"/orgs/{organisation.pk}/api-keys/").status_code == 403
+    assert client.post(f"/orgs/{organisation.pk}/api-keys/", {"name": "x"}).status_code == 403
+    assert client.post(f"/orgs/{organisation.pk}/retry/").status_code == 403
     assert b"I agree" not in client.get(f"/orgs/{organisation.pk}/").content
 
 
 def test_no_page_of_another_organisation_is_found(client, two_organisations):
     _, other, *_ = two_organisations
     client.login(username="sam", password=PASSWORD)  # a member of the first organisation only
-    for path in ("", "billing/", "billing/cancel", "mapping/", "invoices/", "disconnect/"):
+    paths = ("", "billing/", "billing/cancel", "mapping/", "invoices/", "disconnect/", "health/", "members/")
+    for path in (*paths, "api-keys/"):
         assert client.get(f"/orgs/{other.pk}/{path}").status_code == 404, path
 
 
