@@ -26,7 +26,7 @@ from ledgerlink.sync import history
 from ledgerlink.sync.documents import invoice_document
 from ledgerlink.sync.models import RemoteLink
 from ledgerlink.web import console
-from ledgerlink.web.mapping import MappingForm
+from ledgerlink.web.mapping import DEFAULT_PAYMENT, MappingForm
 from ledgerlink.web.preview_table import line_table
 
 
@@ -148,6 +148,8 @@ def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
     # A pre-flight problem is about a saved value: beside a proposal (not saved yet) or a field the user
     # just changed, it would contradict what the field shows.
     shown = set(form.reasons) | set(form.errors)
+    if DEFAULT_PAYMENT in form.reasons:  # each method falls back to the default: proposed, so not missing
+        shown |= {name for name in form.fields if name.startswith("payment:")}
     problems = {
         p.field: p.message for p in _problems(org, connection.provider, chart) if p.field not in shown
     }
