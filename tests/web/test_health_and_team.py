@@ -55,3 +55,30 @@ def test_members_and_roles_are_listed(client, installer):
     client.login(username="sam", password=PASSWORD)
     page = client.get(f"/orgs/{organisation.pk}/members/").content.decode()
     assert "alex" in page and "Administrator" in page and "sam" in page and "(you)" in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_chart_counts_items_synced_and_requests_failed_on_the_organisations_day(client, installer):
+    from ledgerlink.ledgers.models import Connection
+    from ledgerlink.sync.models import Attempt
+
+    organisation, *_ = installer  # Australia/Sydney: 03:00 UTC on 4 December is the afternoon there
+    connection = Connection.objects.create(organisation=organisation, provider="xero", tenant_id="t")
+    Attempt.objects.create(
+        organisation=organisation, connection=connection, outcome="ok", item_count=3, started_at=NOW
+    )
+    Attempt.objects.create(
+        organisation=organisation,
+        connection=connection,
+        outcome="retry",
+        item_count=2,
+        started_at=NOW,
+        path="/Invoices",
+        error_message="Xero is down",
+    )
+    client.login(username="alex", password=PASSWORD)
+    page = client.get(f"/orgs/{organisation.pk}/health/")
+    today = page.context["days"][-1]
+    assert (today.synced, today.failed, today.synced_height) == (3, 1, 120)
+    found = client.get(f"/orgs/{organisation.pk}/health/?q=down").context["log"]
+    assert [a.error_message for a in found] == ["Xero is down"]
