@@ -77,3 +77,14 @@ def services_enabled(organisation) -> bool:
 
     subscription = billing.subscription_of(organisation)
     return subscription is not None and subscription.is_enabled
+
+
+def test_refusals_keep_the_layout_and_a_way_back(client, two_organisations):
+    organisation, other, *_ = two_organisations
+    client.login(username="sam", password=PASSWORD)
+    refused = client.get(f"/orgs/{organisation.pk}/api-keys/")
+    assert refused.status_code == 403 and "<h1>Administrators only</h1>" in refused.content.decode()
+    assert f'href="/orgs/{organisation.pk}/"' in refused.content.decode()
+    missing = client.get(f"/orgs/{other.pk}/")
+    assert missing.status_code == 404 and "Harbour Electric" not in missing.content.decode()
+    assert "<h1>Not found</h1>" in missing.content.decode()
