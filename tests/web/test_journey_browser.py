@@ -200,6 +200,7 @@ def test_a_xero_customer_gets_to_the_first_synced_invoice_in_at_most_15_actions(
             ("billing", "billing/"),
             ("api-keys", "api-keys/"),
             ("members", "members/"),
+            ("notices", "notices/"),
             ("cancel", "billing/cancel"),
             ("disconnect", "disconnect/"),
         ]:
