@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import time_machine
 from django.contrib.auth import get_user_model
 
 from ledgerlink.cashflow import apikeys, services
@@ -27,6 +28,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PHONE = {"width": 390, "height": 844}
 MAX_ACTIONS = 15
+# The journey's day (tests never read the wall clock); time ticks on from it so timeouts and polling work.
+NOW = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)
+TODAY = NOW.date()
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -107,7 +111,7 @@ def _issue_through_the_api(base_url: str, key: str, vat) -> None:
         timeout=10,
     )
     assert customer.status_code == 201, customer.text
-    due = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+    due = (TODAY + dt.timedelta(days=14)).isoformat()
     line = {
         "line_type": "system",
         "description": "Solar array",
@@ -139,6 +143,7 @@ def _sync_once(organisation_id) -> None:
     sync_connection(Connection.objects.get(organisation_id=organisation_id).pk, budget_s=20)
 
 
+@time_machine.travel(NOW, tick=True)
 def test_a_xero_customer_gets_to_the_first_synced_invoice_in_at_most_15_actions(live_server, uk_installer):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium package")
