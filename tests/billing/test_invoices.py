@@ -95,40 +95,45 @@ def test_invoice_pages_are_scoped_to_the_users_organisation(client):
     our_invoice = BillingInvoice.objects.filter(organisation=ours).order_by("period_start").first()
     their_invoice = BillingInvoice.objects.filter(organisation=theirs).first()
 
-    assert client.get(f"/billing/invoices/{our_invoice.pk}").status_code == 302  # sign in first
+    assert (
+        client.get(f"/orgs/{ours.pk}/billing/invoices/{our_invoice.pk}").status_code == 302
+    )  # sign in first
     client.force_login(our_admin)
-    page = client.get(f"/billing/invoices/{our_invoice.pk}")
+    page = client.get(f"/orgs/{ours.pk}/billing/invoices/{our_invoice.pk}")
     assert page.status_code == 200
     assert our_invoice.number in page.content.decode() and "69.00 AUD" in page.content.decode()
-    text = client.get(f"/billing/invoices/{our_invoice.pk}.txt")
+    text = client.get(f"/orgs/{ours.pk}/billing/invoices/{our_invoice.pk}.txt")
     assert text["Content-Type"].startswith("text/plain")
     assert f"LedgerLink invoice {our_invoice.number}" in text.content.decode()
-    assert client.get(f"/billing/invoices/{their_invoice.pk}").status_code == 404
-    assert client.get(f"/billing/invoices/{their_invoice.pk}.txt").status_code == 404
-    assert client.get("/billing/invoices/999999").status_code == 404
+    assert client.get(f"/orgs/{ours.pk}/billing/invoices/{their_invoice.pk}").status_code == 404
+    assert client.get(f"/orgs/{ours.pk}/billing/invoices/{their_invoice.pk}.txt").status_code == 404
+    assert client.get(f"/orgs/{ours.pk}/billing/invoices/999999").status_code == 404
+    legacy = client.get(f"/billing/invoices/{our_invoice.pk}")  # an emailed link finds its organisation
+    assert legacy["Location"] == f"/orgs/{ours.pk}/billing/invoices/{our_invoice.pk}"
+    assert client.get(f"/orgs/{theirs.pk}/billing/invoices/{their_invoice.pk}").status_code == 404
 
 
 @pytest.mark.parametrize(
-    ("currency", "country", "shown"),
+    ("currency", "country", "shown", "billed_in"),
     [
-        ("AUD", "AU", "69.00 AUD"),
-        ("USD", "US", "49.00 USD"),
-        ("GBP", "GB", "49.00 GBP"),
-        ("NZD", "NZ", "49.00 USD"),
+        ("AUD", "AU", "$69.00", "AUD"),
+        ("USD", "US", "$49.00", "USD"),
+        ("GBP", "GB", "£49.00", "GBP"),
+        ("NZD", "NZ", "US$49.00", "USD"),  # a New Zealand page says which dollar
     ],
 )
 def test_enable_page_shows_the_price_in_the_organisations_currency_and_the_terms(
-    client, currency, country, shown
+    client, currency, country, shown, billed_in
 ):
     organisation = make_organisation("UTC", currency, country)
     client.force_login(make_user(organisation, Role.ADMIN))
-    page = client.get("/billing/enable").content.decode()
+    page = client.get(f"/orgs/{organisation.pk}/billing/enable").content.decode()
     assert f"{shown} per month" in page
     assert "The first month is free." in page
     assert "Billing starts on the 1st of the month after the trial ends" in page
     assert 'name="agree"' in page and "csrfmiddlewaretoken" in page
-    billed_elsewhere = f"organisations in {currency} are billed in {shown[-3:]}"
-    assert (billed_elsewhere in page) == (currency != shown[-3:])
+    billed_elsewhere = f"organisations in {currency} are billed in {billed_in}"
+    assert (billed_elsewhere in page) == (currency != billed_in)
 
 
 def test_enabling_needs_the_box_ticked_and_a_csrf_token(organisation):
@@ -137,14 +142,18 @@ def test_enabling_needs_the_box_ticked_and_a_csrf_token(organisation):
     admin = make_user(organisation, Role.ADMIN)
     browser = Client(enforce_csrf_checks=True, HTTP_USER_AGENT="Firefox/140", REMOTE_ADDR="198.51.100.20")
     browser.force_login(admin)
-    browser.get("/billing/enable")
+    browser.get(f"/orgs/{organisation.pk}/billing/enable")
     token = browser.cookies["csrftoken"].value
-    assert browser.post("/billing/enable", {"agree": "on"}).status_code == 403  # no CSRF token
-    refused = browser.post("/billing/enable", {"csrfmiddlewaretoken": token})
+    assert (
+        browser.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"}).status_code == 403
+    )  # no CSRF token
+    refused = browser.post(f"/orgs/{organisation.pk}/billing/enable", {"csrfmiddlewaretoken": token})
     assert refused.status_code == 400 and "Tick “I agree”" in refused.content.decode()
     assert not services.can_connect(organisation)
-    accepted = browser.post("/billing/enable", {"csrfmiddlewaretoken": token, "agree": "on"})
-    assert accepted.status_code == 302 and accepted["Location"] == "/billing/"
+    accepted = browser.post(
+        f"/orgs/{organisation.pk}/billing/enable", {"csrfmiddlewaretoken": token, "agree": "on"}
+    )
+    assert accepted.status_code == 302 and accepted["Location"] == f"/orgs/{organisation.pk}/"
     acceptance = organisation.terms_acceptances.get()
     assert (acceptance.user, acceptance.ip_address, acceptance.user_agent) == (
         admin,
@@ -156,36 +165,45 @@ def test_enabling_needs_the_box_ticked_and_a_csrf_token(organisation):
 
 def test_members_see_the_status_but_cannot_enable_or_cancel(client, organisation, member):
     client.force_login(member)
-    assert client.get("/billing/enable").status_code == 403
-    assert client.post("/billing/enable", {"agree": "on"}).status_code == 403
-    status = client.get("/billing/")
+    assert client.get(f"/orgs/{organisation.pk}/billing/enable").status_code == 403
+    assert client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"}).status_code == 403
+    status = client.get(f"/orgs/{organisation.pk}/billing/")
     assert status.status_code == 200 and "An administrator can enable it." in status.content.decode()
     enabled(organisation)
-    assert client.post("/billing/cancel").status_code == 403
+    assert client.post(f"/orgs/{organisation.pk}/billing/cancel").status_code == 403
     assert services.can_connect(organisation)
 
 
 def test_status_page_shows_the_subscription_and_cancel_then_enable_again(client, organisation, admin):
     client.force_login(admin)
-    assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
+    assert client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"}).status_code == 302
     subscription = services.subscription_of(organisation)
-    page = client.get("/billing/").content.decode()
+    page = client.get(f"/orgs/{organisation.pk}/billing/").content.decode()
     assert '<dd id="state">Free trial</dd>' in page
     assert f"{subscription.first_billing_date:%-d %B %Y}" in page
     assert "Cancel the subscription" in page
     assert f'<dd id="next-invoice">{subscription.first_billing_date:%-d %B %Y}</dd>' in page
-    assert client.post("/billing/cancel").status_code == 302
-    page = client.get("/billing/").content.decode()
+    assert client.post(f"/orgs/{organisation.pk}/billing/cancel").status_code == 302
+    page = client.get(f"/orgs/{organisation.pk}/billing/").content.decode()
     assert '<dd id="state">Cancelled</dd>' in page and "Enable the connector again" in page
     assert 'id="next-invoice"' not in page
-    again = client.get("/billing/enable").content.decode()
+    again = client.get(f"/orgs/{organisation.pk}/billing/enable").content.decode()
     assert "there is no second trial" in again
-    assert client.post("/billing/cancel").status_code == 302  # a repeated cancel is harmless
+    assert (
+        client.post(f"/orgs/{organisation.pk}/billing/cancel").status_code == 302
+    )  # a repeated cancel is harmless
 
 
-def test_a_user_without_an_organisation_gets_404(client, django_user_model):
+def test_another_organisations_billing_is_not_found(client, organisation, django_user_model):
     client.force_login(django_user_model.objects.create_user("loner", "l@example.com", None))
-    assert client.get("/billing/").status_code == 404
+    assert client.get(f"/orgs/{organisation.pk}/billing/").status_code == 404
+    assert client.get(f"/orgs/{organisation.pk}/billing/cancel").status_code == 404
+
+
+def test_old_billing_addresses_never_guess_an_organisation(client, organisation, admin):
+    client.force_login(admin)
+    assert client.get("/billing/")["Location"] == "/"
+    assert client.get("/billing/enable")["Location"] == "/"
 
 
 def test_support_staff_see_billing_in_the_admin_and_can_only_change_an_invoices_status(
@@ -207,18 +225,20 @@ def test_support_staff_see_billing_in_the_admin_and_can_only_change_an_invoices_
     assert client.get("/admin/billing/billinginvoice/add/").status_code == 403
 
 
-def test_pages_follow_the_organisation_chosen_in_the_session_only_among_the_users_own(client):
+def test_billing_pages_act_on_the_organisation_in_their_url_whatever_was_opened_last(client):
+    """Two tabs, two organisations: the page names its organisation; the session's choice plays no part."""
     first, second, stranger = (make_organisation(SYDNEY, "AUD") for _ in range(3))
     user = make_user(first, Role.ADMIN)
     Membership.objects.create(user=user, organisation=second, role=Role.MEMBER)
     client.force_login(user)
-    assert first.name in client.get("/billing/").content.decode()
     session = client.session
     session["organisation_id"] = str(second.pk)
     session.save()
-    page = client.get("/billing/").content.decode()
+    page = client.get(f"/orgs/{first.pk}/billing/").content.decode()
+    assert first.name in page and "Enable the connector" in page
+    assert client.post(f"/orgs/{first.pk}/billing/enable", {"agree": "on"}).status_code == 302
+    assert services.subscription_of(first) and not services.subscription_of(second)
+    page = client.get(f"/orgs/{second.pk}/billing/").content.decode()
     assert second.name in page and "An administrator can enable it." in page  # a member of the second
-    session["organisation_id"] = str(stranger.pk)
-    session.save()
-    page = client.get("/billing/").content.decode()
-    assert first.name in page and stranger.name not in page
+    assert client.post(f"/orgs/{second.pk}/billing/cancel").status_code == 403
+    assert client.get(f"/orgs/{stranger.pk}/billing/").status_code == 404

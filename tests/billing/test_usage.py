@@ -94,7 +94,7 @@ def test_connector_traffic_is_exempt_and_api_calls_count_by_key(client, xero, le
     assert refused.status_code == 409 and "agree to the pricing terms" in refused.content.decode()
     assert ledger_calls == []
     # ... then the real connector talks to the (sandbox) ledger: token exchange, tenants, the chart.
-    assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
+    assert client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"}).status_code == 302
     connected = connect_xero(client, organisation, control, tenant_id)
     assert connected.status_code == 200, connected.content.decode()
     client.logout()

@@ -123,6 +123,6 @@ def test_an_overdue_connector_invoice_is_told_once_with_a_link_to_it(smtp_outbox
     (message,) = smtp_outbox
     assert message["Subject"] == f"{shop.organisation.name}: LedgerLink invoice {invoice.number} is overdue"
     links = _links_open_for_members_only(message, shop)
-    assert f"http://127.0.0.1:8000/billing/invoices/{invoice.pk}" in links
+    assert f"http://127.0.0.1:8000/orgs/{shop.organisation.pk}/billing/invoices/{invoice.pk}" in links
     assert run_alerts(issued_at + dt.timedelta(days=16)) == 0
     assert Notice.objects.filter(kind=NoticeKind.INVOICE_OVERDUE).count() == 1

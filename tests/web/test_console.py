@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from ledgerlink.cashflow import services
-from ledgerlink.ledgers.models import Connection
+from ledgerlink.ledgers.models import Connection, LineTypeMapping
 from ledgerlink.sync import doorbell
 from ledgerlink.sync.worker import sync_connection
 
@@ -52,15 +52,23 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
 
     tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
     client.login(username="alex", password=PASSWORD)
-    client.post("/billing/enable", {"agree": "on"})
+    client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"})
     connect(client, xero_sandbox, organisation, tenant_id)
     connection = Connection.objects.get(organisation=organisation)
     mapping_url = f"/orgs/{organisation.pk}/mapping/"
     page = client.get(mapping_url)
     proposed = page.context["form"].initial
-    # Fees go to their own account, by mistake an archived one: the pre-flight check holds that invoice.
+    # Fees go to their own account, archived in the ledger since it was mapped (the form never offers an
+    # archived one): the pre-flight check holds that invoice.
     archived = next(a for a in page.context["chart"].accounts if a.status == "ARCHIVED" and a.is_revenue)
-    client.post(mapping_url, {**proposed, "line_type:fee.account": archived.id})
+    assert client.post(mapping_url, proposed).status_code == 302
+    LineTypeMapping.objects.create(
+        organisation=organisation,
+        provider="xero",
+        line_type="fee",
+        account_id=archived.id,
+        account_code="205",
+    )
 
     started = client.post(f"/orgs/{organisation.pk}/history/", {"date_from": "", "date_to": ""}, follow=True)
     assert b"Pushing 4 historical invoices" in started.content
@@ -77,6 +85,21 @@ def test_history_push_status_and_a_fix_through_the_pages(client, xero_sandbox, x
     assert "archived" in rows[stuck.number].message
     needs = client.get(f"/orgs/{organisation.pk}/invoices/", {"sync": "needs_attention"}).context["rows"]
     assert [r.invoice.number for r in needs] == [stuck.number]
+    # The failure links to the setting that fixes it; a retry before the fix says it would fail again.
+    assert rows[stuck.number].fix.url == mapping_url and rows[stuck.number].fix.retry_would_fail
+    retried = client.post(f"/orgs/{organisation.pk}/invoices/{stuck.pk}/retry/", follow=True)
+    assert "would fail again at once. First fix the mapping" in retried.content.decode()
+    # The table refreshes itself: an htmx poll gets the rows only.
+    poll = client.get(f"/orgs/{organisation.pk}/invoices/", headers={"HX-Request": "true"}).content.decode()
+    assert poll.startswith('<tbody id="invoice-rows"') and 'hx-trigger="every 3s"' in poll
+    page = client.get(f"/orgs/{organisation.pk}/invoices/{stuck.pk}/").content.decode()
+    assert f'href="{mapping_url}">Fix the mapping' in page and "No payments yet." in page
+    preview = client.get(f"/orgs/{organisation.pk}/invoices/{sent[0].pk}/preview/").content.decode()
+    assert (
+        "<h2>Ledger lines</h2>" in preview
+        and "<details>" in preview
+        and "$11,000.00" in page_of(client, organisation)
+    )
 
     # The user clears the fee account (fees fall back to GST's); saving re-queues what it can fix.
     client.post(mapping_url, proposed)
@@ -112,7 +135,7 @@ def test_a_revoked_grant_shows_a_banner_until_the_admin_reconnects(client, xero_
     customer = services.create_customer(organisation, services.CustomerInput("Lee Chan", "lee@example.com"))
     tenant_id = xero_sandbox.control.create_tenant("AU", "Bright Roofs Solar Pty Ltd")
     client.login(username="alex", password=PASSWORD)
-    client.post("/billing/enable", {"agree": "on"})
+    client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"})
     connect(client, xero_sandbox, organisation, tenant_id)
     mapping_url = f"/orgs/{organisation.pk}/mapping/"
     client.post(mapping_url, client.get(mapping_url).context["form"].initial)
@@ -135,3 +158,7 @@ def test_a_revoked_grant_shows_a_banner_until_the_admin_reconnects(client, xero_
     assert b"syncing is paused" not in client.get("/").content
     numbers = [i["InvoiceNumber"] for i in xero_sandbox.control.ledger(tenant_id)["Invoices"]]
     assert numbers == [invoice.number]
+
+
+def page_of(client, organisation) -> str:
+    return client.get(f"/orgs/{organisation.pk}/invoices/").content.decode()

@@ -21,12 +21,17 @@ def test_admin_sets_up_xero_in_one_sitting(client, xero_sandbox, xero_app, insta
     assert home.redirect_chain == [("/", 302)] and b"Bright Roofs Solar" in home.content
 
     page = client.get(f"/orgs/{organisation.pk}/")
-    assert page.status_code == 200 and b"Connect Xero" in page.content
+    # Setup reads as steps: before the connector is enabled, enabling is the step on offer, not Connect.
+    assert page.status_code == 200 and b"Connect Xero" not in page.content
+    assert b"I agree to the pricing terms" in page.content and "A$69.00" not in page.content.decode()
+    assert "$69.00 per month" in page.content.decode()
 
     # Nothing connects before the pricing terms are accepted.
     refused = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
     assert refused.status_code == 409 and b"pricing terms" in refused.content
-    assert client.post("/billing/enable", {"agree": "on"}).status_code == 302
+    enabled = client.post(f"/orgs/{organisation.pk}/billing/enable", {"agree": "on"})
+    assert enabled["Location"] == f"/orgs/{organisation.pk}/"  # back to setup, at its next step
+    assert b'<button class="primary">Connect Xero</button>' in client.get(enabled["Location"]).content
 
     connected = connect(client, xero_sandbox, organisation, tenant_id)
     assert connected.status_code in (200, 302)
@@ -42,13 +47,19 @@ def test_admin_sets_up_xero_in_one_sitting(client, xero_sandbox, xero_app, insta
     assert proposed[f"tax_rate:{free.pk}.tax_code"] == "EXEMPTOUTPUT"
     assert proposed["payment:default.account"]
 
-    # Save the proposal with an archived account for GST: the pre-flight check names that field.
+    # Proposals are marked as such, with their reason, and no problem about the (empty) saved values.
+    assert form.reasons[f"tax_rate:{free.pk}.tax_code"] == "matched by rate 0% and name"
+    assert "<strong>Proposed</strong> · the business bank account" in mapping.content.decode()
+    assert mapping.context["problems"] == {} or not set(mapping.context["problems"]) & set(form.reasons)
+
+    # An archived account is never offered, and refused beside its field when posted anyway.
     chart_accounts = mapping.context["chart"].accounts
     archived = next(a for a in chart_accounts if a.status == "ARCHIVED" and a.is_revenue)
+    assert f'value="{archived.id}"' not in mapping.content.decode()
     bad = {**proposed, f"tax_rate:{gst.pk}.account": archived.id}
-    saved = client.post(f"/orgs/{organisation.pk}/mapping/", bad, follow=True)
-    problems = saved.context["problems"]
-    assert "archived" in problems[f"tax_rate:{gst.pk}.account"]
+    refused = client.post(f"/orgs/{organisation.pk}/mapping/", bad)
+    assert refused.status_code == 400 and not TaxRateMapping.objects.exists()
+    assert "archived" in refused.context["form"].errors[f"tax_rate:{gst.pk}.account"][0]
 
     fixed = client.post(f"/orgs/{organisation.pk}/mapping/", proposed, follow=True)
     assert fixed.context["problems"] == {}

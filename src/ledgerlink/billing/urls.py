@@ -1,3 +1,6 @@
+"""Mounted under /orgs/<organisation_id>/billing/ (ledgerlink/urls.py): every billing page names its
+organisation."""
+
 from django.urls import path
 
 from ledgerlink.billing import views

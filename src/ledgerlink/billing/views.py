@@ -1,16 +1,18 @@
-"""Minimal billing pages: enable (agree to the terms), status (with invoices and cancel), invoice renderings.
-Every query is scoped to the signed-in user's organisation."""
+"""Billing pages: enable (agree to the terms), status (with invoices and cancel), invoice renderings. Each
+lives under its organisation's URL (/orgs/<id>/billing/...): with two tabs open on two organisations, a
+page always acts on the organisation it names, never on the one opened last."""
 
 from __future__ import annotations
 
 import contextlib
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from ledgerlink.billing import access, invoicing, rules, services
+from ledgerlink.billing import invoicing, rules, services
 from ledgerlink.billing.models import BillingInvoice, Subscription
 from ledgerlink.cashflow import access as members
 from ledgerlink.cashflow.models import Organisation
@@ -18,13 +20,15 @@ from ledgerlink.cashflow.models import Organisation
 AGREE_FIELD = "agree"
 
 
-def current_organisation(request: HttpRequest) -> Organisation:
-    """The organisation the user is working in (see `access.page_organisation`). A user with no organisation
-    gets a 404, never another organisation's data."""
-    organisation = access.page_organisation(request)
-    if organisation is None:
-        raise Http404("You are not a member of any organisation.")
-    return organisation
+def legacy(request: HttpRequest, invoice_id: int | None = None) -> HttpResponse:
+    """The old /billing/ addresses (bookmarks, emailed invoice links): an invoice's own organisation is known,
+    so it goes there; anything else goes to the organisation list rather than guessing one."""
+    if invoice_id is None or not request.user.is_authenticated:
+        return redirect("web:home") if request.user.is_authenticated else redirect_to_login(request.path)
+    invoice = BillingInvoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or members.membership(request.user, invoice.organisation_id) is None:
+        raise Http404("No such invoice")
+    return redirect("billing:invoice", organisation_id=invoice.organisation_id, invoice_id=invoice_id)
 
 
 def _terms(organisation: Organisation, subscription: Subscription | None) -> dict[str, object]:
@@ -43,13 +47,13 @@ def _terms(organisation: Organisation, subscription: Subscription | None) -> dic
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def enable(request: HttpRequest) -> HttpResponse:
-    organisation = current_organisation(request)
-    if not members.is_admin(request.user, organisation):
+def enable(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    organisation, is_admin = members.organisation_for(request.user, organisation_id)
+    if not is_admin:
         return render(request, "billing/admin_only.html", {"organisation": organisation}, status=403)
     subscription = services.subscription_of(organisation)
     if subscription is not None and subscription.is_enabled:
-        return redirect("billing:status")
+        return redirect("billing:status", organisation_id=organisation.pk)
     error = ""
     if request.method == "POST":
         if request.POST.get(AGREE_FIELD) == "on":
@@ -59,7 +63,8 @@ def enable(request: HttpRequest) -> HttpResponse:
                 ip=request.META.get("REMOTE_ADDR"),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
-            return redirect("billing:status")
+            # Enabling is setup's first step: the setup page opens the next one (connect a ledger).
+            return redirect("web:organisation", organisation_id=organisation.pk)
         error = "Tick “I agree” to accept the pricing terms."
     context = {
         "organisation": organisation,
@@ -75,13 +80,13 @@ def enable(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def status(request: HttpRequest) -> HttpResponse:
-    organisation = current_organisation(request)
+def status(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    organisation, is_admin = members.organisation_for(request.user, organisation_id)
     subscription = services.subscription_of(organisation)
     context = {
         "organisation": organisation,
         "subscription": subscription,
-        "is_admin": members.is_admin(request.user, organisation),
+        "is_admin": is_admin,
         "invoices": BillingInvoice.objects.filter(organisation=organisation),
         "price": f"{subscription.price:.2f}" if subscription else "",
         "next_invoice_on": services.next_invoice_on(subscription) if subscription else None,
@@ -90,34 +95,38 @@ def status(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
-def cancel(request: HttpRequest) -> HttpResponse:
-    organisation = current_organisation(request)
-    if not members.is_admin(request.user, organisation):
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    """GET: a confirmation that says what stops; POST: cancel."""
+    organisation, is_admin = members.organisation_for(request.user, organisation_id)
+    if not is_admin:
         return render(request, "billing/admin_only.html", {"organisation": organisation}, status=403)
+    if request.method == "GET":
+        context = {"organisation": organisation, "subscription": services.subscription_of(organisation)}
+        return render(request, "billing/cancel.html", context)
     # A double-submitted cancel finds nothing to cancel: the page already says cancelled.
     with contextlib.suppress(services.NotEnabled):
         services.cancel_connector(organisation, request.user)
-    return redirect("billing:status")
+    return redirect("billing:status", organisation_id=organisation.pk)
 
 
-def _invoice(request: HttpRequest, invoice_id: int) -> BillingInvoice:
+def _invoice(request: HttpRequest, organisation_id: str, invoice_id: int) -> BillingInvoice:
+    organisation, _ = members.organisation_for(request.user, organisation_id)
     return get_object_or_404(
-        BillingInvoice.objects.select_related("organisation"),
-        pk=invoice_id,
-        organisation=current_organisation(request),
+        BillingInvoice.objects.select_related("organisation"), pk=invoice_id, organisation=organisation
     )
 
 
 @login_required
 @require_GET
-def invoice_html(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    return HttpResponse(invoicing.render_html(_invoice(request, invoice_id)))
+def invoice_html(request: HttpRequest, organisation_id: str, invoice_id: int) -> HttpResponse:
+    return HttpResponse(invoicing.render_html(_invoice(request, organisation_id, invoice_id)))
 
 
 @login_required
 @require_GET
-def invoice_text(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_text(request: HttpRequest, organisation_id: str, invoice_id: int) -> HttpResponse:
     return HttpResponse(
-        invoicing.render_text(_invoice(request, invoice_id)), content_type="text/plain; charset=utf-8"
+        invoicing.render_text(_invoice(request, organisation_id, invoice_id)),
+        content_type="text/plain; charset=utf-8",
     )

@@ -34,5 +34,5 @@ def notice_settings(organisation_id: object) -> str:
     return _org(organisation_id, "notices/")
 
 
-def billing_invoice(invoice_id: object) -> str:
-    return f"{settings.PUBLIC_URL}/billing/invoices/{invoice_id}"
+def billing_invoice(organisation_id: object, invoice_id: object) -> str:
+    return _org(organisation_id, f"billing/invoices/{invoice_id}")

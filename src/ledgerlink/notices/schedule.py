@@ -175,7 +175,7 @@ def _overdue(invoice: BillingInvoice) -> Incident:
                 "and is not paid yet.",
             ),
             action="View the invoice",
-            action_url=links.billing_invoice(invoice.pk),
+            action_url=links.billing_invoice(invoice.organisation_id, invoice.pk),
         ),
     )
 

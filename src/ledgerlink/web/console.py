@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -28,12 +29,41 @@ PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
+class Fix:
+    """Where the setting that fixes a failure is, and whether a retry before fixing it would only fail
+    again at once (a configuration error stays until the setting changes)."""
+
+    label: str
+    url: str
+    retry_would_fail: bool
+
+
+@dataclass(frozen=True)
 class InvoiceRow:
     invoice: Invoice
     label: str
     message: str
     tone: str
     objects: tuple[status.ObjectSyncStatus, ...] = ()
+    fix: Fix | None = None
+
+
+def fixes(organisation: Organisation, chains: list[str]) -> dict[str, Fix]:
+    """For each invoice (chain) that waits for the user: the page that fixes it. A paused connection is
+    fixed by reconnecting, a configuration error (mapping, archived account, missing tax rate) on the
+    mapping page; other failures (the ledger was down) have no setting, a retry is the fix."""
+    waiting = SyncRecord.objects.filter(
+        organisation=organisation, chain__in=chains, state__in=[SyncState.NEEDS_ATTENTION, SyncState.PAUSED]
+    ).values_list("chain", "state", "error_is_configuration")
+    found: dict[str, Fix] = {}
+    for chain, state, configuration in waiting:
+        if state == SyncState.PAUSED:
+            url = reverse("web:organisation", args=[organisation.pk]) + "#ledger-h"
+            found[chain] = Fix("Reconnect the ledger", url, retry_would_fail=True)
+        elif configuration and chain not in found:
+            url = reverse("web:mapping", args=[organisation.pk])
+            found[chain] = Fix("Fix the mapping", url, retry_would_fail=True)
+    return found
 
 
 def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> list[InvoiceRow]:
@@ -42,6 +72,7 @@ def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> lis
     invoices = list(invoices.select_related("customer")[:PAGE_SIZE])
     connection = connections.live_connection(organisation)
     statuses = status.invoice_statuses(connection, [i.pk for i in invoices]) if connection else {}
+    found_fixes = fixes(organisation, [str(i.pk) for i in invoices])
     rows = []
     for invoice in invoices:
         found = statuses.get(str(invoice.pk))
@@ -50,7 +81,10 @@ def invoice_rows(organisation: Organisation, invoices: QuerySet[Invoice]) -> lis
         elif found is None:
             rows.append(InvoiceRow(invoice, "not connected", "", "muted"))
         else:
-            rows.append(InvoiceRow(invoice, found.label, found.message, TONES[found.label], found.objects))
+            fix = found_fixes.get(str(invoice.pk))
+            rows.append(
+                InvoiceRow(invoice, found.label, found.message, TONES[found.label], found.objects, fix)
+            )
     return rows
 
 
@@ -86,27 +120,52 @@ def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "wanted": wanted,
         "connection": connections.live_connection(org),
     }
-    return render(request, "web/invoices.html", context)
+    # The table polls itself (htmx) so a status turns synced without a reload: the poll gets the rows only.
+    template = "web/_invoice_rows.html" if getattr(request, "htmx", False) else "web/invoices.html"
+    return render(request, template, context)
 
 
 @login_required
 @require_POST
 def retry_one(request: HttpRequest, organisation_id: str, invoice_id: str) -> HttpResponse:
     org, _ = access.organisation_for(request.user, organisation_id, admin=True)
-    # Everything of the invoice that failed: itself, a payment, a refund, its cancellation.
-    records = SyncRecord.objects.filter(organisation=org, chain=str(invoice_id))
-    retried = sum(requeue.retry_record(record) for record in records)
-    messages.info(request, "Sent again." if retried else "Nothing to retry for that invoice.")
+    _retry_chains(request, org, [str(invoice_id)])
     return redirect("web:invoices", organisation_id=org.pk)
 
 
 @login_required
 @require_POST
 def retry_all(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    """The selected invoices (`invoice` values), or with none selected every failed one."""
     org, _ = access.organisation_for(request.user, organisation_id, admin=True)
-    count = requeue.retry_failed(org)
-    messages.info(request, f"{count} record{'s' if count != 1 else ''} queued again.")
+    selected = request.POST.getlist("invoice")
+    if selected:
+        _retry_chains(request, org, selected)
+    else:
+        count = requeue.retry_failed(org)
+        messages.info(request, f"{count} record{'s' if count != 1 else ''} queued again.")
     return redirect("web:invoices", organisation_id=org.pk)
+
+
+def _retry_chains(request: HttpRequest, org: Organisation, chains: list[str]) -> None:
+    """Send again what failed of these invoices (the invoice, a payment, a refund, its cancellation),
+    except where a retry would only fail again at once: those are named with what fixes them."""
+    blocked = {chain: fix for chain, fix in fixes(org, chains).items() if fix.retry_would_fail}
+    records = SyncRecord.objects.filter(organisation=org, chain__in=[c for c in chains if c not in blocked])
+    retried = sum(requeue.retry_record(record) for record in records)
+    if blocked:
+        steps = sorted({fix.label.lower() for fix in blocked.values()})
+        count, one = len(blocked), len(blocked) == 1
+        messages.warning(
+            request,
+            f"{count} invoice{'' if one else 's'} not retried: a retry would fail again at once. "
+            f"First {' and '.join(steps)}; that sends {'it' if one else 'them'} again by itself.",
+        )
+    if retried or not blocked:
+        messages.info(
+            request,
+            f"{retried} item{'s' if retried != 1 else ''} sent again." if retried else "Nothing to retry.",
+        )
 
 
 @login_required
@@ -158,3 +217,24 @@ def eta(push: HistoricalPush) -> str:
 
 def latest_push(organisation: Organisation) -> HistoricalPush | None:
     return HistoricalPush.objects.filter(organisation=organisation).order_by("-started_at").first()
+
+
+@login_required
+def invoice(request: HttpRequest, organisation_id: str, invoice_id: str) -> HttpResponse:
+    """One invoice: its sync status with the fix, and what happened to it since (payments, reversals, credit
+    notes), each with its state in the ledger."""
+    org, is_admin = access.organisation_for(request.user, organisation_id)
+    found = get_object_or_404(Invoice.objects.filter(organisation=org), pk=invoice_id)
+    row = invoice_rows(org, Invoice.objects.filter(pk=found.pk))[0]
+    ledger_state = {(o.kind, o.subject_id): o for o in row.objects}
+    payments = found.payments.prefetch_related("reversals").order_by("received_on")
+    context = {
+        "organisation": org,
+        "is_admin": is_admin,
+        "row": row,
+        "invoice": found,
+        "payments": [(p, ledger_state.get((ObjectKind.PAYMENT, str(p.pk)))) for p in payments],
+        "credit_notes": found.credit_notes.order_by("issued_on"),
+        "connection": connections.live_connection(org),
+    }
+    return render(request, "web/invoice.html", context)

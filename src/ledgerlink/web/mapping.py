@@ -13,56 +13,61 @@ from ledgerlink.cashflow.models import LineType, Organisation, PaymentMethod, Ta
 from ledgerlink.ledgers import suggest
 from ledgerlink.ledgers.contract import Chart, LedgerAccount
 from ledgerlink.ledgers.models import LineTypeMapping, PaymentAccountMapping, TaxRateMapping
+from ledgerlink.ledgers.providers import provider_name
 
 DEFAULT_PAYMENT = "payment:default.account"
 
 
-def _account_label(account: LedgerAccount) -> str:
-    label = f"{account.code} {account.name}".strip()
-    return label if account.status == "ACTIVE" else f"{label} (archived)"
-
-
 def _account_choices(accounts: list[LedgerAccount], blank: str) -> list[tuple[str, str]]:
-    return [("", blank)] + [(a.id, _account_label(a)) for a in accounts]
+    """Active accounts only: an archived one is never offered (the ledger refuses it)."""
+    return [("", blank)] + [(a.id, f"{a.code} {a.name}".strip()) for a in accounts if a.status == "ACTIVE"]
+
+
+def _choice(label: str, choices: list[tuple[str, str]], ledger: str) -> forms.ChoiceField:
+    # Anything not offered is archived, deleted or another ledger's: say so beside the field.
+    refused = (
+        f"Not an active choice in {ledger}'s chart (archived accounts and rates are refused): choose another."
+    )
+    return forms.ChoiceField(
+        label=label, choices=choices, required=False, error_messages={"invalid_choice": refused}
+    )
 
 
 class MappingForm(forms.Form):
     def __init__(self, *args: Any, organisation: Organisation, provider: str, chart: Chart, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.organisation, self.provider, self.chart = organisation, provider, chart
+        # Why each proposed value was chosen, by field: filled by `initial_from_chart`, shown until saved.
+        self.reasons: dict[str, str] = {}
+        ledger = provider_name(provider)
         self.tax_rates = list(TaxRate.objects.filter(organisation=organisation, active=True))
         revenue = [a for a in chart.accounts if a.is_revenue]
         paying = [a for a in chart.accounts if a.accepts_payments]
         taxes = [("", "Choose a tax rate")] + [
-            (t.code, f"{t.name} ({t.rate.normalize()}%)" + ("" if t.status == "ACTIVE" else " (archived)"))
+            (t.code, f"{t.name} ({suggest.percent(t.rate)})")
             for t in chart.tax_rates
-            if t.applies_to_revenue
+            if t.applies_to_revenue and t.status == "ACTIVE"
         ]
         for rate in self.tax_rates:
-            self.fields[f"tax_rate:{rate.pk}.account"] = forms.ChoiceField(
-                label=f"{rate.name}: revenue account",
-                choices=_account_choices(revenue, "Choose an account"),
-                required=False,
+            named = f"{rate.name} ({suggest.percent(rate.rate)})"
+            accounts = _account_choices(revenue, "Choose an account")
+            self.fields[f"tax_rate:{rate.pk}.account"] = _choice(
+                f"{named}: revenue account", accounts, ledger
             )
-            self.fields[f"tax_rate:{rate.pk}.tax_code"] = forms.ChoiceField(
-                label=f"{rate.name}: ledger tax rate", choices=taxes, required=False
+            self.fields[f"tax_rate:{rate.pk}.tax_code"] = _choice(
+                f"{named}: {ledger} tax rate", taxes, ledger
             )
         for line_type in LineType:
-            self.fields[f"line_type:{line_type.value}.account"] = forms.ChoiceField(
-                label=f"{line_type.label} lines",
-                choices=_account_choices(revenue, "Use the tax rate's account"),
-                required=False,
+            accounts = _account_choices(revenue, "Use the tax rate's account")
+            self.fields[f"line_type:{line_type.value}.account"] = _choice(
+                f"{line_type.label} lines", accounts, ledger
             )
-        self.fields[DEFAULT_PAYMENT] = forms.ChoiceField(
-            label="Default payment account",
-            choices=_account_choices(paying, "Choose an account"),
-            required=False,
+        self.fields[DEFAULT_PAYMENT] = _choice(
+            "Default payment account", _account_choices(paying, "Choose an account"), ledger
         )
         for method in PaymentMethod:
-            self.fields[f"payment:{method.value}.account"] = forms.ChoiceField(
-                label=f"{method.label} payments",
-                choices=_account_choices(paying, "Use the default"),
-                required=False,
+            self.fields[f"payment:{method.value}.account"] = _choice(
+                f"{method.label} payments", _account_choices(paying, "Use the default"), ledger
             )
 
     def initial_from_saved(self) -> dict[str, str]:
@@ -83,9 +88,19 @@ class MappingForm(forms.Form):
         for item in proposal.tax_rates:
             initial[f"tax_rate:{item.tax_rate_id}.account"] = item.account.id if item.account else ""
             initial[f"tax_rate:{item.tax_rate_id}.tax_code"] = item.tax.code if item.tax else ""
+            self.reasons[f"tax_rate:{item.tax_rate_id}.account"] = item.account_reason
+            self.reasons[f"tax_rate:{item.tax_rate_id}.tax_code"] = item.tax_reason
         if proposal.payment_account:
             initial[DEFAULT_PAYMENT] = proposal.payment_account.id
+            self.reasons[DEFAULT_PAYMENT] = proposal.payment_reason
         return initial
+
+    def propose_unsaved(self) -> None:
+        """Saved values stay; what was never saved is filled from the chart, each with its reason."""
+        saved = self.initial_from_saved()
+        proposed = {k: v for k, v in self.initial_from_chart().items() if v and not saved.get(k)}
+        self.reasons = {k: r for k, r in self.reasons.items() if k in proposed and r}
+        self.initial = {**saved, **proposed}
 
     def _code(self, account_id: str) -> str:
         return next((a.code for a in self.chart.accounts if a.id == account_id), "")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from ledgerlink.web import console, views
+from ledgerlink.web import console, health, team, views
 
 app_name = "web"
 
@@ -11,7 +11,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<uuid:organisation_id>/", views.organisation, name="organisation"),
     path("orgs/<uuid:organisation_id>/mapping/", views.mapping, name="mapping"),
+    path("orgs/<uuid:organisation_id>/disconnect/", views.confirm_disconnect, name="disconnect"),
+    path("orgs/<uuid:organisation_id>/health/", health.health, name="health"),
+    path("orgs/<uuid:organisation_id>/members/", team.members, name="members"),
+    path("orgs/<uuid:organisation_id>/api-keys/", team.api_keys, name="api_keys"),
+    path("orgs/<uuid:organisation_id>/api-keys/<int:key_id>/revoke/", team.revoke_key, name="revoke_key"),
     path("orgs/<uuid:organisation_id>/invoices/", console.invoices, name="invoices"),
+    path("orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/", console.invoice, name="invoice"),
     path(
         "orgs/<uuid:organisation_id>/invoices/<uuid:invoice_id>/retry/", console.retry_one, name="retry_one"
     ),

@@ -3,24 +3,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from ledgerlink.billing import rules as billing_rules
+from ledgerlink.billing import services as billing_services
 from ledgerlink.cashflow import access
-from ledgerlink.cashflow.models import Invoice, PaymentMethod, TaxRate
+from ledgerlink.cashflow.models import Invoice, Organisation, PaymentMethod, TaxRate
 from ledgerlink.ledgers import charts, connections, registry, validation
 from ledgerlink.ledgers.http import json_bytes
 from ledgerlink.ledgers.mappings import resolve_mapping
+from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.ledgers.preview import preview_invoice
 from ledgerlink.ledgers.providers import PROVIDERS, provider_name
 from ledgerlink.sync import history
 from ledgerlink.sync.documents import invoice_document
 from ledgerlink.sync.models import RemoteLink
 from ledgerlink.web import console
-from ledgerlink.web.mapping import MappingForm
+from ledgerlink.web.mapping import DEFAULT_PAYMENT, MappingForm
+from ledgerlink.web.preview_table import line_table
 
 
 @login_required
@@ -35,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
     org, is_admin = access.organisation_for(request.user, organisation_id)
-    # The billing pages work on the session's organisation: opening one here makes it the current one.
+    # Exempt ledger callbacks are counted against the organisation last opened (billing middleware).
     request.session["organisation_id"] = str(org.pk)
     connection = connections.live_connection(org)
     problems: list[validation.Problem] = []
@@ -57,8 +64,57 @@ def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "history_form": console.HistoryForm(),
         # One Connect button per ledger LedgerLink can sign in to, named as its users know it.
         "connectable": [(key, PROVIDERS[key].connect_label) for key in registry.OAUTH_PROVIDERS],
+        "provider_name": provider_name(connection.provider) if connection else "",
+        **setup_steps(org, connection, chart, problems),
     }
     return render(request, "web/organisation.html", context)
+
+
+def setup_steps(
+    org: Organisation, connection: Connection | None, chart: Any, problems: list[Any]
+) -> dict[str, Any]:
+    """Where the organisation is in setup: each step done or not, and the first one not done (the page's
+    main button belongs to it)."""
+    subscription = billing_services.subscription_of(org)
+    enabled = subscription is not None and subscription.is_enabled
+    connected = connection is not None and connection.status == ConnectionStatus.ACTIVE
+    mapped = connected and chart is not None and not problems
+    done = {"enable": enabled, "connect": connected, "mapping": mapped}
+    current = next((step for step, ok in done.items() if not ok), "done")
+    offer = billing_rules.offered_price(org.home_currency)
+    return {
+        "subscription": subscription,
+        "steps_done": done,
+        "current_step": current,
+        "offer": offer,
+        "trial_ends_on": billing_rules.trial_end(billing_services.local_today(org)),
+    }
+
+
+@login_required
+@require_http_methods(["GET"])
+def confirm_disconnect(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    """Disconnect asks first and says what it stops; the ledgers' own view does it on the POST."""
+    org, _ = access.organisation_for(request.user, organisation_id, admin=True)
+    connection = connections.live_connection(org)
+    if connection is None:
+        messages.info(request, "No ledger is connected: there is nothing to disconnect.")
+        return redirect("web:organisation", organisation_id=org.pk)
+    name = provider_name(connection.provider)
+    context = {
+        "organisation": org,
+        "title": f"Disconnect {name} from {org.name}?",
+        "consequences": [
+            f"New invoices, payments and credit notes stop going to {name} ({connection.tenant_name}).",
+            f"LedgerLink's access is revoked at {name}; nothing already in the ledger is changed.",
+            "The mapping and the sync history are kept: connecting again picks up where it stopped.",
+        ],
+        "action": reverse("ledgers:disconnect", args=[connection.provider]),
+        "hidden": {"organisation": str(org.pk)},
+        "confirm_label": f"Yes, disconnect {name}",
+        "back": reverse("web:organisation", args=[org.pk]),
+    }
+    return render(request, "web/confirm.html", context)
 
 
 def _problems(org, provider: str, chart) -> list[validation.Problem]:
@@ -80,7 +136,7 @@ def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
         messages.info(request, "Connect a ledger first: its accounts and tax rates load as soon as you do.")
         return redirect("web:organisation", organisation_id=org.pk)
     kwargs = {"organisation": org, "provider": connection.provider, "chart": chart}
-    if request.method == "POST" and "suggest" not in request.POST:
+    if request.method == "POST":
         form = MappingForm(request.POST, **kwargs)
         if form.is_valid():
             form.save()
@@ -88,17 +144,47 @@ def mapping(request: HttpRequest, organisation_id: str) -> HttpResponse:
             return redirect("web:mapping", organisation_id=org.pk)
     else:
         form = MappingForm(**kwargs)
-        form.initial = form.initial_from_saved()
-        if "suggest" in request.POST or not form.initial:
-            form.initial = {**form.initial_from_chart(), **form.initial}
-            if "suggest" in request.POST:
-                messages.info(request, "Suggested from your chart of accounts: review, then save.")
-    problems = {p.field: p.message for p in _problems(org, connection.provider, chart)}
-    return render(
-        request,
-        "web/mapping.html",
-        {"organisation": org, "connection": connection, "form": form, "problems": problems, "chart": chart},
-    )
+        form.propose_unsaved()
+    # A pre-flight problem is about a saved value: beside a proposal (not saved yet) or a field the user
+    # just changed, it would contradict what the field shows.
+    shown = set(form.reasons) | set(form.errors)
+    if DEFAULT_PAYMENT in form.reasons:  # each method falls back to the default: proposed, so not missing
+        shown |= {name for name in form.fields if name.startswith("payment:")}
+    problems = {
+        p.field: p.message for p in _problems(org, connection.provider, chart) if p.field not in shown
+    }
+    context = {
+        "organisation": org,
+        "connection": connection,
+        "provider_name": provider_name(connection.provider),
+        "form": form,
+        "problems": problems,
+        "chart": chart,
+        "sections": _mapping_sections(form, problems),
+    }
+    return render(request, "web/mapping.html", context, status=400 if form.errors else 200)
+
+
+MAPPING_SECTIONS = (
+    ("tax_rate:", "Tax rates and revenue accounts"),
+    ("line_type:", "Line types (optional: an account of their own)"),
+    ("payment:", "Payments"),
+)
+
+
+def _mapping_sections(form: MappingForm, problems: dict[str, str]) -> list[dict[str, Any]]:
+    """The form's fields by section, each with its reason when proposed and its problem when saved."""
+    return [
+        {
+            "title": title,
+            "fields": [
+                {"field": form[name], "reason": form.reasons.get(name, ""), "problem": problems.get(name, "")}
+                for name in form.fields
+                if name.startswith(prefix)
+            ],
+        }
+        for prefix, title in MAPPING_SECTIONS
+    ]
 
 
 @login_required
@@ -132,5 +218,12 @@ def preview(request: HttpRequest, organisation_id: str, invoice_id: str) -> Http
     if request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", ""):
         return HttpResponse(json_bytes(result), content_type="application/json")
     body = json_bytes(result["body"]).decode() if result["body"] is not None else ""
-    context = {"organisation": org, "invoice": invoice, "result": result, "body": body, "provider": provider}
+    context = {
+        "organisation": org,
+        "invoice": invoice,
+        "result": result,
+        "body": body,
+        "provider_name": provider_name(provider),
+        "table": line_table(result["body"]),
+    }
     return render(request, "web/preview.html", context)
