@@ -107,7 +107,7 @@ def _connect_through_consent_page(web: str, provider: str, organisation: str, te
     option = re.search(rf'<option value="([^"]+)">{re.escape(html.escape(organisation))}</option>', form.text)
     assert option, form.text
     browser.get(f"{web}/orgs/{option[1]}/", timeout=10).raise_for_status()  # the organisation worked in
-    terms = browser.get(f"{web}/billing/enable", timeout=10)
+    terms = browser.get(f"{web}/orgs/{option[1]}/billing/enable", timeout=10)
     browser.post(
         terms.url, {"csrfmiddlewaretoken": _csrf(terms.text), "agree": "on"}, headers={"Referer": terms.url}
     ).raise_for_status()
