@@ -71,3 +71,8 @@ def on_connection_saved(sender: type, instance: Connection, **kwargs: object) ->
     """A connection back to active (reconnected): its paused records are due again."""
     if instance.status == ConnectionStatus.ACTIVE and transitions.resume_connection(instance.pk):
         _ring_after_commit({instance.pk})
+
+
+def on_sync_allowed_again(sender: object, organisation_id: uuid.UUID, **kwargs: object) -> None:
+    """`sync_allowed_again` receiver: the records held while the organisation could not sync are due now."""
+    _ring_after_commit(transitions.release_held(organisation_id))
