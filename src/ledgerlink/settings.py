@@ -189,6 +189,27 @@ QBO_API_URL = os.environ.get("QBO_API_URL", "https://quickbooks.api.intuit.com")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_query": {"()": "ledgerlink.logfilters.DropQueryStrings"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"level": "INFO", "class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LEDGERLINK_LOG_LEVEL", "WARNING")},
+    # Django's own django.server set-up, plus the filter: runserver's request lines would carry the OAuth
+    # callback's one-time code (django.request logs only the path; gunicorn leaves the query out).
+    "loggers": {
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["no_query"],
+            "level": "INFO",
+            "propagate": False,
+        }
+    },
 }
