@@ -153,6 +153,8 @@ else:
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Every sign-in (ours and the admin's) goes through the throttle: per account and address, in the database.
+AUTHENTICATION_BACKENDS = ["ledgerlink.cashflow.signin.ThrottledBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
