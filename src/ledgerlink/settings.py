@@ -157,6 +157,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Every sign-in (ours and the admin's) goes through the throttle: per account and address, in the database.
 AUTHENTICATION_BACKENDS = ["ledgerlink.cashflow.signin.ThrottledBackend"]
+# How many proxies in front of us append to X-Forwarded-For (0: clients connect directly).
+SIGNIN_TRUSTED_PROXIES = int(os.environ.get("LEDGERLINK_TRUSTED_PROXIES", "0"))
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

@@ -83,3 +83,29 @@ def test_the_admin_sign_in_is_throttled_too(client, user):
         )
     assert response.status_code == 200  # the form again, not a redirect into the admin
     assert "_auth_user_id" not in client.session
+
+
+def test_behind_a_proxy_the_address_it_saw_counts_not_what_the_client_wrote(client, user, settings):
+    settings.SIGNIN_TRUSTED_PROXIES = 1
+    with time_machine.travel(START, tick=False):
+        for n in range(signin.MAX_FAILURES):
+            # The attacker invents a new leftmost entry on every guess; the proxy appends what it saw.
+            client.post(
+                "/login/",
+                {"username": "alex", "password": "guess"},
+                REMOTE_ADDR="10.0.0.2",
+                HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.7",
+            )
+        locked = client.post(
+            "/login/",
+            {"username": "alex", "password": RIGHT},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
+        other = client.post(
+            "/login/",
+            {"username": "alex", "password": RIGHT},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+    assert not signed_in(locked) and signed_in(other)

@@ -27,9 +27,21 @@ WINDOW = dt.timedelta(minutes=15)
 LOCKOUT = dt.timedelta(minutes=15)
 
 
+def client_address(request: HttpRequest | None) -> str:
+    """The client's address: REMOTE_ADDR, or behind `SIGNIN_TRUSTED_PROXIES` proxies the X-Forwarded-For
+    entry that the outermost of them added. Never an entry further left: a client writes those itself, and
+    could name a new address on every guess."""
+    if request is None:
+        return ""
+    hops = int(getattr(settings, "SIGNIN_TRUSTED_PROXIES", 0))
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
+    return str(request.META.get("REMOTE_ADDR") or "")
+
+
 def _key(username: str, request: HttpRequest | None) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a client could set that header to a new address on every guess.
-    address = (request.META.get("REMOTE_ADDR") if request is not None else "") or ""
+    address = client_address(request)
     material = f"{settings.SECRET_KEY}|{username.strip().casefold()}|{address}"
     return hashlib.sha256(material.encode()).hexdigest()
 
