@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-# A path followed by its query: "/connections/xero/callback/?code=..&state=.." up to a space or quote.
+# A path followed by its query: "/connections/<provider>/callback/?code=..&state=.." up to a space or quote.
 _QUERY = re.compile(r"(/[^\s?\"']*)\?[^\s\"']*")
 
 
