@@ -4,10 +4,13 @@ through a lock, other addresses and accounts are untouched, and the lock ends on
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import RequestFactory
 
 from ledgerlink.cashflow import signin
 from ledgerlink.cashflow.models import SignInThrottle
@@ -109,3 +112,29 @@ def test_behind_a_proxy_the_address_it_saw_counts_not_what_the_client_wrote(clie
             HTTP_X_FORWARDED_FOR="203.0.113.9",
         )
     assert not signed_in(locked) and signed_in(other)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_processes_lose_no_failure():
+    """Failures counted at once by many workers all count (one atomic UPDATE each)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("racing threads need a database that waits on locks (the PostgreSQL pass)")
+    request = RequestFactory().post("/login/", REMOTE_ADDR="198.51.100.7")
+    errors: list[BaseException] = []
+
+    def fail_once() -> None:
+        try:
+            signin.record_failure("alex", request, now=START)
+        except BaseException as error:  # raised in the test's thread below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fail_once) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    row = SignInThrottle.objects.get()
+    assert row.failures == 12 and row.locked_until == START + signin.LOCKOUT

@@ -17,6 +17,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -55,26 +56,20 @@ def locked_for(username: str, request: HttpRequest | None, now: dt.datetime | No
 
 
 def record_failure(username: str, request: HttpRequest | None, now: dt.datetime | None = None) -> None:
-    """Count one wrong password; the `MAX_FAILURES`th within `WINDOW` locks the pair for `LOCKOUT`."""
+    """Count one wrong password; the `MAX_FAILURES`th within `WINDOW` locks the pair for `LOCKOUT`. Each
+    step is one UPDATE the database applies atomically, so racing processes never lose a failure."""
     now = now or timezone.now()
-    key = _key(username, request)
+    rows = SignInThrottle.objects.filter(key=_key(username, request))
     try:
         with transaction.atomic():
-            row, created = SignInThrottle.objects.select_for_update().get_or_create(
-                key=key, defaults={"failures": 1, "first_failure_at": now}
+            SignInThrottle.objects.get_or_create(
+                key=_key(username, request), defaults={"first_failure_at": now}
             )
-    except IntegrityError:  # two first failures raced: the other created the row; count on it
-        created = False
-    if created:
-        return
-    with transaction.atomic():
-        row = SignInThrottle.objects.select_for_update().get(key=key)
-        if now - row.first_failure_at > WINDOW:
-            row.failures, row.first_failure_at = 0, now
-        row.failures += 1
-        if row.failures >= MAX_FAILURES:
-            row.locked_until = now + LOCKOUT
-        row.save()
+    except IntegrityError:  # two first failures raced: the other one created the row
+        pass
+    rows.filter(first_failure_at__lt=now - WINDOW).update(failures=0, first_failure_at=now)
+    rows.update(failures=F("failures") + 1)
+    rows.filter(failures__gte=MAX_FAILURES).update(locked_until=now + LOCKOUT)
 
 
 def clear(username: str, request: HttpRequest | None) -> None:
