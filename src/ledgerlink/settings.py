@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ledgerlink.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ledgerlink.web.context.attention",
+                "ledgerlink.headers.csp_nonce",
             ]
         },
     }
@@ -153,6 +155,10 @@ else:
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Every sign-in (ours and the admin's) goes through the throttle: per account and address, in the database.
+AUTHENTICATION_BACKENDS = ["ledgerlink.cashflow.signin.ThrottledBackend"]
+# How many proxies in front of us append to X-Forwarded-For (0: clients connect directly).
+SIGNIN_TRUSTED_PROXIES = int(os.environ.get("LEDGERLINK_TRUSTED_PROXIES", "0"))
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -189,6 +195,27 @@ QBO_API_URL = os.environ.get("QBO_API_URL", "https://quickbooks.api.intuit.com")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_query": {"()": "ledgerlink.logfilters.DropQueryStrings"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"level": "INFO", "class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LEDGERLINK_LOG_LEVEL", "WARNING")},
+    # Django's own django.server set-up, plus the filter: runserver's request lines would carry the OAuth
+    # callback's one-time code (django.request logs only the path; gunicorn leaves the query out).
+    "loggers": {
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["no_query"],
+            "level": "INFO",
+            "propagate": False,
+        }
+    },
 }

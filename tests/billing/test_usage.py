@@ -148,7 +148,16 @@ def test_usage_report_is_scoped_to_the_keys_organisation(client):
     assert report["exempt"] == {"total": 0, "by_kind": []}
 
 
-@pytest.mark.parametrize("month", ["2027-13", "2027-1", "27-01", "January", "2027-00", "2027-01-01"])
+# The last three are Arabic-Indic, fullwidth and Devanagari digits: `\d` matches them, the schema does not.
+BAD_MONTHS = ["2027-13", "2027-1", "27-01", "January", "2027-00", "2027-01-01", "0000-01", "", "2027-01\n"]
+BAD_MONTHS += [
+    "\u0662\u0660\u0662\u0667-\u0660\u0661",
+    "\uff12\uff10\uff12\uff17-\uff10\uff11",
+    "2027-\u0966\u0967",
+]
+
+
+@pytest.mark.parametrize("month", BAD_MONTHS)
 def test_a_bad_month_is_a_field_level_422(client, month):
     organisation = make_organisation()
     _, key = apikeys.create_api_key(organisation)

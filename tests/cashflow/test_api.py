@@ -251,9 +251,10 @@ def test_bad_invoices_get_field_level_errors_and_write_nothing(
     assert not Invoice.objects.exists()
 
 
-def test_a_body_that_is_not_json_is_400(api_client):
+def test_a_body_that_is_not_json_is_a_field_level_422(api_client):
     response = api_client.post("/invoices", raw="{not json")
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
     assert not Invoice.objects.exists()
 
 

@@ -3,6 +3,7 @@ exchange signalled and logged without secrets. Real sockets on loopback, no mock
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -18,9 +19,9 @@ from ledgerlink.ledgers.signals import ledger_call_made
 CONTEXT = http.CallContext("org-1", "xero", "Xero-Correlation-Id")
 
 
-def _serve(behaviour: str) -> Iterator[str]:
+def _serve(behaviour: str, size: int = 0) -> Iterator[str]:
     """A one-purpose loopback server: 'drop' reads the request then closes; 'slow' reads and never answers;
-    'ok' answers 200 with a correlation id."""
+    'ok' answers 200 with a correlation id; 'huge' answers a JSON list `size` bytes long."""
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     stop = threading.Event()
@@ -41,6 +42,13 @@ def _serve(behaviour: str) -> Iterator[str]:
                     )
                 elif behaviour == "slow":
                     stop.wait(2)
+                elif behaviour == "huge":
+                    head = (
+                        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+                    )
+                    # The client hangs up once it has read enough: that is the point.
+                    with contextlib.suppress(OSError):
+                        conn.sendall(head.encode() + b"[" + b" " * (size - 2) + b"]")
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -133,3 +141,23 @@ def test_a_failing_receiver_never_breaks_the_call(calls):
             assert http.send(CONTEXT, "GET", url).status == 200
     finally:
         ledger_call_made.disconnect(broken)
+
+
+@pytest.fixture
+def small_limit(monkeypatch) -> None:
+    monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", 256 * 1024)  # the rule, at a size a test can send
+
+
+def test_a_huge_answer_to_a_write_is_unknown_and_to_a_read_a_retry(small_limit):
+    for url in _serve("huge", 1024 * 1024):
+        with pytest.raises(UnknownOutcome, match="too large") as written:
+            http.send(CONTEXT, "PUT", url, content=b"{}")
+        assert written.value.code == "too_large"
+        with pytest.raises(Retry, match="too large"):
+            http.send(CONTEXT, "GET", url)
+
+
+def test_an_answer_under_the_limit_is_read_whole(small_limit):
+    for url in _serve("huge", 200 * 1024):
+        exchange = http.send(CONTEXT, "GET", url)
+        assert len(exchange.content) == 200 * 1024 and exchange.json() == []

@@ -19,6 +19,15 @@ def test_control_api_needs_the_token(sandbox) -> None:
     assert requests.get(sandbox.base_url + "/_sandbox/health").json()["provider"] == "xero"
 
 
+def test_the_token_is_taken_from_the_header_only(sandbox) -> None:
+    """A token in the URL would land in access logs and Referer headers: the query parameter opens nothing."""
+    url = sandbox.base_url + "/_sandbox/tenants"
+    in_query = requests.post(url, params={"token": sandbox.token}, json={"region": "AU"})
+    assert in_query.status_code == 401
+    in_header = requests.post(url, headers={"X-Sandbox-Token": sandbox.token}, json={"region": "AU"})
+    assert in_header.status_code in (200, 201)
+
+
 def test_inputs_are_validated(sandbox) -> None:
     control = sandbox.control
     for call in (

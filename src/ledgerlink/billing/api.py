@@ -7,17 +7,25 @@ from datetime import date
 
 from ninja import NinjaAPI, Query, Router, Schema
 from ninja.errors import AuthenticationError
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ledgerlink.billing import usage
 
 router = Router(tags=["usage"])
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+# ASCII digits only (`\d` would also take Arabic-Indic or fullwidth digits); year 0000 is no calendar month.
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 class UsageQuery(Schema):
     month: str | None = Field(None, pattern=MONTH_PATTERN, description="YYYY-MM; default: this month")
+
+    @field_validator("month")
+    @classmethod
+    def _a_real_month(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("0000"):
+            raise ValueError("A month as YYYY-MM from 0001-01 on.")
+        return value
 
 
 class KeyCalls(Schema):

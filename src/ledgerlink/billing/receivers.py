@@ -7,7 +7,7 @@ from typing import Any
 from ledgerlink.billing import services, usage
 from ledgerlink.billing.models import UsageKind
 from ledgerlink.cashflow.models import Organisation
-from ledgerlink.ledgers.signals import ConnectBlocked
+from ledgerlink.ledgers.signals import ConnectBlocked, SyncBlocked
 
 NOT_ENABLED = (
     "The connector is not enabled for this organisation. An administrator must agree to the pricing terms "
@@ -16,6 +16,11 @@ NOT_ENABLED = (
 CANCELLED = (
     "The connector subscription was cancelled. An administrator can enable it again on the billing page "
     "before a ledger can be connected."
+)
+
+ENDED = (
+    "The connector subscription has ended, so syncing is paused. Nothing is lost: history and mappings are "
+    "kept, and what CashFlow records meanwhile is sent once an administrator enables the connector again."
 )
 
 
@@ -34,3 +39,9 @@ def count_ledger_call(
     if not organisation_id:
         return
     usage.record_exempt(organisation_id, UsageKind.LEDGER_CALL, provider=provider, calls=calls)
+
+
+def hold_sync_after_service(sender: Any, organisation: Organisation, **kwargs: Any) -> None:
+    """`sync_requested` receiver: a cancelled subscription syncs until its paid month or trial is over."""
+    if not services.may_sync(organisation):
+        raise SyncBlocked(ENDED)

@@ -16,7 +16,7 @@ nothing else decides a price or a date. The rules, in words (docs/billing.md say
 import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 MINOR_UNITS = 100  # USD, AUD and GBP all have two decimal places.
@@ -94,6 +94,15 @@ def resumed_billing_start(first_enabled_on: date, reenabled_on: date) -> date:
     """Where billing starts again after a re-enable: the next 1st (on or after the re-enable date), and never
     inside the one trial the organisation ever gets (which is anchored on its first enable)."""
     return max(first_billing_date(first_enabled_on), first_on_or_after(reenabled_on))
+
+
+def last_served_day(first_billing: date, cancelled_on: date, span_billing_from: date) -> date:
+    """The last day a cancelled connector still syncs: to the end of the month it was cancelled in when that
+    month was billed (paid for, not refunded), else to the end of the free trial (the day before the first
+    paid day); never before the cancellation itself."""
+    month_start = cancelled_on.replace(day=1)
+    paid_until = last_day_of_month(cancelled_on) if month_start >= span_billing_from else cancelled_on
+    return max(cancelled_on, paid_until, first_billing - timedelta(days=1))
 
 
 def firsts_between(start: date, until: date) -> Iterator[date]:

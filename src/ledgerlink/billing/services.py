@@ -17,6 +17,7 @@ from ledgerlink.billing import rules
 from ledgerlink.billing.models import Enablement, Subscription, SubscriptionStatus, TermsAcceptance
 from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Organisation
+from ledgerlink.ledgers.signals import sync_allowed_again
 
 # The pricing terms an administrator agrees to. A change of wording or price is a new version.
 TERMS_VERSION = "2026-11"
@@ -139,6 +140,11 @@ def _resume(subscription: Subscription, acceptance: TermsAcceptance, today: date
     subscription.cancelled_on = None
     subscription.save(update_fields=["status", "currency", "price_minor", "cancelled_on", "updated_at"])
     _open_span(subscription, acceptance, today, billing_from)
+    # Records held while the subscription had ended go out again once this enable has committed.
+    organisation_id = subscription.organisation_id
+    transaction.on_commit(
+        lambda: sync_allowed_again.send(sender=Subscription, organisation_id=organisation_id)
+    )
 
 
 def _open_span(
@@ -191,3 +197,23 @@ def can_connect(organisation: Organisation) -> bool:
         .exclude(status=SubscriptionStatus.CANCELLED)
         .exists()
     )
+
+
+def last_served_day(subscription: Subscription) -> date | None:
+    """The last local day a cancelled subscription still syncs (its paid month or its trial); None while
+    enabled."""
+    if subscription.is_enabled or subscription.cancelled_on is None:
+        return None
+    span = subscription.enablements.exclude(cancelled_on__isnull=True).order_by("-enabled_on", "-id").first()
+    billing_from = span.billing_from if span else subscription.first_billing_date
+    return rules.last_served_day(subscription.first_billing_date, subscription.cancelled_on, billing_from)
+
+
+def may_sync(organisation: Organisation, now: datetime | None = None) -> bool:
+    """False once a cancelled subscription's paid period or trial is over. An organisation that never
+    enabled has no connection to sync (the connect gate), so it is not refused here."""
+    subscription = subscription_of(organisation)
+    if subscription is None:
+        return True
+    served = last_served_day(subscription)
+    return served is None or local_today(organisation, now) <= served

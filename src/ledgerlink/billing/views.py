@@ -90,6 +90,8 @@ def status(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "invoices": BillingInvoice.objects.filter(organisation=organisation),
         "price": f"{subscription.price:.2f}" if subscription else "",
         "next_invoice_on": services.next_invoice_on(subscription) if subscription else None,
+        "last_served_day": services.last_served_day(subscription) if subscription else None,
+        "may_sync": services.may_sync(organisation),
     }
     return render(request, "billing/status.html", context)
 

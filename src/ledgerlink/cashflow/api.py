@@ -9,13 +9,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Header, NinjaAPI, Query
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as InputError
 from ninja.security import HttpBearer
 
-from ledgerlink.cashflow import apikeys, services
+from ledgerlink.cashflow import apikeys, parsing, services
 from ledgerlink.cashflow.errors import ValidationError
 from ledgerlink.cashflow.idempotency import error_body, respond
 from ledgerlink.cashflow.models import ApiKey, Customer, Invoice, Organisation, Payment, Project, TaxRate
@@ -59,6 +61,7 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api-v1",
     auth=ApiKeyAuth(),
+    parser=parsing.StrictJsonParser(),
     description="CashFlow's records in LedgerLink. Money is a decimal string; every POST takes an "
     "Idempotency-Key. See docs/cashflow-api.md.",
 )
@@ -89,6 +92,20 @@ def _input_error(error: dict[str, Any]) -> dict[str, Any]:
 @api.exception_handler(InputError)
 def input_error(request: HttpRequest, error: InputError) -> HttpResponse:
     return api.create_response(request, {"detail": [_input_error(e) for e in error.errors]}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    """ninja's own 4xx, except a body that is not JSON: that is a field-level 422 like any other input."""
+    if isinstance(error.__cause__, parsing.BodyNotJson):
+        return api.create_response(request, parsing.not_json_error(), status=422)
+    return api.create_response(request, {"detail": error.message}, status=error.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    """Over DATA_UPLOAD_MAX_MEMORY_SIZE: the API's JSON, not Django's HTML 400 for a suspicious request."""
+    return api.create_response(request, parsing.too_large_error(), status=413)
 
 
 def _organisation(request: HttpRequest) -> Organisation:

@@ -79,6 +79,19 @@ class Membership(models.Model):
         return self.role == Role.ADMIN
 
 
+class SignInThrottle(models.Model):
+    """Failed sign-ins of one username from one address (`key`: a digest of both, so no password guess or
+    address is stored in clear). In the database so every process sees the same count."""
+
+    key = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]} {self.failures}"
+
+
 class ApiKey(models.Model):
     """An organisation's API key. Only the SHA-256 of the key is kept; `prefix` finds the row."""
 

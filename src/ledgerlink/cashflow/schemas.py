@@ -16,11 +16,16 @@ from ledgerlink.cashflow.models import InvoiceStatus, LineType, PaymentMethod
 # --- input types ----------------------------------------------------------------------------------------
 
 
+# Patterns spell digits [0-9]: `\d` in Python, pydantic and most JSON Schema validators also matches
+# Arabic-Indic, fullwidth and other Unicode digits, which Decimal and date would then read as numbers.
+ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
 def _decimal_string(pattern: str, example: str, what: str) -> object:
     """An Annotated Decimal that accepts only a JSON string matching `pattern`, documented as a string."""
 
     def parse(value: object) -> Decimal:
-        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+        if not isinstance(value, str) or not re.fullmatch(pattern, value, re.ASCII):
             raise ValueError(f'{what} as a decimal string, e.g. "{example}"')
         return Decimal(value)
 
@@ -32,24 +37,26 @@ def _decimal_string(pattern: str, example: str, what: str) -> object:
 
 
 SignedMoney = _decimal_string(
-    r"^-?\d{1,9}(\.\d{1,2})?$", "1250.00", "An amount with at most 2 decimal places"
+    r"^-?[0-9]{1,9}(\.[0-9]{1,2})?$", "1250.00", "An amount with at most 2 decimal places"
 )
 PositiveMoney = _decimal_string(
-    r"^\d{1,12}(\.\d{1,2})?$", "500.00", "An amount with at most 2 decimal places"
+    r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "500.00", "An amount with at most 2 decimal places"
+)
+Quantity = _decimal_string(r"^[0-9]{1,5}(\.[0-9]{1,4})?$", "1", "A quantity with at most 4 decimal places")
+Percent = _decimal_string(r"^[0-9]{1,3}(\.[0-9]{1,4})?$", "10", "A percentage with at most 4 decimal places")
+Kilowatts = _decimal_string(
+    r"^[0-9]{1,6}(\.[0-9]{1,3})?$", "6.6", "A size in kW with at most 3 decimal places"
 )
 UnitAmount = _decimal_string(
-    r"^-?\d{1,9}(\.\d{1,4})?$", "0.0275", "A unit amount with at most 4 decimal places (a price per watt)"
+    r"^-?[0-9]{1,9}(\.[0-9]{1,4})?$", "0.0275", "A unit amount with at most 4 decimal places (per watt)"
 )
-Quantity = _decimal_string(r"^\d{1,5}(\.\d{1,4})?$", "1", "A quantity with at most 4 decimal places")
-Percent = _decimal_string(r"^\d{1,3}(\.\d{1,4})?$", "10", "A percentage with at most 4 decimal places")
-Kilowatts = _decimal_string(r"^\d{1,6}(\.\d{1,3})?$", "6.6", "A size in kW with at most 3 decimal places")
 
 
 def _iso_date(value: object) -> object:
     """Only "YYYY-MM-DD": pydantic would also read 0 or "1700000000" as a Unix time, which no caller means."""
     if isinstance(value, dt.date):
         return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not re.fullmatch(ISO_DATE, value, re.ASCII):
         raise ValueError("A date as YYYY-MM-DD.")
     return value
 
@@ -92,7 +99,7 @@ Reference = bounded_text(255)
 MoneyOut = Annotated[
     Decimal,
     PlainSerializer(lambda value: str(value), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["1250.00"]}),
 ]
 DecimalOut = Annotated[
     Decimal,
@@ -216,7 +223,7 @@ UnitAmountOut = Annotated[
     Decimal,
     PlainSerializer(lambda value: str(value), return_type=str),
     WithJsonSchema(
-        {"type": "string", "pattern": r"^-?\d+\.\d{2}(\d{2})?$", "examples": ["1250.00", "0.0275"]}
+        {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}([0-9]{2})?$", "examples": ["1250.00", "0.0275"]}
     ),
 ]
 

@@ -36,6 +36,9 @@ logger = logging.getLogger("ledgerlink.ledgers.http")
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
+# No ledger answer we read comes near this; a longer body is a hostile or broken peer, and reading it all
+# would hold a worker's memory hostage.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _local = threading.local()
@@ -156,23 +159,60 @@ def send(
             auth=auth,
             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
             allow_redirects=False,
+            stream=True,  # the body is read below, up to MAX_RESPONSE_BYTES
         )
+        body = _bounded_body(response)
     except requests.RequestException as exc:
         elapsed_ms = (time.perf_counter() - started) * 1000
         _record(context, method, path, 0, elapsed_ms, "")
         raise _classify(exc, context, method) from exc
     elapsed_ms = (time.perf_counter() - started) * 1000
+    if body is None:
+        _record(context, method, path, response.status_code, elapsed_ms, "")
+        raise _too_large(context, method)
     header = context.correlation_header
     correlation_id = response.headers.get(header, "") if header else ""
     _record(context, method, path, response.status_code, elapsed_ms, correlation_id)
     return HttpExchange(
         status=response.status_code,
         headers=response.headers,
-        content=response.content,
+        content=body,
         elapsed_ms=elapsed_ms,
         correlation_id=correlation_id,
         content_type=response.headers.get("Content-Type", ""),
     )
+
+
+def _bounded_body(response: requests.Response) -> bytes | None:
+    """The whole body, or None (connection closed) once it passes MAX_RESPONSE_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    with response:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _no_usable_answer(
+    context: CallContext, method: str, what: str, codes: tuple[str, str]
+) -> Retry | UnknownOutcome:
+    """The request left but no answer can be used (`what` happened): a read is simply tried again, a
+    write may have been saved and is checked first. `codes`: (for a read, for a write)."""
+    name = provider_name(context.provider)
+    if method in SAFE_METHODS:
+        return Retry(f"{name} {what}. It will be tried again.", code=codes[0])
+    return UnknownOutcome(
+        f"{name} {what} after the request was sent; it may have been saved. "
+        "It will be checked before anything is sent again.",
+        code=codes[1],
+    )
+
+
+def _too_large(context: CallContext, method: str) -> Retry | UnknownOutcome:
+    return _no_usable_answer(context, method, "sent an answer too large to read", ("too_large", "too_large"))
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -191,13 +231,9 @@ def _classify(exc: requests.RequestException, context: CallContext, method: str)
     name = provider_name(context.provider)
     if _never_sent(exc):
         return Retry(f"Could not reach {name}; nothing was sent. It will be tried again.", code="unreachable")
-    if method in SAFE_METHODS:
+    if method in SAFE_METHODS:  # the read's own sentence says "in time"
         return Retry(f"{name} did not answer in time. It will be tried again.", code="read_failed")
-    return UnknownOutcome(
-        f"{name} did not answer after the request was sent; it may have been saved. "
-        "It will be checked before anything is sent again.",
-        code="no_response",
-    )
+    return _no_usable_answer(context, method, "did not answer", ("read_failed", "no_response"))
 
 
 def _record(

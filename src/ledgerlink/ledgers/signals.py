@@ -6,6 +6,11 @@
   and never break a sync.
 - `connect_requested(organisation, user, provider)`: sent by the connect view before it redirects to the
   ledger. A receiver refuses by raising `ConnectBlocked("plain sentence")`; the view shows that sentence.
+- `sync_requested(organisation, connection)`: sent by the sync engine before a run sends anything. A receiver
+  refuses by raising `SyncBlocked("plain sentence")` (billing: the subscription's paid period or trial is
+  over); the run then holds the connection's records paused, history and mappings untouched.
+- `sync_allowed_again(organisation_id)`: sent (after commit) when whatever refused `sync_requested` no longer
+  does (billing: the connector was enabled again); the sync engine makes the held records due.
 """
 
 from __future__ import annotations
@@ -14,10 +19,21 @@ from django.dispatch import Signal
 
 ledger_call_made = Signal()
 connect_requested = Signal()
+sync_requested = Signal()
+sync_allowed_again = Signal()
 
 
 class ConnectBlocked(Exception):
     """Raised by a `connect_requested` receiver to refuse a connection; the message is shown to the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SyncBlocked(Exception):
+    """Raised by a `sync_requested` receiver to hold an organisation's sync; the message is shown as the
+    records' reason."""
 
     def __init__(self, message: str):
         super().__init__(message)

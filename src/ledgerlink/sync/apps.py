@@ -11,7 +11,7 @@ class SyncConfig(AppConfig):
         from ledgerlink.cashflow.api import api
         from ledgerlink.cashflow.events import register_handler
         from ledgerlink.ledgers import models as ledger_models
-        from ledgerlink.ledgers.signals import ledger_call_made
+        from ledgerlink.ledgers.signals import ledger_call_made, sync_allowed_again
         from ledgerlink.sync import audit, doorbell, outbox, requeue, tasks
         from ledgerlink.sync.api import router
 
@@ -20,6 +20,7 @@ class SyncConfig(AppConfig):
         # The engine's part of API v1 (cashflow never imports its consumers), before any URL is generated.
         api.add_router("/", router)
         ledger_call_made.connect(audit.count_call, dispatch_uid="sync-count-calls")
+        sync_allowed_again.connect(requeue.on_sync_allowed_again, dispatch_uid="sync-allowed-again")
         for model in (
             ledger_models.TaxRateMapping,
             ledger_models.LineTypeMapping,

@@ -75,3 +75,8 @@ def on_connection_saved(sender: type, instance: Connection, **kwargs: object) ->
         _ring_after_commit({instance.pk})
     elif instance.status == ConnectionStatus.NEEDS_RECONNECT:
         transitions.pause_connection(instance, instance.last_error)
+
+
+def on_sync_allowed_again(sender: object, organisation_id: uuid.UUID, **kwargs: object) -> None:
+    """`sync_allowed_again` receiver: the records held while the organisation could not sync are due now."""
+    _ring_after_commit(transitions.release_held(organisation_id))

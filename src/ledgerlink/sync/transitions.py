@@ -5,6 +5,7 @@ user holds a plain sentence saying why (docs/sync.md, "States")."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
@@ -215,6 +216,28 @@ def pause_connection(connection: Connection, message: str) -> int:
         return SyncRecord.objects.filter(connection=connection, state__in=_ACTIVE_STATES).update(
             state=SyncState.PAUSED, last_error=message, error_kind="reconnect", **_LEASE_CLEARED
         )
+
+
+#: The error kind of records held because the organisation may not sync (its subscription ended).
+HELD_KIND = "not_allowed"
+
+
+def hold_connection(connection: Connection, message: str) -> int:
+    """The organisation may not sync now: its open records wait paused under `HELD_KIND`, the connection
+    itself is left as it is (nothing to reconnect; enabling again resumes them)."""
+    return SyncRecord.objects.filter(connection=connection, state__in=_ACTIVE_STATES).update(
+        state=SyncState.PAUSED, last_error=message, error_kind=HELD_KIND, **_LEASE_CLEARED
+    )
+
+
+def release_held(organisation_id: uuid.UUID | str) -> set[int]:
+    """Records held by `hold_connection` are due again; returns the connections that have some."""
+    held = SyncRecord.objects.filter(
+        organisation_id=organisation_id, state=SyncState.PAUSED, error_kind=HELD_KIND
+    )
+    connection_ids = set(held.values_list("connection_id", flat=True))
+    held.update(state=SyncState.PENDING, next_attempt_at=timezone.now(), last_error="", error_kind="")
+    return connection_ids
 
 
 def resume_connection(connection_id: int) -> int:

@@ -37,6 +37,7 @@ from ledgerlink.ledgers.errors import (
     UnknownOutcome,
 )
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
+from ledgerlink.ledgers.signals import SyncBlocked, sync_requested
 from ledgerlink.sync import doorbell, leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
@@ -113,6 +114,13 @@ def sync_connection(
     report = RunReport()
     if connection.status != ConnectionStatus.ACTIVE:
         report.stopped_for = f"connection is {connection.status}"
+        return report
+    try:
+        # Another app may forbid syncing (billing: the subscription ended); sync never imports it.
+        sync_requested.send(sender=Connection, organisation=connection.organisation, connection=connection)
+    except SyncBlocked as blocked:
+        transitions.hold_connection(connection, blocked.message)
+        report.stopped_for = blocked.message
         return report
     if not leases.due_records(connection.pk, timezone.now()).exists():
         return report  # a doorbell for work another run already did: no token, no mapping, no call

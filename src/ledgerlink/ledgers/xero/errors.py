@@ -7,7 +7,7 @@ Messages shown to users are Xero's own sentence in a plain frame; raw bodies are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ledgerlink.ledgers import http
@@ -36,21 +36,26 @@ _CONFIGURATION_MARKERS = (
 )
 
 
-def _messages(entries: Iterable[Any]) -> list[str]:
-    return [str(e.get("Message", "")).strip() for e in entries if isinstance(e, Mapping) and e.get("Message")]
+def objects(value: Any) -> list[Mapping[str, Any]]:
+    """The JSON objects of a list Xero should have sent; nothing for anything else (a hostile or broken
+    answer may put a number, a string or an object where a list belongs)."""
+    return [entry for entry in value if isinstance(entry, Mapping)] if isinstance(value, list) else []
+
+
+def _messages(entries: Any) -> list[str]:
+    return [str(e.get("Message", "")).strip() for e in objects(entries) if e.get("Message")]
 
 
 def element_messages(element: Mapping[str, Any]) -> list[str]:
     """Every validation message on an element, its lines' included (line errors sit in LineItems[i])."""
-    found = _messages(element.get("ValidationErrors") or [])
-    for line in element.get("LineItems") or []:
-        if isinstance(line, Mapping):
-            found += _messages(line.get("ValidationErrors") or [])
+    found = _messages(element.get("ValidationErrors"))
+    for line in objects(element.get("LineItems")):
+        found += _messages(line.get("ValidationErrors"))
     return list(dict.fromkeys(found))  # de-duplicated, order kept
 
 
 def element_warnings(element: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(_messages(element.get("Warnings") or []))
+    return tuple(_messages(element.get("Warnings")))
 
 
 def validation_error(messages: list[str], noun: str, correlation_id: str = "") -> LedgerError:
@@ -89,7 +94,7 @@ def request_error(
     detail = str(body.get("Detail", "")) if isinstance(body, Mapping) else ""
     text = body if isinstance(body, str) else ""
     if status == 400 and isinstance(body, Mapping):
-        elements = body.get("Elements") or []
+        elements = objects(body.get("Elements"))
         messages = element_messages(elements[0]) if elements else []
         messages = messages or [str(body.get("Message", ""))]
         return validation_error(messages, noun, correlation_id)

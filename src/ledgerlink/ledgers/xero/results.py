@@ -32,15 +32,50 @@ CREDIT_NOTES = Collection("CreditNotes", "CreditNoteID", "credit note", "CreditN
 ALLOCATIONS = Collection("Allocations", "AllocationID", "allocation")
 
 
+KNOWN_STATUSES = frozenset({"", "OK", "WARNING", "ERROR"})
+MAX_ID_LENGTH = 64  # Xero's ids are GUIDs (36); anything much longer is not an id
+
+
+class Malformed(ValueError):
+    """An element Xero echoed that cannot be read as saved or refused."""
+
+
 def decimal_or_none(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            number = None
+        if number is not None and number.is_finite():
+            return number
+    raise Malformed(f"an unreadable amount {str(value)[:40]!r}")
 
 
 def failed(element: Mapping[str, Any]) -> bool:
     status = str(element.get("StatusAttributeString", "")).upper()
-    return status == "ERROR" or bool(element.get("HasErrors")) or bool(element.get("ValidationErrors"))
+    return (
+        status == "ERROR"
+        or bool(element.get("HasErrors"))
+        or bool(errors.objects(element.get("ValidationErrors")))
+    )
+
+
+def _checked(element: Mapping[str, Any], collection: Collection) -> None:
+    """Raise `Malformed` unless the element says plainly that it was saved, with a usable id."""
+    status = element.get("StatusAttributeString", "")
+    if not isinstance(status, str) or status.upper() not in KNOWN_STATUSES:
+        raise Malformed(f"an unknown status {str(status)[:40]!r}")
+    if element.get("ValidationErrors") not in (None, []) and not isinstance(
+        element.get("ValidationErrors"), list
+    ):
+        raise Malformed("validation errors that are not a list")
+    found = element.get(collection.id_field)
+    if not isinstance(found, str) or not found.strip() or len(found) > MAX_ID_LENGTH:
+        raise Malformed(f"no usable {collection.id_field}")
 
 
 def remote_ref(element: Mapping[str, Any], collection: Collection, kind: ObjectKind) -> RemoteRef:
@@ -63,10 +98,17 @@ def element_outcome(
     """One echoed element → the item's outcome. An intermediate step (`done=False`) reports the new id in
     `extra_ids` under the collection's noun ("credit_note"), for the next step to use, and its remote ref,
     whose Total (a credit note's) the engine compares to the cent before the last step reports none."""
-    if failed(element) or not element.get(collection.id_field):
+    if failed(element):
         error = errors.validation_error(errors.element_messages(element), collection.noun, correlation_id)
         return ItemOutcome(record_id=item.record_id, error=error)
-    ref = remote_ref(element, collection, kind)
+    try:
+        _checked(element, collection)
+        ref = remote_ref(element, collection, kind)
+    except Malformed as problem:
+        # Not refused, not plainly saved: it may be in Xero. Look it up before sending again, never guess.
+        return ItemOutcome(
+            record_id=item.record_id, error=unreadable(collection.noun, str(problem), correlation_id)
+        )
     warnings = errors.element_warnings(element)
     if not done:
         return ItemOutcome(
@@ -77,6 +119,16 @@ def element_outcome(
             done=False,
         )
     return ItemOutcome(record_id=item.record_id, remote=ref, warnings=warnings)
+
+
+def unreadable(noun: str, problem: str, correlation_id: str = "") -> UnknownOutcome:
+    """Xero's answer about an object could not be read; it may have been saved."""
+    return UnknownOutcome(
+        f"Xero's answer about this {noun} could not be read ({problem}); it will be looked up before "
+        "anything is sent again.",
+        code="unreadable_answer",
+        correlation_id=correlation_id,
+    )
 
 
 def _missing(item: SyncItem, noun: str, correlation_id: str) -> ItemOutcome:
@@ -100,7 +152,7 @@ def read_batch(
     """Outcomes for a batch answer, one per item. `numbers` are the items' numbers as sent (for collections
     with a number field): an element is matched by number first, by position otherwise."""
     listed = body.get(collection.key) if isinstance(body, Mapping) else None  # a text body lists nothing
-    elements = [e for e in listed or [] if isinstance(e, Mapping)]
+    elements = errors.objects(listed)
     by_number = {str(e.get(collection.number_field)): e for e in elements} if numbers else {}
     outcomes = []
     for index, item in enumerate(items):

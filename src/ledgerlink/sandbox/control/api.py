@@ -1,6 +1,7 @@
 """The /_sandbox control API (not part of any ledger): apps, tenants, consent without a browser, ledger
 reads, request logs, fault rules, the clock, token switches and reset. JSON in and out; every path except
-``/_sandbox/health`` and the read-only tenant pages needs ``X-Sandbox-Token`` (or ``?token=``)."""
+``/_sandbox/health`` and the read-only tenant pages needs the ``X-Sandbox-Token`` header. Never a query
+parameter: URLs land in access logs, browser history and Referer headers."""
 
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ class ControlAPI:
         )
 
     def _authorised(self, request: Request) -> bool:
-        given = request.headers.get("X-Sandbox-Token") or request.args.get("token") or ""
+        given = request.headers.get("X-Sandbox-Token") or ""
         return hmac.compare_digest(given.encode(), self.plane.control_token.encode())
 
     def handle(self, request: Request) -> Response:
@@ -317,8 +318,7 @@ class ControlAPI:
             tenant = self.plane.store.tenants.get(tenant_id)
             if tenant is None:
                 return Response("No such tenant", 404, content_type="text/plain")
-            token = request.args.get("token")
-            markup = self.plane.provider.tenant_page(tenant, f"?token={html.escape(token)}" if token else "")
+            markup = self.plane.provider.tenant_page(tenant)
         return Response(markup, content_type="text/html; charset=utf-8")
 
     def index(self, request: Request) -> Response:

@@ -132,7 +132,7 @@ class QuickBooksProvider:
         out["Preferences"] = self._view(ledger, "Preferences", ledger["preferences"])
         return out
 
-    def tenant_page(self, tenant: dict[str, Any], token_query: str) -> str:
+    def tenant_page(self, tenant: dict[str, Any]) -> str:
         return company_page(tenant)
 
     # -- dispatch ---------------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ class XeroProvider:
             "Items": render(ledger["items"]),
         }
 
-    def tenant_page(self, tenant: dict[str, Any], token_query: str) -> str:
+    def tenant_page(self, tenant: dict[str, Any]) -> str:
         ledger = tenant["ledger"]
         esc = html.escape
         rows = "".join(

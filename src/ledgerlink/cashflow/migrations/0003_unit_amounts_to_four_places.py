@@ -14,7 +14,7 @@ def ten_thousandths_to_cents(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cashflow", "0001_initial")]
+    dependencies = [("cashflow", "0002_signin_throttle")]
 
     operations = [
         migrations.RenameField("invoiceline", "unit_amount_minor", "unit_amount_e4"),
