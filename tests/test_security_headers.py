@@ -40,7 +40,7 @@ def pages(organisation) -> list[str]:  # type: ignore[no-untyped-def]
         reverse("web:home"),
         reverse("web:organisation", args=[organisation.pk]),
         reverse("web:invoices", args=[organisation.pk]),
-        reverse("billing:status"),
+        reverse("billing:status", args=[organisation.pk]),
         "/api/v1/docs",
     ]
 

@@ -55,7 +55,7 @@ def test_sync_holds_after_the_paid_month_and_resumes_on_enable(
         billing.cancel_connector(organisation, admin)  # March was billed: it is served to its end
         assert run(connection, ledger).stopped_for == ""
         client.force_login(admin)
-        page = client.get(reverse("billing:status")).content.decode()
+        page = client.get(reverse("billing:status", args=[organisation.pk])).content.decode()
         assert "Continues until 31 March 2026" in page
     assert len(ledger.live(ObjectKind.INVOICE)) == 1
 
@@ -66,7 +66,7 @@ def test_sync_holds_after_the_paid_month_and_resumes_on_enable(
         held = SyncRecord.objects.filter(subject_id=str(after.pk), kind=ObjectKind.INVOICE).get()
         assert (held.state, held.error_kind) == (SyncState.PAUSED, HELD_KIND)
         client.force_login(admin)  # the session of three weeks ago has expired
-        page = client.get(reverse("billing:status")).content.decode()
+        page = client.get(reverse("billing:status", args=[organisation.pk])).content.decode()
         assert (
             "Paused: what was paid for or the trial ended on 31 March 2026." in page
             and "Continues until" not in page
