@@ -19,6 +19,31 @@ from ledgerlink.ledgers.signals import ledger_call_made
 CONTEXT = http.CallContext("org-1", "xero", "Xero-Correlation-Id")
 
 
+def _read_request(conn: socket.socket) -> None:
+    """The whole request, body included: a socket closed with unread bytes resets the connection, and the
+    client would see that instead of the answer under test."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 def _serve(behaviour: str, size: int = 0) -> Iterator[str]:
     """A one-purpose loopback server: 'drop' reads the request then closes; 'slow' reads and never answers;
     'ok' answers 200 with a correlation id; 'huge' answers a JSON list `size` bytes long."""
@@ -34,7 +59,7 @@ def _serve(behaviour: str, size: int = 0) -> Iterator[str]:
             except TimeoutError:
                 continue
             with conn:
-                conn.recv(65536)
+                _read_request(conn)
                 if behaviour == "ok":
                     conn.sendall(
                         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nXero-Correlation-Id: c-7\r\n"
