@@ -17,7 +17,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ledgerlink.ledgers.contract import LedgerResponse, RateBudget
-from ledgerlink.ledgers.errors import Retry, UnknownOutcome
+from ledgerlink.ledgers.errors import LedgerError, Retry, UnknownOutcome
 from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.signals import ledger_call_made
 
@@ -96,6 +96,16 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except ArithmeticError:
         return None
     return float(value) if value.is_finite() and value >= 0 else None
+
+
+RequestError = Callable[[int, Any, Mapping[str, str], str, str], LedgerError]
+
+
+def body_or_raise(response: LedgerResponse, noun: str, request_error: RequestError) -> Any:
+    """A read that must succeed: its parsed body, or the provider's error for the whole request raised."""
+    if response.status != 200:
+        raise request_error(response.status, response.body, response.headers, noun, response.correlation_id)
+    return response.body
 
 
 def ledger_response(exchange: HttpExchange, budget: RateBudget) -> LedgerResponse:

@@ -142,7 +142,7 @@ class TallyState:
         else:
             raise Refused("unsupported_grant_type", "unsupported grant type", 400)
         access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        self.access[access] = (grant_id, time.time() + ACCESS_S)
+        self.access[access] = (grant_id, time.monotonic() + ACCESS_S)
         self.refresh[refresh] = grant_id
         return {"access_token": access, "refresh_token": refresh, "expires_in": ACCESS_S, "scope": "books"}
 
@@ -156,7 +156,7 @@ class TallyState:
         grant = self.grants.get(grant_id)
         if grant is None or not grant["live"]:
             raise Refused("grant_gone", "this grant was revoked", 401)
-        if expires < time.time():
+        if expires < time.monotonic():
             raise Refused("token_stale", "the access token expired", 401)
         return grant
 
@@ -352,11 +352,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not key[1]:
             raise Refused("request_id_required", "every write carries a Request-Id", 400)
         cached = state.replays.get(key)
-        if cached and cached[0] > time.time():
+        if cached and cached[0] > time.monotonic():
             return cached[1], cached[2]
         status, body = _batch(Ledger(book, state), json.loads(raw))
         encoded = json.dumps(body).encode()
-        state.replays[key] = (time.time() + REPLAY_S, status, encoded)
+        state.replays[key] = (time.monotonic() + REPLAY_S, status, encoded)
         if fault is not None:  # drop_after_commit: saved, then the connection closes
             raise _Drop()
         return status, encoded

@@ -81,12 +81,7 @@ class QuickBooksClient:
 
     def get(self, path: str, params: Mapping[str, str] | None = None, noun: str = "request") -> Any:
         """A read that must succeed: the parsed body, or the request's error raised."""
-        response = self.request("GET", path, params=params)
-        if response.status != 200:
-            raise errors.request_error(
-                response.status, response.body, response.headers, noun, response.correlation_id
-            )
-        return response.body
+        return http.body_or_raise(self.request("GET", path, params=params), noun, errors.request_error)
 
     def query(self, entity: str, where: str = "", noun: str = "look-up") -> list[Any]:
         """Every row of `SELECT * FROM entity [WHERE where]`, page by page. GET, not POST: a read whose

@@ -81,12 +81,7 @@ class XeroClient:
 
     def get(self, path: str, params: Mapping[str, str] | None = None, noun: str = "request") -> Any:
         """A read that must succeed: the parsed body, or the request's error raised."""
-        response = self.request("GET", path, params=params)
-        if response.status != 200:
-            raise errors.request_error(
-                response.status, response.body, response.headers, noun, response.correlation_id
-            )
-        return response.body
+        return http.body_or_raise(self.request("GET", path, params=params), noun, errors.request_error)
 
     def get_all(self, path: str, collection: str, params: Mapping[str, str] | None = None) -> list[Any]:
         """Every element of a paged collection (Invoices, Contacts, CreditNotes, Payments), page by page."""
