@@ -25,7 +25,7 @@ from ledgerlink.ledgers import connections
 from ledgerlink.ledgers.charts import refresh_chart
 from ledgerlink.ledgers.contract import Tenant, TokenSet
 from ledgerlink.ledgers.errors import LedgerError
-from ledgerlink.ledgers.models import OAuthState
+from ledgerlink.ledgers.models import OAuthState, TaxRateMapping
 from ledgerlink.ledgers.oauth import OAuthProvider, authorize_url, pkce_pair, redirect_uri
 from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.ledgers.registry import OAUTH_PROVIDERS
@@ -215,6 +215,10 @@ def finish_connect(request: HttpRequest, state: OAuthState, tokens: TokenSet, te
         snapshot = refresh_chart(connection)
     except LedgerError as exc:
         chart_error = exc.message
+    # A reconnect (a mapping was saved before) leads on to the invoices that waited, not to setup again.
+    mapped = TaxRateMapping.objects.filter(
+        organisation_id=connection.organisation_id, provider=connection.provider
+    ).exists()
     return render(
         request,
         "ledgers/connected.html",
@@ -224,5 +228,6 @@ def finish_connect(request: HttpRequest, state: OAuthState, tokens: TokenSet, te
             "name": name,
             "snapshot": snapshot,
             "chart_error": chart_error,
+            "mapped": mapped,
         },
     )
