@@ -157,3 +157,19 @@ def test_concurrent_workers_never_exceed_the_budget():
     assert len(granted) == LIMITS.in_flight  # nobody released: the in-flight cap binds first
     assert sorted(budget.in_flight) == sorted(granted)
     assert len(budget.minute_calls) == LIMITS.in_flight
+
+
+@pytest.mark.django_db
+def test_headroom_reads_the_shared_budget_without_taking_from_it():
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(0)) == ratelimit.Headroom(
+        0, 10, 0, 25, 0, 3, 0.0, False, None, None
+    )  # never called: all of it
+    take(4, at(0))
+    assert acquire("xero", "t1", "busy", LIMITS, now=at(1)) == 0  # one still in flight
+    release("xero", "t1", "", RateBudget(minute_remaining=2, retry_after_s=30), now=at(2))
+    seen = ratelimit.headroom("xero", "t1", LIMITS, now=at(2))
+    assert (seen.minute_used, seen.day_used, seen.in_flight, seen.minute_remaining) == (5, 5, 1, 2)
+    assert seen.paused and seen.wait_s == 30
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(2)) == seen  # reading took nothing
+    later = ratelimit.headroom("xero", "t1", LIMITS, now=at(70))  # the minute and the pause are over
+    assert (later.minute_used, later.day_used, later.wait_s, later.paused) == (0, 5, 0.0, False)

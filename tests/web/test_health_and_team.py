@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 import time_machine
 
 from ledgerlink.cashflow import apikeys
 from ledgerlink.cashflow.models import ApiKey
+from ledgerlink.ledgers import registry
+from ledgerlink.ledgers.models import Connection
+from ledgerlink.ledgers.providers import provider_name
+from ledgerlink.sync import ratelimit
 
 from .world import PASSWORD
 
@@ -82,3 +87,23 @@ def test_the_chart_counts_items_synced_and_requests_failed_on_the_organisations_
     assert (today.synced, today.failed, today.synced_height) == (3, 1, 120)
     found = client.get(f"/orgs/{organisation.pk}/health/?q=down").context["log"]
     assert [a.error_message for a in found] == ["Xero is down"]
+
+
+@pytest.mark.parametrize("provider", sorted(registry.LEDGERS))
+@time_machine.travel(NOW, tick=False)
+def test_health_shows_the_rate_limit_headroom_the_workers_share(client, installer, provider):
+    organisation, *_ = installer
+    Connection.objects.create(
+        organisation=organisation, provider=provider, tenant_id="t-1", tenant_name="Books"
+    )
+    limits = registry.LEDGERS[provider].limits
+    for holder in ("a", "b", "c"):
+        assert ratelimit.acquire(provider, "t-1", holder, limits) == 0
+    ratelimit.release(provider, "t-1", "a")
+    ratelimit.pause(provider, "t-1", 42)  # the ledger's Retry-After
+    client.login(username="sam", password=PASSWORD)
+    html = client.get(f"/orgs/{organisation.pk}/health/").content.decode()
+    shown = re.sub(r"\s+", " ", html.split('<dd id="headroom">')[1].split("</dd>")[0])
+    assert f"3 of {limits.per_minute:,} calls this minute, 3 of {limits.per_day:,} today" in shown
+    assert f"2 of {limits.in_flight} at once" in shown
+    assert f"Next call in 42 s: {provider_name(provider)} asked LedgerLink to wait" in shown

@@ -9,6 +9,7 @@ no extra service; Redis would add a second source of truth for no gain at 60 cal
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -144,6 +145,47 @@ def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
         return 0.0
     opened = calls[-counted] if 1 <= counted <= len(calls) else calls[-1]
     return opened + minute_s() + WINDOW_MARGIN_S
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What a tenant's shared budget has left now, as every worker's limiter sees it (read, never taken)."""
+
+    minute_used: int
+    per_minute: int
+    day_used: int
+    per_day: int
+    in_flight: int
+    max_in_flight: int
+    wait_s: float  # before the next call may start: 0 when one may start now
+    paused: bool  # the ledger asked for the wait (Retry-After, an exhausted remaining-count)
+    minute_remaining: int | None  # as the ledger last reported them, when it reports them
+    day_remaining: int | None
+
+
+def headroom(provider: str, tenant_id: str, limits: RateLimits, now: dt.datetime | None = None) -> Headroom:
+    """The tenant's budget without taking from it or locking it: the same pruning and wait as `acquire`,
+    on a copy that is never saved (a page may read it as often as it likes)."""
+    now = now or timezone.now()
+    budget = TenantBudget.objects.filter(provider=provider, tenant_id=tenant_id).first()
+    if budget is None:  # never called: the whole budget is there
+        budget = TenantBudget(provider=provider, tenant_id=tenant_id, day_started_at=now)
+    wait = _wait_needed(budget, limits, now)
+    paused = bool(budget.paused_until and budget.paused_until > now) or (
+        budget.day_remaining is not None and budget.day_remaining <= 0
+    )
+    return Headroom(
+        minute_used=len(budget.minute_calls),
+        per_minute=limits.per_minute,
+        day_used=budget.day_count,
+        per_day=limits.per_day,
+        in_flight=len(budget.in_flight),
+        max_in_flight=limits.in_flight,
+        wait_s=wait,
+        paused=paused,
+        minute_remaining=budget.minute_remaining,
+        day_remaining=budget.day_remaining,
+    )
 
 
 def release(

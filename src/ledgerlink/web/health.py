@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Organisation
-from ledgerlink.ledgers import connections
+from ledgerlink.ledgers import connections, registry
+from ledgerlink.ledgers.models import Connection
 from ledgerlink.ledgers.providers import provider_name
+from ledgerlink.sync import ratelimit
 from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
 
 DAYS = 14
@@ -92,5 +94,14 @@ def health(request: HttpRequest, organisation_id: str) -> HttpResponse:
         "waiting": SyncRecord.objects.filter(organisation=org, state=SyncState.NEEDS_ATTENTION).count(),
         "query": query,
         "log": log,
+        "headroom": _headroom(connection),
     }
     return render(request, "web/health.html", context)
+
+
+def _headroom(connection: Connection | None) -> ratelimit.Headroom | None:
+    """The connection's rate-limit budget as the sync workers share it, against its ledger's own figures."""
+    if connection is None:
+        return None
+    limits = registry.LEDGERS[connection.provider].limits
+    return ratelimit.headroom(connection.provider, connection.tenant_id, limits)
