@@ -185,12 +185,14 @@ XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "")
 XERO_AUTHORIZE_URL = os.environ.get("XERO_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize")
 XERO_IDENTITY_URL = os.environ.get("XERO_IDENTITY_URL", "https://identity.xero.com")
 XERO_API_URL = os.environ.get("XERO_API_URL", "https://api.xero.com")
+XERO_WEB_URL = os.environ.get("XERO_WEB_URL", "https://go.xero.com")  # deep links into Xero's own pages
 QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "")
 QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
 QBO_AUTHORIZE_URL = os.environ.get("QBO_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2")
 QBO_TOKEN_URL = os.environ.get("QBO_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
 QBO_REVOKE_URL = os.environ.get("QBO_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke")
 QBO_API_URL = os.environ.get("QBO_API_URL", "https://quickbooks.api.intuit.com")
+QBO_WEB_URL = os.environ.get("QBO_WEB_URL", "https://app.qbo.intuit.com")
 
 LOGGING = {
     "version": 1,

@@ -153,6 +153,7 @@ class XeroHarness:
         settings.XERO_AUTHORIZE_URL = f"{base}/identity/connect/authorize"
         settings.XERO_IDENTITY_URL = base
         settings.XERO_API_URL = base
+        settings.XERO_WEB_URL = base  # Xero's app pages, for deep links
         app = self.sandbox.control.create_app([redirect_uri(self.provider)])
         settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = app.client_id, app.client_secret
         self.client_id = app.client_id

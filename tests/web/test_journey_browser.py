@@ -194,7 +194,28 @@ def _to_the_first_synced_invoice(world: World, journey: Journey) -> int:
     assert page.evaluate("window.__notReloaded === true")  # it turned synced without a reload
     assert page.locator("td.amount", has_text="£12,500.00").count() == 1
     journey.audit("09-first-synced")
-    return journey.actions
+    actions = journey.actions
+    _open_in_the_ledger(world, journey)
+    return actions
+
+
+def _open_in_the_ledger(world: World, journey: Journey) -> None:
+    """The invoice's page links into the ledger's own app (the sandbox's ledger page stands in for it),
+    at the invoice's row."""
+    from playwright.sync_api import expect
+
+    page = journey.page
+    page.locator(SYNCED).locator("xpath=ancestor::tr").locator("td a").first.click()
+    journey.audit("09b-invoice")
+    with page.expect_popup() as opened:
+        page.click(f"text=Open in {world.name}")
+    ledger = opened.value
+    ledger.wait_for_load_state()
+    assert ledger.url.startswith(world.harness.sandbox.base_url), ledger.url
+    fragment = ledger.url.split("#", 1)[1]
+    expect(ledger.locator(f"tr[id='{fragment}']")).to_contain_text("12500.00")
+    ledger.close()
+    page.click("nav >> text=Invoices")
 
 
 def _fix_a_failure(world: World, journey: Journey) -> None:

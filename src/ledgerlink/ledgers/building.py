@@ -4,11 +4,20 @@ contract's dataclasses; Decimal in, Decimal out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
+from urllib.parse import quote
 
-from ledgerlink.ledgers.contract import AccountRef, Invoice, InvoiceLine, Payment, ResolvedMapping, SyncItem
+from ledgerlink.ledgers.contract import (
+    AccountRef,
+    Invoice,
+    InvoiceLine,
+    ObjectKind,
+    Payment,
+    ResolvedMapping,
+    SyncItem,
+)
 
 CENT = Decimal("0.01")
 UNIT_PLACES = Decimal("0.0001")  # unit amounts: a price per watt has four places
@@ -85,3 +94,14 @@ def _one_unit(line: InvoiceLine, amount: Decimal, tax: Decimal) -> InvoiceLine:
         tax_rate_id=line.tax_rate_id,
         tax_rate_percent=line.tax_rate_percent,
     )
+
+
+def web_link(
+    base: str, pages: Mapping[ObjectKind, str], kind: ObjectKind, tenant_id: str, object_id: str
+) -> str:
+    """A ledger's page for one object: `base` (the app's address, from settings) and the kind's page, whose
+    `{id}` and `{tenant}` are filled in escaped; "" for a kind without a page or an object without an id."""
+    page = pages.get(kind)
+    if not page or not object_id:
+        return ""
+    return base.rstrip("/") + page.format(id=quote(object_id, safe=""), tenant=quote(tenant_id, safe=""))

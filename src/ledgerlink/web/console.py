@@ -18,8 +18,10 @@ from django.views.decorators.http import require_POST
 
 from ledgerlink.cashflow import access
 from ledgerlink.cashflow.models import Invoice, InvoiceStatus, Organisation
-from ledgerlink.ledgers import connections
+from ledgerlink.ledgers import connections, registry
 from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.ledgers.models import Connection
+from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.sync import history, requeue, status
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
 
@@ -226,15 +228,34 @@ def invoice(request: HttpRequest, organisation_id: str, invoice_id: str) -> Http
     org, is_admin = access.organisation_for(request.user, organisation_id)
     found = get_object_or_404(Invoice.objects.filter(organisation=org), pk=invoice_id)
     row = invoice_rows(org, Invoice.objects.filter(pk=found.pk))[0]
-    ledger_state = {(o.kind, o.subject_id): o for o in row.objects}
+    connection = connections.live_connection(org)
+    links = ledger_links(connection, row.objects)
+    ledger_state = {(o.kind, o.subject_id): (o, links.get((o.kind, o.subject_id), "")) for o in row.objects}
     payments = found.payments.prefetch_related("reversals").order_by("received_on")
     context = {
         "organisation": org,
         "is_admin": is_admin,
         "row": row,
         "invoice": found,
-        "payments": [(p, ledger_state.get((ObjectKind.PAYMENT, str(p.pk)))) for p in payments],
+        "objects": [(o, links.get((o.kind, o.subject_id), "")) for o in row.objects],
+        "payments": [(p, *ledger_state.get((ObjectKind.PAYMENT, str(p.pk)), (None, ""))) for p in payments],
         "credit_notes": found.credit_notes.order_by("issued_on"),
-        "connection": connections.live_connection(org),
+        "connection": connection,
+        "provider_name": provider_name(connection.provider) if connection else "",
     }
     return render(request, "web/invoice.html", context)
+
+
+def ledger_links(
+    connection: Connection | None, objects: tuple[status.ObjectSyncStatus, ...]
+) -> dict[tuple[str, str], str]:
+    """Each object's page in the ledger's own app, where it has one (the ledger's package knows where)."""
+    if connection is None:
+        return {}
+    ledger = registry.LEDGERS[connection.provider]
+    found = {}
+    for entry in objects:
+        url = ledger.web_url(connection.tenant_id, ObjectKind(entry.kind), entry.remote_id)
+        if url:
+            found[(entry.kind, entry.subject_id)] = url
+    return found

@@ -61,6 +61,7 @@ class QuickBooksHarness:
         settings.QBO_TOKEN_URL = f"{base}/oauth2/v1/tokens/bearer"
         settings.QBO_REVOKE_URL = f"{base}/v2/oauth2/tokens/revoke"
         settings.QBO_API_URL = base
+        settings.QBO_WEB_URL = base  # QuickBooks' app pages, for deep links
         app = self.sandbox.control.create_app([redirect_uri("quickbooks")])
         settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET = app.client_id, app.client_secret
         self.client_id = app.client_id

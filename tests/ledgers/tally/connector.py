@@ -136,6 +136,11 @@ class TallyLedger:
         self._context = http.CallContext(organisation_id, KEY, TRACE)
 
     @classmethod
+    def web_url(cls, tenant_id: str, kind: c.ObjectKind, object_id: str) -> str:
+        """Tally's sandbox has no app pages: no deep links."""
+        return ""
+
+    @classmethod
     def for_connection(cls, connection: Any) -> TallyLedger:
         return cls(connection.access_token, connection.tenant_id, str(connection.organisation_id))
 

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from ledgerlink.ledgers.building import MappingMissing, chunks, payment_account, remote_id
+from django.conf import settings
+
+from ledgerlink.ledgers.building import MappingMissing, chunks, payment_account, remote_id, web_link
 from ledgerlink.ledgers.contract import (
     AccountRef,
     Cancellation,
@@ -63,6 +65,13 @@ PAYMENT_METHOD_NAMES: Mapping[str, tuple[str, ...]] = {
     "cash": ("cash",),
     "cheque": ("check", "cheque"),
 }
+# QuickBooks' own pages, after QBO_WEB_URL (app.qbo.intuit.com; the sandbox stands in for it in the demo and
+# tests). Ids count per company, so the link names the company too (companyId).
+WEB_PAGES: Mapping[ObjectKind, str] = {
+    ObjectKind.INVOICE: "/app/invoice?txnId={id}&companyId={tenant}",
+    ObjectKind.CUSTOMER: "/app/customerdetail?nameId={id}&companyId={tenant}",
+    ObjectKind.PAYMENT: "/app/recvpayment?txnId={id}&companyId={tenant}",
+}
 # A stale SyncToken is re-read and retried this many times within one send before it is left to the engine.
 STALE_RETRIES = 2
 US_PSEUDO_CODES = (payloads.US_TAXABLE, payloads.US_NON_TAXABLE)
@@ -90,6 +99,11 @@ class QuickBooksLedger:
         self.client = client
         self._company: payloads.Company | None = None
         self.items = items.ItemCatalog(client)
+
+    @classmethod
+    def web_url(cls, tenant_id: str, kind: ObjectKind, object_id: str) -> str:
+        """QuickBooks' own pages for an invoice, a customer and a payment in the company."""
+        return web_link(settings.QBO_WEB_URL, WEB_PAGES, kind, tenant_id, object_id)
 
     @classmethod
     def for_connection(cls, connection: Any) -> QuickBooksLedger:

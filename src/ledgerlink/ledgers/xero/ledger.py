@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from ledgerlink.ledgers.building import chunks, payment_account, remote_id
+from django.conf import settings
+
+from ledgerlink.ledgers.building import chunks, payment_account, remote_id, web_link
 from ledgerlink.ledgers.contract import (
     Cancellation,
     Chart,
@@ -51,6 +53,12 @@ BATCHED: Mapping[ObjectKind, tuple[str, results.Collection]] = {
     ObjectKind.PAYMENT: ("/Payments", results.PAYMENTS),
 }
 
+# Xero's own pages, after XERO_WEB_URL (go.xero.com; the sandbox stands in for it in the demo and tests).
+WEB_PAGES: Mapping[ObjectKind, str] = {
+    ObjectKind.INVOICE: "/AccountsReceivable/View.aspx?InvoiceID={id}",
+    ObjectKind.CUSTOMER: "/Contacts/View/{id}",
+}
+
 
 class XeroLedger:
     """One Xero tenant. Build it with `XeroLedger.for_connection(connection)` after
@@ -75,6 +83,12 @@ class XeroLedger:
                 organisation_id=str(connection.organisation_id),
             )
         )
+
+    @classmethod
+    def web_url(cls, tenant_id: str, kind: ObjectKind, object_id: str) -> str:
+        """Xero's own pages for an invoice and a contact, opened in the organisation the user has open in
+        Xero (its ids are unique across organisations, so the link needs no tenant)."""
+        return web_link(settings.XERO_WEB_URL, WEB_PAGES, kind, tenant_id, object_id)
 
     # --- Chart (instant setup: four calls) ------------------------------------------------------------
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..control.apppages import row_id
+
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem;color:#1b2733}table{border-collapse:collapse;"
     "margin-bottom:2rem}td,th{border-bottom:1px solid #e0e6ea;padding:.3rem .8rem;text-align:left}"
@@ -73,7 +75,12 @@ def _cell(record: dict[str, Any], field: str, numeric: bool) -> str:
 
 def _table(heading: str, rows: list[dict[str, Any]], columns: tuple[tuple[str, str, bool], ...]) -> str:
     head = "".join(f"<th>{title}</th>" for title, _, _ in columns)
-    body = "".join("<tr>" + "".join(_cell(r, f, n) for _, f, n in columns) + "</tr>" for r in rows)
+    body = "".join(
+        f"<tr id='{html.escape(row_id(str(r.get('Id', ''))))}'>"
+        + "".join(_cell(r, f, n) for _, f, n in columns)
+        + "</tr>"
+        for r in rows
+    )
     return f"<h2>{heading}</h2><table><tr>{head}</tr>{body}</table>"
 
 

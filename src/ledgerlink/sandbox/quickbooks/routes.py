@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from ..control.apppages import to_ledger_page
 from ..control.gateway import Gateway
 from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import Budget, Cost, Scope
@@ -61,6 +62,11 @@ SETTINGS = {"batch_metering": ("item", "request"), "custom_txn_numbers": (True, 
 
 def unsupported(detail: str) -> QBOError:
     return QBOError("500", "Unsupported Operation", detail)
+
+
+# QuickBooks' app pages a connector links to (app.qbo.intuit.com): the id's parameter, and the store it is in.
+APP_PAGES = {"/app/invoice": "txnId", "/app/customerdetail": "nameId", "/app/recvpayment": "txnId"}
+APP_STORES = {"/app/invoice": "Invoice", "/app/customerdetail": "Customer", "/app/recvpayment": "Payment"}
 
 
 class QuickBooksProvider:
@@ -138,7 +144,9 @@ class QuickBooksProvider:
     # -- dispatch ---------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         match = COMPANY_PATH.match(request.path)
-        if match is None:
+        if request.path in APP_PAGES:
+            response = self._app_page(request)
+        elif match is None:
             response = self.identity.handle(request)
         else:
             realm = match.group("realm")
@@ -148,6 +156,17 @@ class QuickBooksProvider:
         if "intuit_tid" not in response.headers:
             response.headers["intuit_tid"] = str(uuid.uuid4())
         return response
+
+    def _app_page(self, request: Request) -> Response:
+        """app.qbo.intuit.com's transaction and customer pages; ids count per company, so companyId
+        names it."""
+        realm = request.args.get("companyId", "")
+        object_id = request.args.get(APP_PAGES[request.path], "")
+        with self.plane.store.lock:
+            tenant = self.plane.store.tenants.get(realm)
+            store = APP_STORES[request.path]
+            held = tenant is not None and object_id in tenant["ledger"][store]
+        return to_ledger_page(realm if held else None, object_id)
 
     def _cost(self, request: Request, realm: str) -> Cost:
         """Batch items count against the 500/min one by one or as one request: a company setting, since

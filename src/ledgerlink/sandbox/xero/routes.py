@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ..control.apppages import row_id, to_ledger_page
 from ..control.gateway import Gateway
 from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import DAY, Budget, Scope
@@ -94,6 +95,11 @@ def _modified_since(header: str | None) -> float | None:
 
 def _scope_allows(scopes: frozenset[str], family: str, write: bool) -> bool:
     return any(base in scopes or (not write and f"{base}.read" in scopes) for base in SCOPE_FAMILIES[family])
+
+
+# Xero's app pages a connector links to (go.xero.com), matched lower-cased.
+APP_PAGES = ("/accountsreceivable/view.aspx",)
+CONTACT_PAGE = "/contacts/view/"
 
 
 class XeroProvider:
@@ -243,7 +249,8 @@ class XeroProvider:
         ledger = tenant["ledger"]
         esc = html.escape
         rows = "".join(
-            f"<tr><td>{esc(d.get('InvoiceNumber', ''))}</td><td>{esc(d['Type'])}</td>"
+            f"<tr id='{esc(row_id(d['InvoiceID']))}'>"
+            f"<td>{esc(d.get('InvoiceNumber', ''))}</td><td>{esc(d['Type'])}</td>"
             f"<td>{esc(d.get('Contact', {}).get('Name', ''))}</td><td>{d['Date']}</td><td>{d['Status']}</td>"
             f"<td class=n>{d['Total']:.2f}</td><td class=n>{d['AmountPaid']:.2f}</td>"
             f"<td class=n>{d['AmountDue']:.2f}</td></tr>"
@@ -282,7 +289,27 @@ class XeroProvider:
         if path == API_PREFIX.lower() or path.startswith(API_PREFIX.lower() + "/"):
             tenant_id = request.headers.get("xero-tenant-id", "").strip().lower() or None
             return self.gateway.serve(request, tenant_id, self._operate, self._precheck)
+        if path in APP_PAGES or path.startswith(CONTACT_PAGE):
+            return self._app_page(request, path)
         return self.identity.handle(request)
+
+    def _app_page(self, request: Request, path: str) -> Response:
+        """go.xero.com's invoice and contact pages: Xero ids are unique, so the id finds its organisation."""
+        store, object_id = (
+            ("invoices", request.args.get("InvoiceID", ""))
+            if path in APP_PAGES
+            else ("contacts", request.path[len(CONTACT_PAGE) :])
+        )
+        with self.plane.store.lock:
+            tenant_id = next(
+                (
+                    t["tenant_id"]
+                    for t in self.plane.store.tenants.values()
+                    if object_id in t["ledger"][store]
+                ),
+                None,
+            )
+        return to_ledger_page(tenant_id, object_id)
 
     def _route(self, request: Request) -> tuple[tuple[str, str], dict[str, Any]] | Response:
         subpath = request.path[len(API_PREFIX) :].lower() or "/"

@@ -54,6 +54,7 @@ def _xero_env(url: str, app: dict[str, str]) -> dict[str, str]:
         "XERO_AUTHORIZE_URL": f"{url}/identity/connect/authorize",
         "XERO_IDENTITY_URL": url,
         "XERO_API_URL": url,
+        "XERO_WEB_URL": url,  # the sandbox answers Xero's invoice and contact pages with its ledger page
     }
 
 
@@ -66,6 +67,7 @@ def _quickbooks_env(url: str, app: dict[str, str]) -> dict[str, str]:
         "QBO_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
         "QBO_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
         "QBO_API_URL": url,
+        "QBO_WEB_URL": url,
     }
 
 
