@@ -131,7 +131,8 @@ def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
 @require_POST
 def retry_one(request: HttpRequest, organisation_id: str, invoice_id: str) -> HttpResponse:
     org, _ = access.organisation_for(request.user, organisation_id, admin=True)
-    _retry_chains(request, org, [str(invoice_id)])
+    found = get_object_or_404(Invoice, pk=invoice_id, organisation=org)  # another's invoice is not found
+    _retry_chains(request, org, [str(found.pk)])
     return redirect("web:invoices", organisation_id=org.pk)
 
 
