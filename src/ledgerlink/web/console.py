@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from ledgerlink.cashflow import access
@@ -124,7 +125,11 @@ def invoices(request: HttpRequest, organisation_id: str) -> HttpResponse:
     }
     # The table polls itself (htmx) so a status turns synced without a reload: the poll gets the rows only.
     template = "web/_invoice_rows.html" if getattr(request, "htmx", False) else "web/invoices.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The rows and the page share this address: without Vary, the browser's Back showed the cached rows
+    # alone (no layout, no scripts) in place of the page.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
