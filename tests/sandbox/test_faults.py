@@ -152,3 +152,37 @@ def test_bad_rules_are_refused(xero: Xero) -> None:
         with pytest.raises(SandboxError, match="400"):
             xero.sandbox.control.set_faults(rule)
     assert xero.sandbox.control.faults() == []
+
+
+def test_a_body_rule_picks_the_calls_that_carry_it(faulty: Xero) -> None:
+    _fault(faulty, kind="server_error", count=1, method="PUT", body="BODY-2")
+    assert _put_invoice(faulty, {}, "BODY-1").status_code == 200
+    assert _put_invoice(faulty, {}, "BODY-2").status_code == 500
+    assert _put_invoice(faulty, {}, "BODY-2").status_code == 200  # count=1
+
+
+def test_every_api_answer_carries_a_correlation_id(faulty: Xero) -> None:
+    _fault(faulty, kind="server_error", count=1)
+    failed, fine = faulty.get("/Organisation"), faulty.get("/Organisation")
+    ids = {failed.headers["Xero-Correlation-Id"], fine.headers["Xero-Correlation-Id"]}
+    assert len(ids) == 2 and all(uuid.UUID(i) for i in ids)
+
+
+def test_a_refresh_answer_lost_after_rotation_leaves_the_old_token_its_grace(faulty: Xero) -> None:
+    control = faulty.sandbox.control
+    old = faulty.tokens["refresh_token"]
+    control.set_faults(
+        {"kind": "drop_after_commit", "path": "/connect/token", "client_id": faulty.app.client_id, "count": 1}
+    )
+    with pytest.raises(requests.ConnectionError):
+        faulty.refresh()
+    log = control.all_requests(client_id=faulty.app.client_id, path="/connect/token")
+    assert [(r["status"], r["fault"]) for r in log][-1] == (0, "drop_after_commit")
+    again = faulty.refresh(old)  # rotated, but the old one has 30 minutes' grace (xero.md 2)
+    assert again.status_code == 200 and again.json()["refresh_token"] != old
+
+
+def test_a_catch_all_rule_does_not_reach_the_token_endpoint(faulty: Xero) -> None:
+    faulty.sandbox.control.set_faults({"kind": "server_error", "client_id": faulty.app.client_id})
+    assert faulty.refresh().status_code == 200
+    assert faulty.get("/Organisation").status_code == 500

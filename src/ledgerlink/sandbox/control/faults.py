@@ -30,12 +30,16 @@ class Fault(StrEnum):
     LATENCY = "latency"  # hold the call (and its in-flight slot) for latency_ms first
     TOKEN_EXPIRED = "token_expired"  # answer as if the access token had expired
     TOKEN_REVOKED = "token_revoked"  # answer as if the grant had been revoked
+    STALE_VERSION = "stale_version"  # another user saves the object just before this update (QBO SyncToken)
 
 
 _STATUS_ALIASES = {500: Fault.SERVER_ERROR, 503: Fault.MAINTENANCE, 429: Fault.RATE_LIMIT}
 # Gateway faults answer before the idempotency store is consulted, so they are never cached for a key.
 GATEWAY_FAULTS = frozenset({Fault.MAINTENANCE, Fault.OFFLINE, Fault.RATE_LIMIT, Fault.DROP})
 TOKEN_FAULTS = frozenset({Fault.TOKEN_EXPIRED, Fault.TOKEN_REVOKED})
+# What can go wrong at a token endpoint: the connection closes before the grant is touched, or after a
+# refresh rotated it (the client never learns the new refresh token), or the identity server fails.
+IDENTITY_FAULTS = frozenset({Fault.DROP, Fault.DROP_AFTER_COMMIT, Fault.SERVER_ERROR, Fault.MAINTENANCE})
 
 
 class FaultRuleError(ValueError):
@@ -50,6 +54,7 @@ class CallInfo:
     path: str
     tenant_id: str | None
     client_id: str | None
+    body: bytes = b""
 
 
 @dataclass
@@ -62,6 +67,7 @@ class FaultRule:
     path: str = "*"
     tenant_id: str | None = None
     client_id: str | None = None
+    body: str | None = None  # the call's body contains this text (e.g. the entity a batch carries)
     count: int | None = None
     fraction: float | None = None
     seed: int = 0
@@ -81,6 +87,8 @@ class FaultRule:
             return False
         if self.tenant_id is not None and self.tenant_id != call.tenant_id:
             return False
+        if self.body is not None and self.body.encode() not in call.body:
+            return False
         return self.client_id is None or self.client_id == call.client_id
 
     def as_json(self) -> dict[str, Any]:
@@ -91,6 +99,7 @@ class FaultRule:
             "path": self.path,
             "tenant_id": self.tenant_id,
             "client_id": self.client_id,
+            "body": self.body,
             "count": self.count,
             "fraction": self.fraction,
             "seed": self.seed,
@@ -144,7 +153,7 @@ class FaultBoard:
         latency = _int_field(raw, "latency_ms", 0) or 0
         if kind is Fault.LATENCY and latency <= 0:
             raise FaultRuleError("latency_ms must be positive for a latency rule")
-        for name in ("method", "path", "tenant_id", "client_id"):
+        for name in ("method", "path", "tenant_id", "client_id", "body"):
             if raw.get(name) is not None and not isinstance(raw[name], str):
                 raise FaultRuleError(f"{name} must be a string")
         seed = _int_field(raw, "seed", 0) or 0
@@ -156,6 +165,7 @@ class FaultBoard:
                 path=raw.get("path") or "*",
                 tenant_id=raw.get("tenant_id"),
                 client_id=raw.get("client_id"),
+                body=raw.get("body"),
                 count=_int_field(raw, "count", 1),
                 fraction=None if fraction is None else float(fraction),
                 seed=seed,
@@ -174,13 +184,19 @@ class FaultBoard:
         with self._lock:
             return list(self._rules)
 
-    def fire(self, call: CallInfo, kinds: frozenset[Fault]) -> list[FaultRule]:
-        """The rules of the given kinds that fire for this call (each firing is counted)."""
+    def fire(
+        self, call: CallInfo, kinds: frozenset[Fault], named_paths_only: bool = False
+    ) -> list[FaultRule]:
+        """The rules of the given kinds that fire for this call (each firing is counted). With
+        ``named_paths_only`` (identity calls) a rule must name a path: a catch-all rule meant for the
+        data API does not reach the token endpoint."""
         now = self.clock.now()
         fired: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
                 if rule.kind not in kinds or not rule.matches(call, now):
+                    continue
+                if named_paths_only and rule.path == "*":
                     continue
                 if rule.fraction is not None and rule._rng.random() >= rule.fraction:
                     continue

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from .faults import GATEWAY_FAULTS, TOKEN_FAULTS, CallInfo, Fault
+from .faults import GATEWAY_FAULTS, IDENTITY_FAULTS, TOKEN_FAULTS, CallInfo, Fault
 from .grants import Access, AccessDenied
 from .idempotency import Claim, StoredResponse, fingerprint
 from .limiter import Cost
 from .server import DROP_KEY
+
+# Set on a write that a `stale_version` rule picked: the provider saves the object as another user first.
+CONCURRENT_EDIT_KEY = "sandbox.concurrent_edit"
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -89,6 +92,28 @@ class Gateway:
             fault=extra.get("fault"),
         )
 
+    def identity(
+        self, request: Request, client_id: str | None, handle: Callable[[Request], Response]
+    ) -> tuple[Response, str | None]:
+        """A token-endpoint call under the fault rules (path and app match; no tenant): dropped before the
+        grant is touched, failed, or run and then dropped, so a refresh rotated the grant but its answer was
+        lost (xero.md §2 grace period; quickbooks.md: the same refresh token for 24 hours)."""
+        call = CallInfo(request.method, request.path, None, client_id)
+        fired = self.plane.faults.fire(call, IDENTITY_FAULTS, named_paths_only=True)
+        kinds = {rule.kind for rule in fired}
+        now = self.plane.clock.now()
+        for kind in (Fault.DROP, Fault.MAINTENANCE, Fault.SERVER_ERROR):
+            if kind in kinds:
+                if kind is Fault.DROP:
+                    request.environ[DROP_KEY] = True
+                    return Response(status=500), kind.value
+                return self.renderer.fault(kind, 1, now), kind.value
+        response = handle(request)
+        if Fault.DROP_AFTER_COMMIT in kinds and request.method != "GET":
+            request.environ[DROP_KEY] = True
+            return response, Fault.DROP_AFTER_COMMIT.value
+        return response, None
+
     def serve(
         self,
         request: Request,
@@ -102,7 +127,7 @@ class Gateway:
         ``cost`` is what the call spends of the rate limits (default: one call, not a batch)."""
         access = self.bearer(request)
         client_id = access.client_id if isinstance(access, Access) else None
-        call = CallInfo(request.method, request.path, tenant_id, client_id)
+        call = CallInfo(request.method, request.path, tenant_id, client_id, request.get_data(cache=True))
         if isinstance(access, AccessDenied):
             response = self.renderer.denied(access)
             self.log(request, response.status_code, tenant_id, client_id)
@@ -173,6 +198,9 @@ class Gateway:
         server_error = any(rule.kind is Fault.SERVER_ERROR for rule in fired)
         drop_after = request.method != "GET" and any(rule.kind is Fault.DROP_AFTER_COMMIT for rule in fired)
         fault = "server_error" if server_error else ("drop_after_commit" if drop_after else None)
+        if request.method != "GET" and any(rule.kind is Fault.STALE_VERSION for rule in fired):
+            request.environ[CONCURRENT_EDIT_KEY] = True
+            fault = fault or Fault.STALE_VERSION.value
 
         def run() -> Response:
             if server_error:

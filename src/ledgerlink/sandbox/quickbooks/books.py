@@ -63,6 +63,16 @@ def next_number(previous: str | None) -> str:
     return prefix + str(int(digits) + 1).zfill(len(digits))
 
 
+def edited_elsewhere(ledger: dict[str, Any], entity: str, body: Any, now: float) -> None:
+    """Another user saves the object an update names, just before the update arrives: its SyncToken moves
+    on, so the update meets 5010 (the control API's ``stale_version`` fault)."""
+    record_id = body.get("Id") if isinstance(body, dict) else None
+    current = ledger.get(entity, {}).get(str(record_id)) if present(record_id) else None
+    if current is not None:
+        current["SyncToken"] = str(int(current["SyncToken"]) + 1)
+        current["MetaData"] = {**current["MetaData"], "LastUpdatedTime": now}
+
+
 class Books:
     """A company's ledger during one call. ``visible`` (batch only) is the set of ``Entity:Id`` that
     existed when the batch began: items cannot see what earlier items created (quickbooks.md §3)."""
@@ -186,7 +196,21 @@ class Books:
             record = self._payment(fields, current)
         else:
             record = self._sales_form(entity, fields, current)
+        self._check_period_open(entity, record)
         return self._store(entity, current, record)
+
+    def _check_period_open(self, entity: str, record: dict[str, Any]) -> None:
+        """A transaction dated on or before the company's closing date is refused (6210, quickbooks.md 6):
+        the accountant closed the books for that period."""
+        closed = self.ledger["settings"].get("book_close_date")
+        if closed and entity != "Customer" and entity != "Item" and str(record.get("TxnDate")) <= closed:
+            raise QBOError(
+                "6210",
+                "Account Period Closed",
+                f"The account period has closed. The books are closed through {closed}: "
+                "transactions on or before that date cannot be added or changed.",
+                "TxnDate",
+            )
 
     # -- name lists -------------------------------------------------------------------------------------
     def _display_name(self, fields: dict[str, Any]) -> str:

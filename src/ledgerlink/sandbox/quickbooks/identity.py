@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 from ..control.authorize import ConsentScreen, authorize, basic_credentials
 from ..control.gateway import Gateway
 from ..control.grants import Access, AccessDenied, IssuedTokens, OAuthError
+from ..control.server import DROP_KEY
 from .faults import json_response
 
 if TYPE_CHECKING:
@@ -84,9 +85,11 @@ class QuickBooksIdentity:
             endpoint, values = self.map.bind("sandbox", path_info=request.path).match(method=request.method)
         except HTTPException as exc:
             return json_response({"error": exc.name}, exc.code or 404)
-        response: Response = getattr(self, endpoint)(request, **values)
         client_id = basic_credentials(request)[0] if request.method == "POST" else None
-        self.gateway.log(request, response.status_code, None, client_id)
+        handler = getattr(self, endpoint)
+        response, fault = self.gateway.identity(request, client_id, lambda r: handler(r, **values))
+        status = 0 if request.environ.get(DROP_KEY) else response.status_code
+        self.gateway.log(request, status, None, client_id, fault=fault)
         return response
 
     def discovery(self, request: Request) -> Response:
