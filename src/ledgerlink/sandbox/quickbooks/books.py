@@ -140,6 +140,17 @@ class Books:
             )
         return current
 
+    def edited_elsewhere(self, entity: str, body: Any) -> None:
+        """Another user saves the object a write names (its SyncToken and update time move on, nothing
+        else changes), as happens between a client's read and its write; objects not found are left."""
+        if not isinstance(body, dict) or not present(body.get("Id")):
+            return
+        current = self.ledger.get(entity, {}).get(str(body["Id"]))
+        if current is None:
+            return
+        current["SyncToken"] = str(int(current["SyncToken"]) + 1)
+        current["MetaData"] = {**current["MetaData"], "LastUpdatedTime": self.now}
+
     @staticmethod
     def _read_only(entity: str) -> frozenset[str]:
         """A payment's TotalAmt is what the client says was paid; elsewhere QBO computes it."""

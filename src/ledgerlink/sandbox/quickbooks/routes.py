@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..control.gateway import Gateway
+from ..control.gateway import CONCURRENT_EDIT_KEY, Gateway
 from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import Budget, Cost, Scope
 from . import query as qbo_query
@@ -216,11 +216,10 @@ class QuickBooksProvider:
                     body = {entity: self._read(request, ledger, entity, now)}
                 else:
                     assert entity is not None
-                    body = {
-                        entity: self._write(
-                            ledger, entity, parse_json(request.get_data()), dict(request.args), now
-                        )
-                    }
+                    written = parse_json(request.get_data())
+                    if request.environ.get(CONCURRENT_EDIT_KEY):
+                        Books(ledger, now, {}).edited_elsewhere(entity, written)
+                    body = {entity: self._write(ledger, entity, written, dict(request.args), now)}
                     self.plane.store.save()
             except QBOError as error:
                 return fault_response(error, now, ledger["zone"])
