@@ -241,8 +241,8 @@ class XeroHarness:
         self.sandbox.control.advance_clock(seconds)
 
     def lose_refresh_answers(self, count: int = 1) -> None:
-        rule = {"kind": "drop_after_commit", "path": "/connect/token", "client_id": self.client_id}
-        self.sandbox.control.set_faults({**rule, "count": count})
+        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
+        self.sandbox.control.set_faults(rule)
 
     def replays(self, tenant_id: str) -> int:
         return sandbox_replays(self.sandbox, tenant_id)

@@ -1,5 +1,5 @@
 """What an accountant or another user does in QuickBooks meanwhile, as the sandbox's control API plays it:
-an edit that makes a client's SyncToken stale (`stale_version`), books closed through a date (6210), tax
+an edit that makes a client's SyncToken stale (`stale_sync_token`), books closed through a date (6210), tax
 codes made inactive, and a refresh whose answer is lost on the way back."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .qbo import QBO, TOKEN_PATH, assert_fault, connect, sales_line
+from .qbo import QBO, assert_fault, connect, sales_line
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def _au_line(amount: str) -> dict:
 def test_a_concurrent_edit_makes_the_next_update_stale_and_a_fresh_read_succeeds(au: QBO) -> None:
     invoice = au.invoice(au.customer()["Id"], [_au_line("100.00")])
     au.sandbox.control.set_faults(
-        {"kind": "stale_version", "tenant_id": au.realm, "method": "POST", "path": "*/invoice", "count": 1}
+        {"kind": "stale_sync_token", "tenant_id": au.realm, "method": "POST", "path": "*/invoice", "count": 1}
     )
     update = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "PrivateNote": "x"}
     assert_fault(au.post("/invoice", update), 400, "5010")
@@ -60,9 +60,7 @@ def test_inactive_tax_codes_are_listed_inactive_and_can_be_made_active_again(au:
 
 def test_a_refresh_answer_lost_on_the_way_back_leaves_the_same_token_usable(au: QBO) -> None:
     control = au.sandbox.control
-    control.set_faults(
-        {"kind": "drop_after_commit", "path": TOKEN_PATH, "client_id": au.app.client_id, "count": 1}
-    )
+    control.set_faults({"kind": "token_response_lost", "client_id": au.app.client_id, "count": 1})
     with pytest.raises(requests.ConnectionError):
         au.refresh()
     again = au.refresh()  # a refresh token under a day old comes back unchanged (quickbooks.md)

@@ -282,13 +282,13 @@ def test_an_update_meeting_a_concurrent_edit_is_read_again_and_saved_once(world,
         else None
     )
     world.drain()
-    world.harness.inject("stale_version", world.tenant_id, kind)
+    world.harness.inject("stale_sync_token", world.tenant_id, kind)
     if payment is not None:
         services.refund_payment(payment, Decimal("100.00"))  # the payment is edited down
     else:
         services.cancel_invoice(invoice)  # nothing paid: the invoice is voided
     world.drain()
-    assert world.harness.faults_fired(world.tenant_id, "stale_version") == 1
+    assert world.harness.faults_fired(world.tenant_id, "stale_sync_token") == 1
     assert states() == {SyncState.SYNCED}
     invoice.refresh_from_db()
     books = world.books(invoice.number)

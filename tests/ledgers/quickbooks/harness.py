@@ -138,7 +138,7 @@ class QuickBooksHarness:
         that entity. A stale SyncToken meets the single-object updates (a payment edited by a refund, an
         invoice voided)."""
         rule: dict[str, Any] = {"kind": fault, "tenant_id": tenant_id, "count": count}
-        if fault == "stale_version":
+        if fault == "stale_sync_token":
             rule.update(method="POST", path=f"*/{self._updated[kind].lower()}")
         else:
             rule.update(path="*/batch", body=f'"{self._entities[kind]}":')
@@ -173,8 +173,8 @@ class QuickBooksHarness:
         self.sandbox.control.advance_clock(seconds)
 
     def lose_refresh_answers(self, count: int = 1) -> None:
-        rule = {"kind": "drop_after_commit", "path": "*/tokens/bearer", "client_id": self.client_id}
-        self.sandbox.control.set_faults({**rule, "count": count})
+        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
+        self.sandbox.control.set_faults(rule)
 
     def replays(self, tenant_id: str) -> int:
         return sandbox_replays(self.sandbox, tenant_id)

@@ -25,21 +25,28 @@ class Fault(StrEnum):
     MAINTENANCE = "maintenance"  # 503 API offline for maintenance (gateway level)
     OFFLINE = "offline"  # 503 "The Organisation is offline" (gateway level, per tenant)
     RATE_LIMIT = "rate_limit"  # 429 minute-limit storm, with Retry-After
+    RATE_LIMIT_NO_RETRY_AFTER = "rate_limit_no_retry_after"  # 429 saying nothing of when to come back
     DROP = "drop"  # close the connection before running the request (never committed)
     DROP_AFTER_COMMIT = "drop_after_commit"  # run and commit the write, then close without a response
     LATENCY = "latency"  # hold the call (and its in-flight slot) for latency_ms first
     TOKEN_EXPIRED = "token_expired"  # answer as if the access token had expired
     TOKEN_REVOKED = "token_revoked"  # answer as if the grant had been revoked
-    STALE_VERSION = "stale_version"  # another user saves the object just before this update (QBO SyncToken)
+    # Another user saved the object between the client's read and its write: the stored object's SyncToken
+    # moves on first, so the write meets the ledger's own stale-object refusal (QuickBooks 5010). Ledgers
+    # without a version token ignore it.
+    STALE_SYNC_TOKEN = "stale_sync_token"
+    # The token endpoint ran (a refresh rotated the grant, a code was spent) and the answer never arrived.
+    TOKEN_RESPONSE_LOST = "token_response_lost"
 
 
 _STATUS_ALIASES = {500: Fault.SERVER_ERROR, 503: Fault.MAINTENANCE, 429: Fault.RATE_LIMIT}
 # Gateway faults answer before the idempotency store is consulted, so they are never cached for a key.
-GATEWAY_FAULTS = frozenset({Fault.MAINTENANCE, Fault.OFFLINE, Fault.RATE_LIMIT, Fault.DROP})
+GATEWAY_FAULTS = frozenset(
+    {Fault.MAINTENANCE, Fault.OFFLINE, Fault.RATE_LIMIT, Fault.RATE_LIMIT_NO_RETRY_AFTER, Fault.DROP}
+)
 TOKEN_FAULTS = frozenset({Fault.TOKEN_EXPIRED, Fault.TOKEN_REVOKED})
-# What can go wrong at a token endpoint: the connection closes before the grant is touched, or after a
-# refresh rotated it (the client never learns the new refresh token), or the identity server fails.
-IDENTITY_FAULTS = frozenset({Fault.DROP, Fault.DROP_AFTER_COMMIT, Fault.SERVER_ERROR, Fault.MAINTENANCE})
+# Faults of the OAuth token endpoint, not of data calls.
+IDENTITY_FAULTS = frozenset({Fault.TOKEN_RESPONSE_LOST})
 
 
 class FaultRuleError(ValueError):
@@ -184,19 +191,13 @@ class FaultBoard:
         with self._lock:
             return list(self._rules)
 
-    def fire(
-        self, call: CallInfo, kinds: frozenset[Fault], named_paths_only: bool = False
-    ) -> list[FaultRule]:
-        """The rules of the given kinds that fire for this call (each firing is counted). With
-        ``named_paths_only`` (identity calls) a rule must name a path: a catch-all rule meant for the
-        data API does not reach the token endpoint."""
+    def fire(self, call: CallInfo, kinds: frozenset[Fault]) -> list[FaultRule]:
+        """The rules of the given kinds that fire for this call (each firing is counted)."""
         now = self.clock.now()
         fired: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
                 if rule.kind not in kinds or not rule.matches(call, now):
-                    continue
-                if named_paths_only and rule.path == "*":
                     continue
                 if rule.fraction is not None and rule._rng.random() >= rule.fraction:
                     continue

@@ -19,7 +19,7 @@ from .idempotency import Claim, StoredResponse, fingerprint
 from .limiter import Cost
 from .server import DROP_KEY
 
-# Set on a write that a `stale_version` rule picked: the provider saves the object as another user first.
+# Set on a write's environ when another user is to save its object first (Fault.STALE_SYNC_TOKEN).
 CONCURRENT_EDIT_KEY = "sandbox.concurrent_edit"
 
 if TYPE_CHECKING:
@@ -92,27 +92,14 @@ class Gateway:
             fault=extra.get("fault"),
         )
 
-    def identity(
-        self, request: Request, client_id: str | None, handle: Callable[[Request], Response]
-    ) -> tuple[Response, str | None]:
-        """A token-endpoint call under the fault rules (path and app match; no tenant): dropped before the
-        grant is touched, failed, or run and then dropped, so a refresh rotated the grant but its answer was
-        lost (xero.md §2 grace period; quickbooks.md: the same refresh token for 24 hours)."""
+    def token_endpoint_fault(self, request: Request, client_id: str | None) -> str | None:
+        """After the token endpoint ran: a lost answer (the rotation or exchange stands, the client never
+        hears of it) closes the connection without a byte. Returns the fault's name for the log."""
         call = CallInfo(request.method, request.path, None, client_id)
-        fired = self.plane.faults.fire(call, IDENTITY_FAULTS, named_paths_only=True)
-        kinds = {rule.kind for rule in fired}
-        now = self.plane.clock.now()
-        for kind in (Fault.DROP, Fault.MAINTENANCE, Fault.SERVER_ERROR):
-            if kind in kinds:
-                if kind is Fault.DROP:
-                    request.environ[DROP_KEY] = True
-                    return Response(status=500), kind.value
-                return self.renderer.fault(kind, 1, now), kind.value
-        response = handle(request)
-        if Fault.DROP_AFTER_COMMIT in kinds and request.method != "GET":
+        if request.method == "POST" and self.plane.faults.fire(call, IDENTITY_FAULTS):
             request.environ[DROP_KEY] = True
-            return response, Fault.DROP_AFTER_COMMIT.value
-        return response, None
+            return Fault.TOKEN_RESPONSE_LOST.value
+        return None
 
     def serve(
         self,
@@ -181,7 +168,7 @@ class Gateway:
         operate: Operate,
         precheck: Precheck | None,
     ) -> tuple[Response, bool, str | None]:
-        fired = self.plane.faults.fire(call, frozenset(Fault) - TOKEN_FAULTS)
+        fired = self.plane.faults.fire(call, frozenset(Fault) - TOKEN_FAULTS - IDENTITY_FAULTS)
         delay = sum(rule.latency_ms for rule in fired if rule.kind is Fault.LATENCY)
         if delay:
             time.sleep(delay / 1000)  # holds the in-flight slot, as a slow ledger does
@@ -190,6 +177,8 @@ class Gateway:
                 if rule.kind is Fault.DROP:
                     request.environ[DROP_KEY] = True
                     return Response(status=500), False, rule.kind.value
+                if rule.kind is Fault.RATE_LIMIT_NO_RETRY_AFTER:
+                    return self.renderer.rate_limited("minute", None), False, rule.kind.value
                 retry = self.plane.clock.retry_after(60)
                 return self.renderer.fault(rule.kind, retry, self.plane.clock.now()), False, rule.kind.value
         refused = self.renderer.acceptable(request) or (precheck(request, access) if precheck else None)
@@ -197,10 +186,10 @@ class Gateway:
             return refused, False, None
         server_error = any(rule.kind is Fault.SERVER_ERROR for rule in fired)
         drop_after = request.method != "GET" and any(rule.kind is Fault.DROP_AFTER_COMMIT for rule in fired)
+        stale = request.method != "GET" and any(rule.kind is Fault.STALE_SYNC_TOKEN for rule in fired)
+        request.environ[CONCURRENT_EDIT_KEY] = stale
         fault = "server_error" if server_error else ("drop_after_commit" if drop_after else None)
-        if request.method != "GET" and any(rule.kind is Fault.STALE_VERSION for rule in fired):
-            request.environ[CONCURRENT_EDIT_KEY] = True
-            fault = fault or Fault.STALE_VERSION.value
+        fault = fault or ("stale_sync_token" if stale else None)
 
         def run() -> Response:
             if server_error:

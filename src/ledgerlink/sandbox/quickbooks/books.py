@@ -63,16 +63,6 @@ def next_number(previous: str | None) -> str:
     return prefix + str(int(digits) + 1).zfill(len(digits))
 
 
-def edited_elsewhere(ledger: dict[str, Any], entity: str, body: Any, now: float) -> None:
-    """Another user saves the object an update names, just before the update arrives: its SyncToken moves
-    on, so the update meets 5010 (the control API's ``stale_version`` fault)."""
-    record_id = body.get("Id") if isinstance(body, dict) else None
-    current = ledger.get(entity, {}).get(str(record_id)) if present(record_id) else None
-    if current is not None:
-        current["SyncToken"] = str(int(current["SyncToken"]) + 1)
-        current["MetaData"] = {**current["MetaData"], "LastUpdatedTime": now}
-
-
 class Books:
     """A company's ledger during one call. ``visible`` (batch only) is the set of ``Entity:Id`` that
     existed when the batch began: items cannot see what earlier items created (quickbooks.md §3)."""
@@ -149,6 +139,17 @@ class Books:
                 "Sandbox User finished before you did, so your work was not saved.",
             )
         return current
+
+    def edited_elsewhere(self, entity: str, body: Any) -> None:
+        """Another user saves the object a write names (its SyncToken and update time move on, nothing
+        else changes), as happens between a client's read and its write; objects not found are left."""
+        if not isinstance(body, dict) or not present(body.get("Id")):
+            return
+        current = self.ledger.get(entity, {}).get(str(body["Id"]))
+        if current is None:
+            return
+        current["SyncToken"] = str(int(current["SyncToken"]) + 1)
+        current["MetaData"] = {**current["MetaData"], "LastUpdatedTime": self.now}
 
     @staticmethod
     def _read_only(entity: str) -> frozenset[str]:

@@ -16,7 +16,6 @@ from werkzeug.wrappers import Request, Response
 from ..control.authorize import ConsentScreen, authorize, basic_credentials
 from ..control.gateway import Gateway
 from ..control.grants import Access, AccessDenied, IssuedTokens, OAuthError
-from ..control.server import DROP_KEY
 from .faults import json_response
 
 if TYPE_CHECKING:
@@ -85,11 +84,10 @@ class QuickBooksIdentity:
             endpoint, values = self.map.bind("sandbox", path_info=request.path).match(method=request.method)
         except HTTPException as exc:
             return json_response({"error": exc.name}, exc.code or 404)
+        response: Response = getattr(self, endpoint)(request, **values)
         client_id = basic_credentials(request)[0] if request.method == "POST" else None
-        handler = getattr(self, endpoint)
-        response, fault = self.gateway.identity(request, client_id, lambda r: handler(r, **values))
-        status = 0 if request.environ.get(DROP_KEY) else response.status_code
-        self.gateway.log(request, status, None, client_id, fault=fault)
+        lost = self.gateway.token_endpoint_fault(request, client_id) if endpoint == "token" else None
+        self.gateway.log(request, 0 if lost else response.status_code, None, client_id, fault=lost)
         return response
 
     def discovery(self, request: Request) -> Response:

@@ -20,7 +20,7 @@ from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import Budget, Cost, Scope
 from . import query as qbo_query
 from . import seed
-from .books import SALES_FORMS, Books, edited_elsewhere
+from .books import SALES_FORMS, Books
 from .errors import QBOError
 from .faults import QuickBooksRenderer, fault_response, forbidden, json_response
 from .identity import QuickBooksIdentity
@@ -240,10 +240,10 @@ class QuickBooksProvider:
                     body = {entity: self._read(request, ledger, entity, now)}
                 else:
                     assert entity is not None
-                    payload = parse_json(request.get_data())
+                    written = parse_json(request.get_data())
                     if request.environ.get(CONCURRENT_EDIT_KEY):
-                        edited_elsewhere(ledger, entity, payload, now)
-                    body = {entity: self._write(ledger, entity, payload, dict(request.args), now)}
+                        Books(ledger, now, {}).edited_elsewhere(entity, written)
+                    body = {entity: self._write(ledger, entity, written, dict(request.args), now)}
                     self.plane.store.save()
             except QBOError as error:
                 return fault_response(error, now, ledger["zone"])

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Request, Response
 from ..control.authorize import ConsentScreen, authorize, basic_credentials
 from ..control.gateway import Gateway
 from ..control.grants import Access, AccessDenied, IssuedTokens, OAuthError
-from ..control.server import DROP_KEY
 from . import faults as xf
 from .wire import iso_instant
 
@@ -65,11 +64,11 @@ class XeroIdentity:
             endpoint, values = self.map.bind("sandbox", path_info=path).match(method=request.method)
         except HTTPException as exc:
             return xf.text_response(exc.description or "Not found", exc.code or 404)
-        client_id = (self._client_credentials(request)[0] if request.method == "POST" else None) or None
-        handler = getattr(self, endpoint)
-        response, fault = self.gateway.identity(request, client_id, lambda r: handler(r, **values))
-        status = 0 if request.environ.get(DROP_KEY) else response.status_code
-        self.gateway.log(request, status, None, client_id, fault=fault)
+        response: Response = getattr(self, endpoint)(request, **values)
+        client_id = self._client_credentials(request)[0] if request.method == "POST" else None
+        lost = self.gateway.token_endpoint_fault(request, client_id or None) if endpoint == "token" else None
+        status = 0 if lost else response.status_code
+        self.gateway.log(request, status, None, client_id or None, fault=lost)
         return response
 
     def discovery(self, request: Request) -> Response:
