@@ -10,6 +10,7 @@ it in `HARNESSES`; test_contract.py stays as it is.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -70,9 +71,23 @@ class Harness(Protocol):
     def customer_numbers(self, tenant_id: str) -> dict[str, str]: ...
     def invoice(self, tenant_id: str, number: str) -> RemoteInvoice | None: ...
     def invoice_numbers(self, tenant_id: str) -> list[str]: ...
-    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None: ...
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind, count: int = 1) -> None: ...
     def clear_faults(self) -> None: ...
     def revoke_grants(self) -> None: ...
+
+
+class SandboxHarness(Harness, Protocol):
+    """What the engine's end-to-end fault suite (tests/sync/test_faults.py) needs beyond the contract suite:
+    a sandbox in its own process with a clock, a request log, closing dates and token-endpoint faults."""
+
+    key_memory_s: ClassVar[float]  # how long the sandbox replays an idempotency key (sandbox seconds)
+    versions_objects: ClassVar[bool]  # an update names the version it read (QuickBooks' SyncToken)
+
+    def lock_books(self, tenant_id: str, through: dt.date | None) -> None: ...
+    def advance_clock(self, seconds: float) -> None: ...
+    def lose_refresh_answers(self, count: int = 1) -> None: ...
+    def replays(self, tenant_id: str) -> int: ...  # writes answered from the idempotency store
+    def faults_fired(self, tenant_id: str, fault: str) -> int: ...
 
 
 def consent_answer(control: Any, authorize_url: str, tenant_ids: list[str]) -> dict[str, str]:
@@ -106,6 +121,15 @@ def mapping_for(harness: Harness, chart: Chart, sales_code: str | None = None) -
         payment_accounts={"card": ref(harness.clearing_code)},
         default_payment_account=ref(harness.bank_code),
     )
+
+
+def sandbox_replays(sandbox: Any, tenant_id: str) -> int:
+    """Writes a sandbox answered from its idempotency store (the first answer, replayed)."""
+    return sum(1 for r in sandbox.control.requests(tenant_id) if r["replayed"])
+
+
+def sandbox_faults_fired(sandbox: Any, tenant_id: str, fault: str) -> int:
+    return sum(1 for r in sandbox.control.requests(tenant_id) if r["fault"] == fault)
 
 
 def _money(value: object) -> Decimal:
@@ -194,9 +218,9 @@ class XeroHarness:
     def invoice_numbers(self, tenant_id: str) -> list[str]:
         return [i["InvoiceNumber"] for i in self._documents(tenant_id, "Invoices")]
 
-    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None:
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind, count: int = 1) -> None:
         path = f"*/{self._collections[kind]}"
-        self.sandbox.control.set_faults({"kind": fault, "tenant_id": tenant_id, "path": path, "count": 1})
+        self.sandbox.control.set_faults({"kind": fault, "tenant_id": tenant_id, "path": path, "count": count})
 
     def clear_faults(self) -> None:
         self.sandbox.control.clear_faults()
@@ -206,6 +230,26 @@ class XeroHarness:
 
     def writes(self, tenant_id: str) -> int:
         return self.calls(tenant_id, method="PUT") + self.calls(tenant_id, method="POST")
+
+    # --- What the engine's fault suite adds (SandboxHarness) ----------------------------------------------
+    key_memory_s: ClassVar[float] = 360.0  # Xero forgets an Idempotency-Key after 6 minutes (xero.md 4)
+    versions_objects: ClassVar[bool] = False
+
+    def lock_books(self, tenant_id: str, through: dt.date | None) -> None:
+        self.sandbox.control.update_settings(tenant_id, lock_date=through.isoformat() if through else None)
+
+    def advance_clock(self, seconds: float) -> None:
+        self.sandbox.control.advance_clock(seconds)
+
+    def lose_refresh_answers(self, count: int = 1) -> None:
+        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
+        self.sandbox.control.set_faults(rule)
+
+    def replays(self, tenant_id: str) -> int:
+        return sandbox_replays(self.sandbox, tenant_id)
+
+    def faults_fired(self, tenant_id: str, fault: str) -> int:
+        return sandbox_faults_fired(self.sandbox, tenant_id, fault)
 
 
 def _xero(request: Any) -> XeroHarness:

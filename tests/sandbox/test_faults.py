@@ -152,3 +152,42 @@ def test_bad_rules_are_refused(xero: Xero) -> None:
         with pytest.raises(SandboxError, match="400"):
             xero.sandbox.control.set_faults(rule)
     assert xero.sandbox.control.faults() == []
+
+
+def test_a_body_rule_picks_the_calls_that_carry_it(faulty: Xero) -> None:
+    _fault(faulty, kind="server_error", count=1, method="PUT", body="BODY-2")
+    assert _put_invoice(faulty, {}, "BODY-1").status_code == 200
+    assert _put_invoice(faulty, {}, "BODY-2").status_code == 500
+    assert _put_invoice(faulty, {}, "BODY-2").status_code == 200  # count=1
+
+
+def test_every_api_answer_carries_a_correlation_id(faulty: Xero) -> None:
+    _fault(faulty, kind="server_error", count=1)
+    failed, fine = faulty.get("/Organisation"), faulty.get("/Organisation")
+    ids = {failed.headers["Xero-Correlation-Id"], fine.headers["Xero-Correlation-Id"]}
+    assert len(ids) == 2 and all(uuid.UUID(i) for i in ids)
+
+
+def test_a_rate_limit_storm_without_retry_after(faulty: Xero) -> None:
+    # Past the contract check on purpose: Xero documents Retry-After on every minute 429, and this rule
+    # models the answer a client must survive when it is missing (a proxy in the way, a changed gateway).
+    _fault(faulty, kind="rate_limit_no_retry_after", count=2)
+    for _ in range(2):
+        storm = faulty.session.get(faulty.api + "/Organisation", headers=faulty.headers())
+        assert (storm.status_code, storm.headers["X-Rate-Limit-Problem"]) == (429, "minute")
+        assert "Retry-After" not in storm.headers
+    assert faulty.get("/Organisation").status_code == 200
+
+
+def test_a_lost_refresh_answer_still_rotated_the_grant(faulty: Xero) -> None:
+    control = faulty.sandbox.control
+    control.set_faults({"kind": "token_response_lost", "client_id": faulty.app.client_id, "count": 1})
+    first = faulty.tokens["refresh_token"]
+    with pytest.raises(requests.ConnectionError):
+        faulty.refresh(first)
+    log = control.all_requests(client_id=faulty.app.client_id, path="/connect/token")
+    assert (log[-1]["status"], log[-1]["fault"]) == (0, "token_response_lost")
+    # The rotation stood: the token sent is now the rotated-out one, still usable within Xero's grace.
+    again = faulty.refresh(first)
+    assert again.status_code == 200 and again.json()["refresh_token"] != first
+    assert faulty.get("/Organisation").status_code == 200  # data calls never match the token fault

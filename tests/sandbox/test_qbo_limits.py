@@ -148,3 +148,36 @@ def test_reset_company_reseeds_and_keeps_the_connection(qbo: QBO) -> None:
     qbo.sandbox.control.reset_tenant(qbo.realm)
     assert qbo.query("select * from Customer").json()["QueryResponse"] == {}
     assert qbo.sandbox.control.count(qbo.realm, path="*/query") == 1
+
+
+def test_rate_limit_without_retry_after_in_qbo_shape(qbo: QBO) -> None:
+    qbo.sandbox.control.set_faults({"tenant_id": qbo.realm, "count": 1, "kind": "rate_limit_no_retry_after"})
+    storm = qbo.get("/preferences")
+    assert _throttled(storm) and "Retry-After" not in storm.headers
+    assert qbo.get("/preferences").status_code == 200
+
+
+def test_stale_sync_token_is_another_users_save_before_the_write(qbo: QBO) -> None:
+    customer = qbo.customer()
+    invoice = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line(10)]})
+    qbo.sandbox.control.set_faults(
+        {"kind": "stale_sync_token", "tenant_id": qbo.realm, "path": "*/invoice", "count": 1}
+    )
+    try:
+        edit = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "PrivateNote": "x"}
+        assert_fault(qbo.post("/invoice", edit), 400, "5010")
+    finally:
+        qbo.sandbox.control.clear_faults()
+    current = qbo.get(f"/invoice/{invoice['Id']}").json()["Invoice"]
+    assert current["SyncToken"] == "1" and "PrivateNote" not in current  # moved on, nothing else changed
+    edit["SyncToken"] = current["SyncToken"]
+    assert qbo.post("/invoice", edit).status_code == 200
+
+
+def test_a_lost_token_answer_keeps_what_the_endpoint_did(qbo: QBO) -> None:
+    control = qbo.sandbox.control
+    control.set_faults({"kind": "token_response_lost", "client_id": qbo.app.client_id, "count": 1})
+    with pytest.raises(requests.ConnectionError):
+        qbo.refresh()
+    # Within a day QuickBooks hands the same refresh token back, so the lost answer costs nothing.
+    assert qbo.refresh().status_code == 200

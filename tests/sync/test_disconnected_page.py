@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from ledgers.harness import HARNESSES
 
 from ledgerlink.cashflow.models import Membership
 from ledgerlink.ledgers.models import Connection, ConnectionStatus, TaxRateMapping
@@ -17,7 +16,7 @@ from ledgerlink.ledgers.providers import provider_name
 from ledgerlink.sync.models import SyncRecord, SyncState
 
 from .conftest import issue
-from .ledger_world import LedgerWorld, build_world
+from .ledger_world import COMPANIES, LedgerWorld, start_world
 
 pytestmark = pytest.mark.xdist_group("xero-sandbox")
 
@@ -27,9 +26,7 @@ NAME = provider_name("quickbooks")  # "QuickBooks Online", spelt as Intuit asks 
 
 @pytest.fixture
 def world(request, db, settings) -> LedgerWorld:
-    harness = HARNESSES["quickbooks"](request)
-    harness.configure(settings)
-    return build_world(harness)
+    yield from start_world(request, settings, COMPANIES["quickbooks-au"])
 
 
 def _admin_browser(world: LedgerWorld) -> Client:

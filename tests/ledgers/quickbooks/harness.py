@@ -8,6 +8,7 @@ documents; `new_tenant(region="US", ...)` gives the automated-sales-tax company.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -17,7 +18,7 @@ from ledgerlink.ledgers.contract import AccountRef, Chart, ObjectKind, ResolvedM
 from ledgerlink.ledgers.oauth import redirect_uri
 
 from .. import documents as d
-from ..harness import RemoteInvoice
+from ..harness import RemoteInvoice, sandbox_faults_fired, sandbox_replays
 
 
 @dataclass
@@ -133,14 +134,51 @@ class QuickBooksHarness:
     def invoice_numbers(self, tenant_id: str) -> list[str]:
         return [str(i.get("DocNumber", "")) for i in self.remote_documents(tenant_id, "Invoice")]
 
-    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None:
-        # Customers, invoices and payments all go through /batch.
-        self.sandbox.control.set_faults(
-            {"kind": fault, "tenant_id": tenant_id, "path": "*/batch", "count": 1}
-        )
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind, count: int = 1) -> None:
+        """Customers, invoices and payments are created through /batch: the rule picks the batch carrying
+        that entity. A stale SyncToken meets the single-object updates (a payment edited by a refund, an
+        invoice voided)."""
+        rule: dict[str, Any] = {"kind": fault, "tenant_id": tenant_id, "count": count}
+        if fault == "stale_sync_token":
+            rule.update(method="POST", path=f"*/{self._updated[kind].lower()}")
+        else:
+            rule.update(path="*/batch", body=f'"{self._entities[kind]}":')
+        self.sandbox.control.set_faults(rule)
 
     def clear_faults(self) -> None:
         self.sandbox.control.clear_faults()
 
     def revoke_grants(self) -> None:
         self.sandbox.control.revoke_tokens(client_id=self.client_id)
+
+    # --- What the engine's fault suite adds (SandboxHarness) ----------------------------------------------
+    key_memory_s: ClassVar[float] = 86_400.0  # the sandbox's choice: Intuit does not document it
+    versions_objects: ClassVar[bool] = True  # SyncToken
+    _entities: ClassVar[dict[ObjectKind, str]] = {
+        ObjectKind.CUSTOMER: "Customer",
+        ObjectKind.INVOICE: "Invoice",
+        ObjectKind.PAYMENT: "Payment",
+    }
+    _updated: ClassVar[dict[ObjectKind, str]] = {
+        ObjectKind.PAYMENT_REVERSAL: "Payment",
+        ObjectKind.CANCELLATION: "Invoice",
+    }
+
+    def lock_books(self, tenant_id: str, through: dt.date | None) -> None:
+        """QuickBooks' closing date (Preferences.AccountingInfoPrefs.BookCloseDate)."""
+        self.sandbox.control.update_settings(
+            tenant_id, book_close_date=through.isoformat() if through else None
+        )
+
+    def advance_clock(self, seconds: float) -> None:
+        self.sandbox.control.advance_clock(seconds)
+
+    def lose_refresh_answers(self, count: int = 1) -> None:
+        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
+        self.sandbox.control.set_faults(rule)
+
+    def replays(self, tenant_id: str) -> int:
+        return sandbox_replays(self.sandbox, tenant_id)
+
+    def faults_fired(self, tenant_id: str, fault: str) -> int:
+        return sandbox_faults_fired(self.sandbox, tenant_id, fault)

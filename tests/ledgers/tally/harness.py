@@ -108,8 +108,9 @@ class TallyHarness:
     def invoice_numbers(self, tenant_id: str) -> list[str]:
         return [i["number"] for i in self.state.books[tenant_id].invoices.values()]
 
-    def inject(self, fault: str, tenant_id: str, kind: ObjectKind) -> None:
-        self.state.faults.append({"book": tenant_id, "path": "/batch", "kind": fault})  # every write
+    def inject(self, fault: str, tenant_id: str, kind: ObjectKind, count: int = 1) -> None:
+        for _ in range(count):  # each entry fires once, on the book's next write (all go through /batch)
+            self.state.faults.append({"book": tenant_id, "path": "/batch", "kind": fault})
 
     def clear_faults(self) -> None:
         self.state.faults.clear()

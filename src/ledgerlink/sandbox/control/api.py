@@ -200,6 +200,7 @@ class ControlAPI:
             "ledger": self.plane.provider.new_ledger(region, name, tenant_id, now),
         }
         tenant["ledger"]["settings"] = settings
+        self.plane.provider.apply_settings(tenant["ledger"])
         with self.plane.store.lock:
             self.plane.store.tenants[tenant_id] = tenant
             self.plane.apply_limits(tenant)
@@ -223,6 +224,7 @@ class ControlAPI:
                 tenant["region"], tenant["name"], tenant_id, self.plane.clock.now()
             )
             tenant["ledger"]["settings"] = settings
+            self.plane.provider.apply_settings(tenant["ledger"])
             self.plane.store.save()
         return _json({"tenant_id": tenant_id, "reset": True})
 
@@ -233,6 +235,7 @@ class ControlAPI:
             tenant = self._tenant(tenant_id)
             settings = tenant["ledger"].setdefault("settings", {})
             settings.update(changes)
+            self.plane.provider.apply_settings(tenant["ledger"])
             self.plane.store.save()
             return _json({"tenant_id": tenant_id, "settings": settings})
 

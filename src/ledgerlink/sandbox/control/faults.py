@@ -25,17 +25,28 @@ class Fault(StrEnum):
     MAINTENANCE = "maintenance"  # 503 API offline for maintenance (gateway level)
     OFFLINE = "offline"  # 503 "The Organisation is offline" (gateway level, per tenant)
     RATE_LIMIT = "rate_limit"  # 429 minute-limit storm, with Retry-After
+    RATE_LIMIT_NO_RETRY_AFTER = "rate_limit_no_retry_after"  # 429 saying nothing of when to come back
     DROP = "drop"  # close the connection before running the request (never committed)
     DROP_AFTER_COMMIT = "drop_after_commit"  # run and commit the write, then close without a response
     LATENCY = "latency"  # hold the call (and its in-flight slot) for latency_ms first
     TOKEN_EXPIRED = "token_expired"  # answer as if the access token had expired
     TOKEN_REVOKED = "token_revoked"  # answer as if the grant had been revoked
+    # Another user saved the object between the client's read and its write: the stored object's SyncToken
+    # moves on first, so the write meets the ledger's own stale-object refusal (QuickBooks 5010). Ledgers
+    # without a version token ignore it.
+    STALE_SYNC_TOKEN = "stale_sync_token"
+    # The token endpoint ran (a refresh rotated the grant, a code was spent) and the answer never arrived.
+    TOKEN_RESPONSE_LOST = "token_response_lost"
 
 
 _STATUS_ALIASES = {500: Fault.SERVER_ERROR, 503: Fault.MAINTENANCE, 429: Fault.RATE_LIMIT}
 # Gateway faults answer before the idempotency store is consulted, so they are never cached for a key.
-GATEWAY_FAULTS = frozenset({Fault.MAINTENANCE, Fault.OFFLINE, Fault.RATE_LIMIT, Fault.DROP})
+GATEWAY_FAULTS = frozenset(
+    {Fault.MAINTENANCE, Fault.OFFLINE, Fault.RATE_LIMIT, Fault.RATE_LIMIT_NO_RETRY_AFTER, Fault.DROP}
+)
 TOKEN_FAULTS = frozenset({Fault.TOKEN_EXPIRED, Fault.TOKEN_REVOKED})
+# Faults of the OAuth token endpoint, not of data calls.
+IDENTITY_FAULTS = frozenset({Fault.TOKEN_RESPONSE_LOST})
 
 
 class FaultRuleError(ValueError):
@@ -50,6 +61,7 @@ class CallInfo:
     path: str
     tenant_id: str | None
     client_id: str | None
+    body: bytes = b""
 
 
 @dataclass
@@ -62,6 +74,7 @@ class FaultRule:
     path: str = "*"
     tenant_id: str | None = None
     client_id: str | None = None
+    body: str | None = None  # the call's body contains this text (e.g. the entity a batch carries)
     count: int | None = None
     fraction: float | None = None
     seed: int = 0
@@ -81,6 +94,8 @@ class FaultRule:
             return False
         if self.tenant_id is not None and self.tenant_id != call.tenant_id:
             return False
+        if self.body is not None and self.body.encode() not in call.body:
+            return False
         return self.client_id is None or self.client_id == call.client_id
 
     def as_json(self) -> dict[str, Any]:
@@ -91,6 +106,7 @@ class FaultRule:
             "path": self.path,
             "tenant_id": self.tenant_id,
             "client_id": self.client_id,
+            "body": self.body,
             "count": self.count,
             "fraction": self.fraction,
             "seed": self.seed,
@@ -144,7 +160,7 @@ class FaultBoard:
         latency = _int_field(raw, "latency_ms", 0) or 0
         if kind is Fault.LATENCY and latency <= 0:
             raise FaultRuleError("latency_ms must be positive for a latency rule")
-        for name in ("method", "path", "tenant_id", "client_id"):
+        for name in ("method", "path", "tenant_id", "client_id", "body"):
             if raw.get(name) is not None and not isinstance(raw[name], str):
                 raise FaultRuleError(f"{name} must be a string")
         seed = _int_field(raw, "seed", 0) or 0
@@ -156,6 +172,7 @@ class FaultBoard:
                 path=raw.get("path") or "*",
                 tenant_id=raw.get("tenant_id"),
                 client_id=raw.get("client_id"),
+                body=raw.get("body"),
                 count=_int_field(raw, "count", 1),
                 fraction=None if fraction is None else float(fraction),
                 seed=seed,

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from .faults import GATEWAY_FAULTS, TOKEN_FAULTS, CallInfo, Fault
+from .faults import GATEWAY_FAULTS, IDENTITY_FAULTS, TOKEN_FAULTS, CallInfo, Fault
 from .grants import Access, AccessDenied
 from .idempotency import Claim, StoredResponse, fingerprint
 from .limiter import Cost
 from .server import DROP_KEY
+
+# Set on a write's environ when another user is to save its object first (Fault.STALE_SYNC_TOKEN).
+CONCURRENT_EDIT_KEY = "sandbox.concurrent_edit"
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -89,6 +92,15 @@ class Gateway:
             fault=extra.get("fault"),
         )
 
+    def token_endpoint_fault(self, request: Request, client_id: str | None) -> str | None:
+        """After the token endpoint ran: a lost answer (the rotation or exchange stands, the client never
+        hears of it) closes the connection without a byte. Returns the fault's name for the log."""
+        call = CallInfo(request.method, request.path, None, client_id)
+        if request.method == "POST" and self.plane.faults.fire(call, IDENTITY_FAULTS):
+            request.environ[DROP_KEY] = True
+            return Fault.TOKEN_RESPONSE_LOST.value
+        return None
+
     def serve(
         self,
         request: Request,
@@ -102,7 +114,7 @@ class Gateway:
         ``cost`` is what the call spends of the rate limits (default: one call, not a batch)."""
         access = self.bearer(request)
         client_id = access.client_id if isinstance(access, Access) else None
-        call = CallInfo(request.method, request.path, tenant_id, client_id)
+        call = CallInfo(request.method, request.path, tenant_id, client_id, request.get_data(cache=True))
         if isinstance(access, AccessDenied):
             response = self.renderer.denied(access)
             self.log(request, response.status_code, tenant_id, client_id)
@@ -156,7 +168,7 @@ class Gateway:
         operate: Operate,
         precheck: Precheck | None,
     ) -> tuple[Response, bool, str | None]:
-        fired = self.plane.faults.fire(call, frozenset(Fault) - TOKEN_FAULTS)
+        fired = self.plane.faults.fire(call, frozenset(Fault) - TOKEN_FAULTS - IDENTITY_FAULTS)
         delay = sum(rule.latency_ms for rule in fired if rule.kind is Fault.LATENCY)
         if delay:
             time.sleep(delay / 1000)  # holds the in-flight slot, as a slow ledger does
@@ -165,6 +177,8 @@ class Gateway:
                 if rule.kind is Fault.DROP:
                     request.environ[DROP_KEY] = True
                     return Response(status=500), False, rule.kind.value
+                if rule.kind is Fault.RATE_LIMIT_NO_RETRY_AFTER:
+                    return self.renderer.rate_limited("minute", None), False, rule.kind.value
                 retry = self.plane.clock.retry_after(60)
                 return self.renderer.fault(rule.kind, retry, self.plane.clock.now()), False, rule.kind.value
         refused = self.renderer.acceptable(request) or (precheck(request, access) if precheck else None)
@@ -172,7 +186,10 @@ class Gateway:
             return refused, False, None
         server_error = any(rule.kind is Fault.SERVER_ERROR for rule in fired)
         drop_after = request.method != "GET" and any(rule.kind is Fault.DROP_AFTER_COMMIT for rule in fired)
+        stale = request.method != "GET" and any(rule.kind is Fault.STALE_SYNC_TOKEN for rule in fired)
+        request.environ[CONCURRENT_EDIT_KEY] = stale
         fault = "server_error" if server_error else ("drop_after_commit" if drop_after else None)
+        fault = fault or ("stale_sync_token" if stale else None)
 
         def run() -> Response:
             if server_error:

@@ -45,6 +45,10 @@ class Provider(Protocol):
 
     def settings_error(self, settings: dict[str, Any]) -> str | None: ...
 
+    def apply_settings(self, ledger: dict[str, Any]) -> None:
+        """Bring the books in line with settings that change records (after a create, update or reset)."""
+        ...
+
     def tier_limits(self, tier: str) -> dict[str, int]:
         """The budgets an app tier caps for each of its tenants; ValueError for an unknown tier."""
         ...

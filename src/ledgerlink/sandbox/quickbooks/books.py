@@ -140,6 +140,17 @@ class Books:
             )
         return current
 
+    def edited_elsewhere(self, entity: str, body: Any) -> None:
+        """Another user saves the object a write names (its SyncToken and update time move on, nothing
+        else changes), as happens between a client's read and its write; objects not found are left."""
+        if not isinstance(body, dict) or not present(body.get("Id")):
+            return
+        current = self.ledger.get(entity, {}).get(str(body["Id"]))
+        if current is None:
+            return
+        current["SyncToken"] = str(int(current["SyncToken"]) + 1)
+        current["MetaData"] = {**current["MetaData"], "LastUpdatedTime": self.now}
+
     @staticmethod
     def _read_only(entity: str) -> frozenset[str]:
         """A payment's TotalAmt is what the client says was paid; elsewhere QBO computes it."""
@@ -186,7 +197,21 @@ class Books:
             record = self._payment(fields, current)
         else:
             record = self._sales_form(entity, fields, current)
+        self._check_period_open(entity, record)
         return self._store(entity, current, record)
+
+    def _check_period_open(self, entity: str, record: dict[str, Any]) -> None:
+        """A transaction dated on or before the company's closing date is refused (6210, quickbooks.md 6):
+        the accountant closed the books for that period."""
+        closed = self.ledger["settings"].get("book_close_date")
+        if closed and entity != "Customer" and entity != "Item" and str(record.get("TxnDate")) <= closed:
+            raise QBOError(
+                "6210",
+                "Account Period Closed",
+                f"The account period has closed. The books are closed through {closed}: "
+                "transactions on or before that date cannot be added or changed.",
+                "TxnDate",
+            )
 
     # -- name lists -------------------------------------------------------------------------------------
     def _display_name(self, fields: dict[str, Any]) -> str:

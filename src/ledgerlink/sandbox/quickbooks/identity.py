@@ -86,7 +86,8 @@ class QuickBooksIdentity:
             return json_response({"error": exc.name}, exc.code or 404)
         response: Response = getattr(self, endpoint)(request, **values)
         client_id = basic_credentials(request)[0] if request.method == "POST" else None
-        self.gateway.log(request, response.status_code, None, client_id)
+        lost = self.gateway.token_endpoint_fault(request, client_id) if endpoint == "token" else None
+        self.gateway.log(request, 0 if lost else response.status_code, None, client_id, fault=lost)
         return response
 
     def discovery(self, request: Request) -> Response:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
 from ..control.apppages import to_ledger_page
-from ..control.gateway import Gateway
+from ..control.gateway import CONCURRENT_EDIT_KEY, Gateway
 from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import Budget, Cost, Scope
 from . import query as qbo_query
@@ -58,6 +59,16 @@ BUDGETS = (
 )
 DEFAULT_LIMITS = {"per_minute": 500, "in_flight": 10, "batch_app_per_minute": 40, "batch_per_minute": 120}
 SETTINGS = {"batch_metering": ("item", "request"), "custom_txn_numbers": (True, False)}
+# Settings that stand for what an accountant does in QuickBooks' screens: close the books through a date
+# (BookCloseDate), make tax codes inactive (e.g. a company that keeps no 0% code in use).
+EDITS = ("book_close_date", "inactive_tax_codes")
+
+
+def _is_iso_date(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
 
 
 def unsupported(detail: str) -> QBOError:
@@ -112,11 +123,24 @@ class QuickBooksProvider:
 
     def settings_error(self, settings: dict[str, Any]) -> str | None:
         for key, value in settings.items():
+            if key == "book_close_date":
+                if value is not None and not _is_iso_date(value):
+                    return "book_close_date must be a date (YYYY-MM-DD) or null"
+                continue
+            if key == "inactive_tax_codes":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    return "inactive_tax_codes must be a list of TaxCode ids"
+                continue
             if key not in SETTINGS:
-                return f"unknown settings {key!r}; known: {sorted(SETTINGS)}"
+                return f"unknown settings {key!r}; known: {sorted([*SETTINGS, *EDITS])}"
             if value not in SETTINGS[key] or (isinstance(value, bool) != isinstance(SETTINGS[key][0], bool)):
                 return f"{key} must be one of {list(SETTINGS[key])}"
         return None
+
+    def apply_settings(self, ledger: dict[str, Any]) -> None:
+        inactive = set(ledger["settings"].get("inactive_tax_codes") or ())
+        for code in ledger["TaxCode"].values():
+            code["Active"] = code["Id"] not in inactive
 
     def tier_limits(self, tier: str) -> dict[str, int]:
         if tier:
@@ -235,11 +259,10 @@ class QuickBooksProvider:
                     body = {entity: self._read(request, ledger, entity, now)}
                 else:
                     assert entity is not None
-                    body = {
-                        entity: self._write(
-                            ledger, entity, parse_json(request.get_data()), dict(request.args), now
-                        )
-                    }
+                    written = parse_json(request.get_data())
+                    if request.environ.get(CONCURRENT_EDIT_KEY):
+                        Books(ledger, now, {}).edited_elsewhere(entity, written)
+                    body = {entity: self._write(ledger, entity, written, dict(request.args), now)}
                     self.plane.store.save()
             except QBOError as error:
                 return fault_response(error, now, ledger["zone"])

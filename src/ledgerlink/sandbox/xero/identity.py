@@ -66,7 +66,9 @@ class XeroIdentity:
             return xf.text_response(exc.description or "Not found", exc.code or 404)
         response: Response = getattr(self, endpoint)(request, **values)
         client_id = self._client_credentials(request)[0] if request.method == "POST" else None
-        self.gateway.log(request, response.status_code, None, client_id or None)
+        lost = self.gateway.token_endpoint_fault(request, client_id or None) if endpoint == "token" else None
+        status = 0 if lost else response.status_code
+        self.gateway.log(request, status, None, client_id or None, fault=lost)
         return response
 
     def discovery(self, request: Request) -> Response:

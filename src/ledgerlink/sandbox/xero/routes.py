@@ -6,6 +6,7 @@ provider's hooks for the control plane. Identity lives in ``identity.py``; the g
 from __future__ import annotations
 
 import html
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -230,6 +231,9 @@ class XeroProvider:
             return "lock_date must be YYYY-MM-DD or null"
         return None
 
+    def apply_settings(self, ledger: dict[str, Any]) -> None:
+        """Xero's settings are read where they apply; none changes a record."""
+
     def ledger_view(self, tenant: dict[str, Any]) -> dict[str, Any]:
         """A tenant's books as Xero would return them, for test assertions."""
         ledger = tenant["ledger"]
@@ -288,7 +292,10 @@ class XeroProvider:
         path = request.path.lower()
         if path == API_PREFIX.lower() or path.startswith(API_PREFIX.lower() + "/"):
             tenant_id = request.headers.get("xero-tenant-id", "").strip().lower() or None
-            return self.gateway.serve(request, tenant_id, self._operate, self._precheck)
+            response = self.gateway.serve(request, tenant_id, self._operate, self._precheck)
+            # Xero's trace id for a call, on every API answer: what its support asks for.
+            response.headers.setdefault("Xero-Correlation-Id", str(uuid.uuid4()))
+            return response
         if path in APP_PAGES or path.startswith(CONTACT_PAGE):
             return self._app_page(request, path)
         return self.identity.handle(request)
