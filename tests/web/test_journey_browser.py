@@ -28,6 +28,7 @@ from ledgerlink.cashflow import apikeys, services
 from ledgerlink.cashflow.models import Membership, Role
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.ledgers.providers import PROVIDERS
+from ledgerlink.ledgers.registry import LEDGERS
 from ledgerlink.sync.models import HistoricalPush
 
 from .browser import Journey, off_loop
@@ -152,6 +153,7 @@ def test_first_synced_invoice_in_at_most_15_actions_then_fix_history_reconnect_a
     _reconnect_after_a_revoked_grant(world, journey)
     _cancel_billing(world, journey)
     print(f"{world.provider}: {actions} actions from sign-in to the first synced invoice")
+    assert journey.audited >= 25  # every page of ours on the way was checked
     assert journey.problems == [], "\n".join(journey.problems)
     assert actions <= MAX_ACTIONS, f"{actions} actions from sign-in to the first synced invoice"
 
@@ -311,3 +313,8 @@ def _cancel_billing(world: World, journey: Journey) -> None:
     ]:
         page.goto(world.url(path))
         journey.audit(f"21-{name}")
+        if name == "health":  # the workers' shared budget, against this ledger's own limits
+            limits = LEDGERS[world.provider].limits
+            headroom = page.locator("#headroom")
+            expect(headroom).to_contain_text(f"of {limits.per_minute:,} calls this minute")
+            expect(headroom).to_contain_text(re.compile(rf"[1-9][\d,]* of {limits.per_day:,} today"))
