@@ -123,13 +123,27 @@ def mapping_for(harness: Harness, chart: Chart, sales_code: str | None = None) -
     )
 
 
-def sandbox_replays(sandbox: Any, tenant_id: str) -> int:
-    """Writes a sandbox answered from its idempotency store (the first answer, replayed)."""
-    return sum(1 for r in sandbox.control.requests(tenant_id) if r["replayed"])
+class SandboxProcess:
+    """What both process sandboxes answer alike for the engine's fault suite (SandboxHarness): their
+    control API's clock, request log and token-endpoint fault. A harness mixes it in beside `sandbox` and
+    `client_id`."""
 
+    sandbox: Any
+    client_id: str
 
-def sandbox_faults_fired(sandbox: Any, tenant_id: str, fault: str) -> int:
-    return sum(1 for r in sandbox.control.requests(tenant_id) if r["fault"] == fault)
+    def advance_clock(self, seconds: float) -> None:
+        self.sandbox.control.advance_clock(seconds)
+
+    def lose_refresh_answers(self, count: int = 1) -> None:
+        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
+        self.sandbox.control.set_faults(rule)
+
+    def replays(self, tenant_id: str) -> int:
+        """Writes answered from the idempotency store (the first answer, replayed)."""
+        return sum(1 for r in self.sandbox.control.requests(tenant_id) if r["replayed"])
+
+    def faults_fired(self, tenant_id: str, fault: str) -> int:
+        return sum(1 for r in self.sandbox.control.requests(tenant_id) if r["fault"] == fault)
 
 
 def _money(value: object) -> Decimal:
@@ -137,7 +151,7 @@ def _money(value: object) -> Decimal:
 
 
 @dataclass
-class XeroHarness:
+class XeroHarness(SandboxProcess):
     """The Xero sandbox's seeded AU chart (sandbox/xero/seed.py): Sales 200, an archived 205, bank 090, a
     payments-enabled clearing account 615, GST on Income OUTPUT."""
 
@@ -237,19 +251,6 @@ class XeroHarness:
 
     def lock_books(self, tenant_id: str, through: dt.date | None) -> None:
         self.sandbox.control.update_settings(tenant_id, lock_date=through.isoformat() if through else None)
-
-    def advance_clock(self, seconds: float) -> None:
-        self.sandbox.control.advance_clock(seconds)
-
-    def lose_refresh_answers(self, count: int = 1) -> None:
-        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
-        self.sandbox.control.set_faults(rule)
-
-    def replays(self, tenant_id: str) -> int:
-        return sandbox_replays(self.sandbox, tenant_id)
-
-    def faults_fired(self, tenant_id: str, fault: str) -> int:
-        return sandbox_faults_fired(self.sandbox, tenant_id, fault)
 
 
 def _xero(request: Any) -> XeroHarness:

@@ -18,11 +18,11 @@ from ledgerlink.ledgers.contract import AccountRef, Chart, ObjectKind, ResolvedM
 from ledgerlink.ledgers.oauth import redirect_uri
 
 from .. import documents as d
-from ..harness import RemoteInvoice, sandbox_faults_fired, sandbox_replays
+from ..harness import RemoteInvoice, SandboxProcess
 
 
 @dataclass
-class QuickBooksHarness:
+class QuickBooksHarness(SandboxProcess):
     """The sandbox's seeded companies: Sales of Product Income 6, Services 7, the inactive income account
     11, Checking 1 (Bank), Undeposited Funds 3; GST 4 (AU), TAX/NON (US)."""
 
@@ -169,16 +169,3 @@ class QuickBooksHarness:
         self.sandbox.control.update_settings(
             tenant_id, book_close_date=through.isoformat() if through else None
         )
-
-    def advance_clock(self, seconds: float) -> None:
-        self.sandbox.control.advance_clock(seconds)
-
-    def lose_refresh_answers(self, count: int = 1) -> None:
-        rule = {"kind": "token_response_lost", "client_id": self.client_id, "count": count}
-        self.sandbox.control.set_faults(rule)
-
-    def replays(self, tenant_id: str) -> int:
-        return sandbox_replays(self.sandbox, tenant_id)
-
-    def faults_fired(self, tenant_id: str, fault: str) -> int:
-        return sandbox_faults_fired(self.sandbox, tenant_id, fault)
