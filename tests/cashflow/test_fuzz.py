@@ -32,6 +32,13 @@ from ledgerlink.cashflow.api import api
 from .helpers import make_invoice
 
 EXAMPLES_PER_OPERATION = 60
+# Every run draws the same cases (seeded by the test), none kept between runs, no time limit per case.
+BOUNDED = {
+    "deadline": None,
+    "suppress_health_check": list(HealthCheck),
+    "derandomize": True,
+    "database": None,
+}
 # Where a field error may point: the parts of a request a client controls.
 FIELD_LOCATIONS = frozenset({"body", "query", "path", "header"})
 
@@ -160,10 +167,7 @@ def _cases(operation) -> st.SearchStrategy:
 def test_api_conforms_to_its_openapi(operation, world):
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=True,
-        database=None,
+        **BOUNDED,
     )
     # Whether to swap is drawn with the case (a counter would make the cases depend on the tests before).
     @given(case=_cases(operation), swap=st.booleans())
@@ -285,10 +289,7 @@ def test_chained_calls_never_fail(world):
         settings=settings(
             max_examples=STATEFUL_SCENARIOS,
             stateful_step_count=10,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
+            **BOUNDED,
         )
     )
     print(f"\nstateful: successful steps {succeeded}")
@@ -322,10 +323,7 @@ def test_a_generated_customer_is_invoiced_issued_and_paid(world):
 
     @settings(
         max_examples=CHAIN_EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=True,
-        database=None,
+        **BOUNDED,
     )
     @given(data=st.data())
     def walk(data) -> None:
