@@ -6,6 +6,7 @@ swapped in, so the fuzzing reaches the services instead of stopping at 404 and 4
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from decimal import Decimal
 
@@ -336,9 +337,25 @@ def test_a_generated_customer_is_invoiced_issued_and_paid(world):
     assert reached.count(len(CHAIN)) >= CHAIN_EXAMPLES // 5, reached
 
 
+# A fixed past day for the chain's invoices: one generated for the future cannot be issued today (409).
+ISSUED_ON = dt.date(2026, 1, 5)
+
+
+def _on_or_after_issue(value: object, days: int = 365) -> str:
+    """A generated date moved into the year after ISSUED_ON, so it is never before the issue date nor,
+    since ISSUED_ON is past, much in the future; a generated one already there is kept."""
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        day = ISSUED_ON
+    return (day if ISSUED_ON <= day <= ISSUED_ON + dt.timedelta(days=days) else ISSUED_ON).isoformat()
+
+
 def _owing_invoice(body: dict, customer_id: str, tax_rate_id: str) -> None:
-    """A payable invoice whose lines all charge (a generated line's sign and its type rarely agree)."""
+    """A payable invoice whose lines all charge (a generated line's sign and its type rarely agree), issued
+    on a fixed past day."""
     _payable_invoice(body, customer_id, tax_rate_id)
+    body.update(issue_date=ISSUED_ON.isoformat(), due_date=_on_or_after_issue(body.get("due_date")))
     for line in body["lines"]:
         line.update(line_type="system", unit_amount=line["unit_amount"].lstrip("-"))
 
@@ -360,6 +377,8 @@ def _walk(data, call, tax_rate_id: str) -> int:
     def at_most_due(body: dict) -> None:
         # A generated amount over the balance is refused (the per-operation test covers that); pay it all.
         body["amount"] = str(min(Decimal(body["amount"]), due))
+        # Received within 300 days of ISSUED_ON: on or after the issue day, and already past.
+        body["received_on"] = _on_or_after_issue(body.get("received_on"), days=300)
 
     paid = call(data, CHAIN[3], at_most_due, invoice_id=invoice_id)
     if paid.status_code != 201:
