@@ -11,7 +11,7 @@ XERO_PORT ?= 8100
 QBO_PORT ?= 8200
 SMTP_PORT ?= 8025
 
-.PHONY: demo test test-sqlite test-postgres test-dates lint format bench install clean
+.PHONY: demo test test-sqlite test-postgres test-dates lint audit audit-refresh format bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
@@ -32,6 +32,7 @@ demo: $(STAMP)
 TYPED := src/ledgerlink/ledgers src/ledgerlink/sync src/ledgerlink/billing/rules.py \
 	src/ledgerlink/cashflow/money.py src/ledgerlink/deployment.py \
 	src/ledgerlink/devtools/supervisor.py src/ledgerlink/devtools/fake_dates.py src/ledgerlink/devtools/ports.py \
+	src/ledgerlink/devtools/audit.py \
 	src/ledgerlink/notices/grouping.py
 
 lint: $(STAMP)
@@ -41,6 +42,17 @@ lint: $(STAMP)
 	@# test mode keeps a generated pair in a throwaway data folder.
 	data="$$(mktemp -d)" && trap 'rm -rf "$$data"' EXIT && export LEDGERLINK_MODE=test LEDGERLINK_DATA_DIR="$$data" && \
 	$(BIN)/mypy --strict $(TYPED) && $(BIN)/mypy src/ledgerlink/sandbox
+
+# Every installed distribution against the vendored advisory snapshot (src/ledgerlink/devtools/advisories.json):
+# offline, so CI needs no advisory service. A new pin fails here until the snapshot is refreshed.
+audit: $(STAMP)
+	$(BIN)/python -m ledgerlink.devtools.audit
+
+# Rebuild the snapshot for constraints.txt from a checkout of the PyPA advisory database (its vulns/ folder):
+# make audit-refresh ADVISORY_DB=../advisory-database
+audit-refresh: $(STAMP)
+	@test -n "$(ADVISORY_DB)" || (echo "ADVISORY_DB=<a checkout of the PyPA advisory database>"; exit 2)
+	$(BIN)/python -m ledgerlink.devtools.audit refresh --database "$(ADVISORY_DB)"
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
@@ -58,7 +70,7 @@ test-postgres: $(STAMP)
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL ($$url) and Redis ($$redis) are required in CI"; exit 1; \
 	else echo "PostgreSQL or Redis not reachable: skipping the distributed pass"; fi
 
-test: lint test-sqlite test-postgres
+test: lint audit test-sqlite test-postgres
 
 # Not in CI: the suite (SQLite) under faked dates - a month's and a year's last seconds, a leap day, 2030 -
 # to catch a test that reads the wall clock. DATES="2027-01-31T23:59:50 ..." picks others.

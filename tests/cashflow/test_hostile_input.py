@@ -68,3 +68,9 @@ def test_a_ten_megabyte_body_gets_the_apis_json_error(api_client):
     assert response.status_code == 413
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["detail"][0]["loc"] == ["body"]
+
+
+@pytest.mark.parametrize("country", ["\u00c4\u00d6", "\u4e2d\u56fd", "A1"])
+def test_country_codes_take_ascii_letters_only(api_client, country):
+    body = {"name": "Ada", "email": "ada@example.com", "country": country}
+    assert ["body", "country"] in field_errors(api_client.post("/customers", body))

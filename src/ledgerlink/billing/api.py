@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError
 from pydantic import Field, field_validator
 
 from ledgerlink.billing import usage
+from ledgerlink.cashflow.schemas import READ_ERRORS
 
 router = Router(tags=["usage"])
 
@@ -59,7 +60,10 @@ class UsageOut(Schema):
 
 
 @router.get(
-    "/usage", response=UsageOut, summary="API usage in a month: standard calls by key, exempt by kind"
+    "/usage",
+    # Documented as the API's other reads are: a missing key is a 401, a bad month a field-level 422.
+    response={200: UsageOut, 401: READ_ERRORS[401], 422: READ_ERRORS[422]},
+    summary="API usage in a month: standard calls by key, exempt by kind",
 )
 def usage_report(request, query: Query[UsageQuery]) -> UsageOut:
     organisation = getattr(request, "ledgerlink_organisation", None)

@@ -11,6 +11,7 @@ Lock order is always invoice, then payment, then the number sequence, so two req
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -308,7 +309,8 @@ def create_customer(organisation: Organisation, data: CustomerInput) -> Customer
     }
     for name, max_length in limits.items():
         _check_text(errors, (name,), getattr(data, name), required=False, max_length=max_length)
-    if data.country and (len(data.country) != 2 or not data.country.isalpha()):
+    # ASCII letters only: str.isalpha() also takes "ÄÖ" or "中国", which no ledger knows as a country.
+    if data.country and not re.fullmatch(r"[A-Za-z]{2}", data.country, re.ASCII):
         errors.add(("country",), "A two-letter ISO country code, e.g. AU.")
     errors.raise_if_any()
     fields = {name: getattr(data, name) for name in CustomerInput.__dataclass_fields__}

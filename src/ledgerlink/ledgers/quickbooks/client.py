@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ledgerlink.ledgers import http
+from ledgerlink.ledgers import answers, http
 from ledgerlink.ledgers.contract import LedgerResponse, RateBudget
 from ledgerlink.ledgers.quickbooks import errors
 
@@ -81,7 +81,9 @@ class QuickBooksClient:
 
     def get(self, path: str, params: Mapping[str, str] | None = None, noun: str = "request") -> Any:
         """A read that must succeed: the parsed body, or the request's error raised."""
-        return http.body_or_raise(self.request("GET", path, params=params), noun, errors.request_error)
+        response = self.request("GET", path, params=params)
+        body = http.body_or_raise(response, noun, errors.request_error)
+        return answers.readable(body, errors.NAME, noun, response.correlation_id)
 
     def query(self, entity: str, where: str = "", noun: str = "look-up") -> list[Any]:
         """Every row of `SELECT * FROM entity [WHERE where]`, page by page. GET, not POST: a read whose
@@ -95,7 +97,7 @@ class QuickBooksClient:
                 statement += f" WHERE {where}"
             statement += f" STARTPOSITION {start} MAXRESULTS {PAGE_SIZE}"
             body = self.get("/query", {"query": statement}, noun)
-            page = list(((body or {}).get("QueryResponse") or {}).get(entity) or [])
+            page = _rows(body, entity, noun)
             rows += page
             if len(page) < PAGE_SIZE:
                 return rows
@@ -104,6 +106,16 @@ class QuickBooksClient:
     def write(self, entity: str, body: object, request_id: str, **params: str) -> LedgerResponse:
         """POST /{entity} (create, update, ?operation=delete|void) with a requestid."""
         return self.request("POST", f"/{entity.lower()}", params=params, body=body, request_id=request_id)
+
+
+def _rows(body: Mapping[str, Any], entity: str, noun: str) -> list[Mapping[str, Any]]:
+    """A query page's rows; a page that is not a list of objects is unreadable (never "no rows", which would
+    tell a look-up that an object is not there)."""
+    found = body.get("QueryResponse") or {}
+    listed = found.get(entity) or [] if isinstance(found, Mapping) else None
+    if isinstance(listed, list) and all(isinstance(row, Mapping) for row in listed):
+        return listed
+    raise answers.unreadable_read(errors.NAME, noun)
 
 
 def _budget(headers: Mapping[str, str]) -> RateBudget:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledgerlink.ledgers import http
+from ledgerlink.ledgers import answers, http
 from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, TokenExpired
 
 NAME = "QuickBooks"
@@ -53,12 +53,12 @@ def faults(body: Any) -> list[Fault]:
     """Every error in a fault body (either casing); [] when the body is not a fault."""
     if not isinstance(body, Mapping):
         return []
-    fault = body.get("Fault") or body.get("fault")
+    fault = body["Fault"] if "Fault" in body else body.get("fault")
     if not isinstance(fault, Mapping):
         return []
     kind = str(fault.get("type") or "")
-    entries = fault.get("Error") or fault.get("error") or []
-    return [
+    entries = answers.objects(fault.get("Error") or fault.get("error"))
+    found = [
         Fault(
             code=_field(e, "code"),
             message=_field(e, "Message"),
@@ -67,8 +67,9 @@ def faults(body: Any) -> list[Fault]:
             type=kind,
         )
         for e in entries
-        if isinstance(e, Mapping)
     ]
+    # A Fault whose error list cannot be read is still a refusal, for no reason QuickBooks gave.
+    return found or [Fault("", "", "", "", kind)]
 
 
 def _sentence(fault: Fault) -> str:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
+from ledgerlink.ledgers import answers
 from ledgerlink.ledgers.building import MappingMissing, chunks, payment_account, remote_id, web_link
 from ledgerlink.ledgers.contract import (
     AccountRef,
@@ -281,7 +282,12 @@ class QuickBooksLedger:
 
     def _read_entity(self, entity: str, entity_id: str) -> Mapping[str, Any]:
         body = self.client.get(f"/{entity.lower()}/{entity_id}", noun=entity.lower())
-        return dict(body.get(entity) or {})
+        found = body.get(entity)
+        if not isinstance(found, Mapping) or "SyncToken" not in found or "Id" not in found:
+            # Every write after a read needs both (the object's identity); without them there is nothing
+            # safe to send.
+            raise answers.unreadable_read(errors.NAME, entity.lower())
+        return dict(found)
 
     def _reversal_step(self, item: SyncItem) -> LedgerRequest:
         """A refund of the whole payment, a chargeback or an undo deletes the payment (the invoice reopens);
@@ -444,7 +450,7 @@ class QuickBooksLedger:
         assert isinstance(document, Cancellation)
         if document.amount_paid == 0:
             invoice = self._read_entity("Invoice", remote_id(item, "invoice"))
-            voided = Decimal(str(invoice.get("TotalAmt", "1"))) == 0 and str(
+            voided = results.found_total(invoice, "invoice") == 0 and str(
                 invoice.get("PrivateNote", "")
             ).startswith("Voided")
             return (
@@ -459,12 +465,12 @@ class QuickBooksLedger:
         LinkedTxn lists its payments, so no filter on a note field is needed."""
         invoice = self._read_entity("Invoice", invoice_id)
         marker = f"[{payment.id}]"
-        for link in invoice.get("LinkedTxn") or []:
-            if link.get("TxnType") != "Payment":
+        for link in answers.objects(invoice.get("LinkedTxn")):
+            if link.get("TxnType") != "Payment" or not link.get("TxnId"):
                 continue
             found = self._read_entity("Payment", str(link["TxnId"]))
             if marker in str(found.get("PrivateNote", "")):
-                return results.remote_ref(found, ObjectKind.PAYMENT)
+                return results.found_ref(found, ObjectKind.PAYMENT, "payment")
         return None
 
     def _find_reversal(self, item: SyncItem, reversal: PaymentReversal) -> RemoteRef | None:
@@ -479,7 +485,7 @@ class QuickBooksLedger:
             )
         body = response.body if isinstance(response.body, Mapping) else {}
         payment = body.get("Payment") or {}
-        total = Decimal(str(payment.get("TotalAmt", "0")))
+        total = results.found_total(payment, "payment")
         if reversal.remaining > 0 and total == reversal.remaining:
             return RemoteRef(ObjectKind.PAYMENT_REVERSAL, payment_id)
         return None
@@ -491,7 +497,7 @@ def _number(item: SyncItem) -> str:
 
 
 def _first(rows: Sequence[Any], kind: ObjectKind) -> RemoteRef | None:
-    return results.remote_ref(rows[0], kind) if rows else None
+    return results.found_ref(rows[0], kind, kind.value) if rows else None
 
 
 # --- Chart parsing ----------------------------------------------------------------------------------------

@@ -9,24 +9,43 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from ledgerlink.ledgers import answers
+from ledgerlink.ledgers.answers import Malformed
 from ledgerlink.ledgers.contract import ItemOutcome, ObjectKind, RemoteRef, SyncItem
 from ledgerlink.ledgers.errors import UnknownOutcome
 from ledgerlink.ledgers.quickbooks import errors
 
 
-def decimal_or_none(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def remote_ref(entity: Mapping[str, Any], kind: ObjectKind) -> RemoteRef:
+    """The object QuickBooks saved; `Malformed` unless its Id is a short string and its total an amount."""
     return RemoteRef(
         kind=kind,
-        id=str(entity["Id"]),
+        id=answers.usable_id(entity.get("Id"), "Id"),
         number=str(entity.get("DocNumber") or entity.get("DisplayName") or ""),
-        total=decimal_or_none(entity.get("TotalAmt")),
+        total=answers.amount(entity.get("TotalAmt")),
     )
+
+
+def found_ref(entity: Any, kind: ObjectKind, noun: str) -> RemoteRef:
+    """An object a look-up found: an unreadable row is an UnknownOutcome (the look-up proved nothing)."""
+    try:
+        if not isinstance(entity, Mapping):
+            raise Malformed("a row that is not an object")
+        return remote_ref(entity, kind)
+    except Malformed as problem:
+        raise unreadable(noun, str(problem)) from None
+
+
+def found_total(entity: Mapping[str, Any], noun: str) -> Decimal | None:
+    """A looked-up object's TotalAmt (None when absent); an unreadable one is an UnknownOutcome."""
+    try:
+        return answers.amount(entity.get("TotalAmt"))
+    except Malformed as problem:
+        raise unreadable(noun, str(problem)) from None
+
+
+def unreadable(noun: str, problem: str, correlation_id: str = "") -> UnknownOutcome:
+    return answers.unreadable(errors.NAME, noun, problem, correlation_id)
 
 
 def bid(index: int) -> str:
@@ -35,12 +54,7 @@ def bid(index: int) -> str:
 
 
 def _missing(item: SyncItem, noun: str, correlation_id: str) -> ItemOutcome:
-    error = UnknownOutcome(
-        f"QuickBooks' answer did not mention this {noun}; it will be looked up before anything is sent "
-        "again.",
-        code="not_in_answer",
-        correlation_id=correlation_id,
-    )
+    error = answers.not_in_answer(errors.NAME, noun, correlation_id)
     return ItemOutcome(record_id=item.record_id, error=error)
 
 
@@ -59,12 +73,17 @@ def entity_outcome(
         error = errors.fault_error(found[0], noun, correlation_id)
         return ItemOutcome(record_id=item.record_id, error=error)
     saved = answer.get(entity)
-    if not isinstance(saved, Mapping) or not saved.get("Id"):
+    if not isinstance(saved, Mapping):
         return _missing(item, noun, correlation_id)
     if number and str(saved.get("DocNumber") or "") != number:
         # The answer names another document than the one sent: never link it.
         return _missing(item, noun, correlation_id)
-    return ItemOutcome(record_id=item.record_id, remote=remote_ref(saved, kind))
+    try:
+        ref = remote_ref(saved, kind)
+    except Malformed as problem:
+        # Not refused, not plainly saved: it may be in QuickBooks. Look it up before sending again.
+        return ItemOutcome(record_id=item.record_id, error=unreadable(noun, str(problem), correlation_id))
+    return ItemOutcome(record_id=item.record_id, remote=ref)
 
 
 def read_batch(
@@ -78,7 +97,7 @@ def read_batch(
 ) -> list[ItemOutcome]:
     """Outcomes for a /batch answer, one per item, matched by bId."""
     listed = body.get("BatchItemResponse") if isinstance(body, Mapping) else None
-    by_bid = {str(a.get("bId")): a for a in listed or [] if isinstance(a, Mapping)}
+    by_bid = {str(a.get("bId")): a for a in answers.objects(listed)}
     outcomes = []
     for index, item in enumerate(items):
         answer = by_bid.get(bid(index))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledgerlink.ledgers import http
+from ledgerlink.ledgers.answers import objects
 from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, TokenExpired
 
 # Xero's guidance for "The Organisation is offline": it lasts minutes; retry after about 5 (xero.md 6).
@@ -34,12 +35,6 @@ _CONFIGURATION_MARKERS = (
     "payments to this account",
     "cannot be used for payments",
 )
-
-
-def objects(value: Any) -> list[Mapping[str, Any]]:
-    """The JSON objects of a list Xero should have sent; nothing for anything else (a hostile or broken
-    answer may put a number, a string or an object where a list belongs)."""
-    return [entry for entry in value if isinstance(entry, Mapping)] if isinstance(value, list) else []
 
 
 def _messages(entries: Any) -> list[str]:

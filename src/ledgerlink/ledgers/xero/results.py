@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from ledgerlink.ledgers import answers
+from ledgerlink.ledgers.answers import Malformed
 from ledgerlink.ledgers.contract import ItemOutcome, ObjectKind, RemoteRef, SyncItem
 from ledgerlink.ledgers.errors import UnknownOutcome
 from ledgerlink.ledgers.xero import errors
@@ -32,27 +33,8 @@ CREDIT_NOTES = Collection("CreditNotes", "CreditNoteID", "credit note", "CreditN
 ALLOCATIONS = Collection("Allocations", "AllocationID", "allocation")
 
 
+NAME = "Xero"
 KNOWN_STATUSES = frozenset({"", "OK", "WARNING", "ERROR"})
-MAX_ID_LENGTH = 64  # Xero's ids are GUIDs (36); anything much longer is not an id
-
-
-class Malformed(ValueError):
-    """An element Xero echoed that cannot be read as saved or refused."""
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    if isinstance(value, int | str) and not isinstance(value, bool):
-        try:
-            number = Decimal(str(value))
-        except ArithmeticError:
-            number = None
-        if number is not None and number.is_finite():
-            return number
-    raise Malformed(f"an unreadable amount {str(value)[:40]!r}")
 
 
 def failed(element: Mapping[str, Any]) -> bool:
@@ -60,7 +42,7 @@ def failed(element: Mapping[str, Any]) -> bool:
     return (
         status == "ERROR"
         or bool(element.get("HasErrors"))
-        or bool(errors.objects(element.get("ValidationErrors")))
+        or bool(answers.objects(element.get("ValidationErrors")))
     )
 
 
@@ -73,9 +55,7 @@ def _checked(element: Mapping[str, Any], collection: Collection) -> None:
         element.get("ValidationErrors"), list
     ):
         raise Malformed("validation errors that are not a list")
-    found = element.get(collection.id_field)
-    if not isinstance(found, str) or not found.strip() or len(found) > MAX_ID_LENGTH:
-        raise Malformed(f"no usable {collection.id_field}")
+    answers.usable_id(element.get(collection.id_field), collection.id_field)
 
 
 def remote_ref(element: Mapping[str, Any], collection: Collection, kind: ObjectKind) -> RemoteRef:
@@ -83,7 +63,7 @@ def remote_ref(element: Mapping[str, Any], collection: Collection, kind: ObjectK
         kind=kind,
         id=str(element[collection.id_field]),
         number=str(element.get(collection.number_field, "")) if collection.number_field else "",
-        total=decimal_or_none(element.get("Total")),
+        total=answers.amount(element.get("Total")),
     )
 
 
@@ -123,21 +103,11 @@ def element_outcome(
 
 def unreadable(noun: str, problem: str, correlation_id: str = "") -> UnknownOutcome:
     """Xero's answer about an object could not be read; it may have been saved."""
-    return UnknownOutcome(
-        f"Xero's answer about this {noun} could not be read ({problem}); it will be looked up before "
-        "anything is sent again.",
-        code="unreadable_answer",
-        correlation_id=correlation_id,
-    )
+    return answers.unreadable(NAME, noun, problem, correlation_id)
 
 
 def _missing(item: SyncItem, noun: str, correlation_id: str) -> ItemOutcome:
-    error = UnknownOutcome(
-        f"Xero's answer did not mention this {noun}; it will be looked up before anything is sent again.",
-        code="not_in_answer",
-        correlation_id=correlation_id,
-    )
-    return ItemOutcome(record_id=item.record_id, error=error)
+    return ItemOutcome(record_id=item.record_id, error=answers.not_in_answer(NAME, noun, correlation_id))
 
 
 def read_batch(
@@ -152,7 +122,7 @@ def read_batch(
     """Outcomes for a batch answer, one per item. `numbers` are the items' numbers as sent (for collections
     with a number field): an element is matched by number first, by position otherwise."""
     listed = body.get(collection.key) if isinstance(body, Mapping) else None  # a text body lists nothing
-    elements = errors.objects(listed)
+    elements = answers.objects(listed)
     by_number = {str(e.get(collection.number_field)): e for e in elements} if numbers else {}
     outcomes = []
     for index, item in enumerate(items):
