@@ -385,6 +385,11 @@ class _Run(DoubtfulRecords, Outcomes):
                 return []
             if len(items) == 1:
                 record = SyncRecord.objects.get(pk=items[0].record_id)
+                # Building a replay reads the ledger as it is now, after the request may have landed (a
+                # payment our unanswered delete removed reads "not found"): only the ledger settles a doubt,
+                # so ask it whether the step happened; if it did not, the refusal stands.
+                if record.unknown_outcome_since is not None and self._settled_by_lookup(record, items[0]):
+                    return []
                 problem = error if isinstance(error, LedgerError) else str(error)
                 transitions.mark_attention(
                     record, problem, configuration=getattr(error, "configuration", True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ledgerlink.billing.services import enable_connector
 from ledgerlink.cashflow import services
-from ledgerlink.cashflow.models import Membership, Organisation, Role, TaxRate
+from ledgerlink.cashflow.models import Invoice, Membership, Organisation, Role, TaxRate
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, PaymentAccountMapping, TaxRateMapping
 from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState
@@ -211,6 +211,33 @@ def test_a_transient_failure_while_building_is_retried_not_flagged(world):
     world.drain()
     world.all_synced()
     assert Decimal(str(world.invoice(invoice.number)["Balance"])) == Decimal("600.00")
+
+
+def test_a_delete_whose_answer_was_lost_is_settled_by_looking_it_up_not_flagged(world):
+    """Found by the reliability campaign (`make chaos`): a chargeback deletes the payment, QuickBooks commits
+    the delete and the answer is lost. Replaying the request means building it again, which reads the
+    payment first, and the payment is gone (610): that was flagged to the user as a mapping problem, and
+    the invoice's cancellation queued behind it never reached QuickBooks. Gone is what the delete wanted:
+    the record in doubt is settled by asking the ledger, as after any unknown outcome."""
+    invoice = world.issue("1000.00")
+    payment = services.record_payment(invoice, Decimal("600.00"), "card")
+    world.drain()
+    services.charge_back(payment)
+    services.cancel_invoice(Invoice.objects.get(pk=invoice.pk))
+    world.harness.sandbox.control.set_faults(
+        {
+            "kind": "drop_after_commit",
+            "tenant_id": world.connection.tenant_id,
+            "method": "POST",
+            "path": "*/payment",
+            "count": 1,
+        }
+    )
+    world.drain()
+    world.all_synced()
+    assert world.books()["Payment"] == []
+    voided = world.invoice(invoice.number)
+    assert Decimal(str(voided["TotalAmt"])) == 0 and voided["PrivateNote"].startswith("Voided")
 
 
 def test_a_us_invoice_through_the_engine_equals_cashflows_total_with_automated_sales_tax(us_world):
