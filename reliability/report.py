@@ -1,0 +1,119 @@
+"""bench/reliability.json and RELIABILITY.md from a campaign's report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .run import Config
+
+JSON_KEYS = (
+    "objects",
+    "contacts",
+    "faults",
+    "kills",
+    "db_cuts",
+    "redis_restarts",
+    "service_restarts",
+    "duplicates",
+    "missing",
+    "extra",
+    "mismatches",
+    "converge_s",
+    "errors",
+)
+NAMES = {"xero": "Xero", "quickbooks": "QuickBooks Online"}
+VERDICT_ROWS = ("organisations", "objects", "contacts", "duplicates", "missing", "extra", "mismatches")
+LEGEND = """`objects`: CashFlow's invoices, payments, reversals and credit notes checked (contacts apart);
+`duplicates`: one of them in the ledger more than once; `missing`: not there; `extra`: in the ledger but not
+CashFlow's (or a payment reversed in full still there); `mismatches`: there once with another amount, balance
+or status; `converge_s`: seconds from the end of the last fault to the first clean check; `errors`: objects
+the engine handed to the user (needs attention) at the end. The checker (`reliability/checker.py`) reads each
+ledger through its sandbox's control API, never LedgerLink's tables, and compares it with CashFlow's rows."""
+
+
+def results(report: dict[str, Any]) -> dict[str, Any]:
+    """Per provider, the figures issue 22 asks for, with the soak's requests and p99."""
+    soak = report["soak"]
+    out: dict[str, Any] = {"seed": report["seed"], "command": report["command"]}
+    for provider, figures in report["providers"].items():
+        out[provider] = {key: figures[key] for key in JSON_KEYS}
+        out[provider].update(
+            soak_requests=soak["by_provider"][provider]["requests"],
+            soak_errors=soak["errors"],
+            soak_lost=soak["lost"],
+            p99_s=soak["by_provider"][provider]["p99_s"],
+        )
+    return out
+
+
+def _table(report: dict[str, Any], rows: list[tuple[str, list[Any]]], head: str) -> list[str]:
+    providers = list(report["providers"])
+    lines = [
+        f"| {head} | " + " | ".join(NAMES[p] for p in providers) + " |",
+        "|---|" + "---|" * len(providers),
+    ]
+    return lines + [f"| {name} | " + " | ".join(str(v) for v in values) + " |" for name, values in rows]
+
+
+def _header(report: dict[str, Any]) -> list[str]:
+    work = report["workload"]
+    reversals = ", ".join(f"{v} {k}" for k, v in sorted(work["reversals"].items()))
+    return [
+        "# Reliability: the fault campaign (issue 22)",
+        "",
+        f"Command: `{report['command']}`, seed **{report['seed']}** (it draws the work and the faults).",
+        f"`reliability/run.py` ran {report['consumers']} `run_huey` consumers on PostgreSQL + Redis against",
+        "both ledgers' sandboxes, each its own process, at time scale "
+        f"{report['time_scale']:g} (rate limits, token and key lives keep their ratios);",
+        f"{report['window_s']:.0f} s of work and faults, then the checker until the books agreed. "
+        f"Wall time {report['wall_s']:.0f} s. Redis: {report['redis']}.",
+        "",
+        f"Work through CashFlow's services: {work['invoices']} invoices, {work['payments']} payments, "
+        f"{sum(work['reversals'].values())} reversals ({reversals}), {work['cancellations']} cancellations; "
+        f"{work['refused_steps']} steps refused by CashFlow.",
+        "",
+    ]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    providers = list(report["providers"].values())
+    soak = report["soak"]
+    verdicts = [(row, [f[row] for f in providers]) for row in (*VERDICT_ROWS, "converge_s", "errors")]
+    kinds = sorted({k for f in providers for k in f["faults"]})
+    faults = [(kind, [f["faults"].get(kind, "n/a") for f in providers]) for kind in kinds]
+    first = providers[0]
+    lines = _header(report) + _table(report, verdicts, "")
+    lines += ["", "Ledger faults that fired (each sandbox counts its rules' firings):", ""]
+    lines += _table(report, faults, "fault")
+    lines += [
+        "",
+        f"Process faults, shared by both ledgers: {first['kills']} consumers SIGKILLed, "
+        f"{first['db_cuts']} cuts",
+        "of every consumer's database session (`pg_terminate_backend`), "
+        f"{first['redis_restarts']} Redis restarts, {first['service_restarts']} stop and start",
+        "of the whole service (web and every consumer). When (seconds into the run):",
+        "",
+        *[f"- {at:.1f} s {what}: {detail}" for at, what, detail in report["process_faults"]],
+        "",
+        f"Soak, a second process on loopback during the faults: {soak['requests']} requests, "
+        f"{soak['errors']} errors, p50 {soak['p50_s']} s, p99 {soak['p99_s']} s;",
+        f"{soak['unanswered_retried']} sends got no answer (the service restarting) and went again under",
+        f"their Idempotency-Key; {soak['accepted_invoices']} invoices and "
+        f"{soak['accepted_payments']} payments "
+        f"accepted, **{soak['lost']} lost**.",
+        "",
+        LEGEND,
+    ]
+    problems = [p for f in providers for p in f["problems"]]
+    if problems:
+        lines += ["", "Problems found:", "", *[f"- {p}" for p in problems[:30]]]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict[str, Any], config: Config) -> None:
+    (config.out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    if config.results is not None:
+        config.results.write_text(json.dumps(results(report), indent=2) + "\n")
+    if config.markdown is not None:
+        config.markdown.write_text(markdown(report))
