@@ -4,10 +4,13 @@ stop the faults, then run the independent checker until the books agree (or time
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+
+from django.db import connection as db
 
 from ledgerlink.cashflow.models import Invoice, Payment
 from ledgerlink.sync.models import SyncRecord, SyncState
@@ -19,6 +22,35 @@ from .services import Fleet, OwnRedis
 from .world import PROVIDERS, World, add_organisation, start_sandboxes
 
 CHECK_EVERY_S = 5.0
+SAMPLE_EVERY_S = 10.0
+
+
+class Progress:
+    """For the report's chart only (the verdict never reads LedgerLink's tables): every few seconds, how
+    many sync records are synced and how many are still open."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, int, int]] = []
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(SAMPLE_EVERY_S):
+                synced = SyncRecord.objects.filter(state=SyncState.SYNCED).count()
+                open_ = SyncRecord.objects.exclude(state=SyncState.SYNCED).count()
+                self.samples.append((round(time.monotonic() - self.started), synced, open_))
+        finally:
+            db.close()
 
 
 def build(config: Config, say: Callable[[str], None]) -> World:
@@ -120,6 +152,7 @@ def run_campaign(
         soak = run_soak_process(soak_in, soak_out, env)
         tally = workload.Tally()
         say(f"seed {config.seed}: {len(slots)} invoice stories, {len(plan)} faults, {config.window_s:.0f}s")
+        progress = Progress().__enter__()
         player.start()
         workload.run(slots, config.threads, tally, stop=lambda: False)
         say(
@@ -134,6 +167,7 @@ def run_campaign(
         last_fault = time.monotonic()
         say(f"faults over ({dict(player.counts)}); checking the books every {CHECK_EVERY_S:.0f}s")
         verdicts, converge_s = converge(world, last_fault, config.converge_timeout_s, say)
+        progress.__exit__()
         soak_result = soak_verdict(json.loads(soak_out.read_text()), world)
         providers = {}
         for provider in PROVIDERS:
@@ -177,6 +211,8 @@ def run_campaign(
             "providers": providers,
             "soak": soak_result,
             "wall_s": round(time.monotonic() - began, 1),
+            "timeline": progress.samples,
+            "faults_end_s": round(last_fault - progress.started),
         }
     finally:
         fleet.stop()

@@ -76,6 +76,35 @@ def _header(report: dict[str, Any]) -> list[str]:
     ]
 
 
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    top = max(values) or 1
+    return "".join(BARS[min(len(BARS) - 1, value * len(BARS) // (top + 1))] for value in values)
+
+
+def chart(report: dict[str, Any]) -> list[str]:
+    """Sync records synced and still open, sampled every few seconds through the run (LedgerLink's own
+    counts, for the picture only: the verdict above comes from the ledgers' books)."""
+    samples = report.get("timeline") or []
+    if len(samples) < 2:
+        return []
+    step = max(1, len(samples) // 100)
+    picked = samples[::step]
+    end = report.get("faults_end_s", 0)
+    return [
+        "",
+        f"Sync records over the run ({picked[0][0]} s to {picked[-1][0]} s, one mark per "
+        f"{picked[1][0] - picked[0][0]} s; the faults ended at {end} s):",
+        "",
+        "```",
+        f"synced {sparkline([synced for _, synced, _ in picked])}  up to {max(s for _, s, _ in picked)}",
+        f"open   {sparkline([open_ for _, _, open_ in picked])}  peak {max(o for _, _, o in picked)}",
+        "```",
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     providers = list(report["providers"].values())
     soak = report["soak"]
@@ -104,6 +133,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"accepted, **{soak['lost']} lost**.",
         "",
         LEGEND,
+        *chart(report),
     ]
     problems = [p for f in providers for p in f["problems"]]
     if problems:
