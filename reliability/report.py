@@ -32,6 +32,21 @@ the engine handed to the user (needs attention) at the end. The checker (`reliab
 ledger through its sandbox's control API, never LedgerLink's tables, and compares it with CashFlow's rows."""
 
 
+FOUND = """What the campaign found in the product, each fixed with a regression test before this run:
+
+- A replay carried a new key: a Xero payment batch held over from a full claim and topped up with an older
+  payment woken meanwhile was sent newest first; its answer was lost, and the replay, claimed oldest first,
+  built another key and wrote both payments again (Xero refused them only because the invoices were paid).
+  Every batch is now packed in CashFlow's order (`sync/worker.py`, `tests/sync/test_engine.py`).
+- A QuickBooks chargeback's delete committed and its answer was lost; rebuilding the replay read the payment
+  (gone: 610) and asked the user to fix a mapping, and the invoice's cancellation waited behind it for ever.
+  A replay that cannot be built again is now settled by looking the object up
+  (`tests/ledgers/quickbooks/test_engine.py`).
+- An access token the ledger refused as expired at a read (the customer match) was never refreshed: every
+  run met the same 401 until the token's stated expiry, an hour at QuickBooks
+  (`tests/sync/test_token_refused_early.py`)."""
+
+
 def results(report: dict[str, Any]) -> dict[str, Any]:
     """Per provider, the figures issue 22 asks for, with the soak's requests and p99."""
     soak = report["soak"]
@@ -134,6 +149,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         LEGEND,
         *chart(report),
+        "",
+        FOUND,
     ]
     problems = [p for f in providers for p in f["problems"]]
     if problems:
