@@ -195,7 +195,7 @@ def run_campaign(
             "time_scale": config.time_scale,
             "consumers": config.consumers,
             "window_s": config.window_s,
-            "redis": "own redis-server restarted"
+            "redis": "the campaign's own redis-server, restarted for real (SIGTERM, then started again)"
             if redis_server is not None
             else "shared redis: CLIENT KILL and queue keys deleted",
             "workload": {
