@@ -11,7 +11,7 @@ XERO_PORT ?= 8100
 QBO_PORT ?= 8200
 SMTP_PORT ?= 8025
 
-.PHONY: demo test test-sqlite test-postgres test-dates lint audit audit-refresh format bench install clean
+.PHONY: demo test test-sqlite test-postgres test-dates lint audit audit-refresh format bench chaos install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
@@ -36,8 +36,8 @@ TYPED := src/ledgerlink/ledgers src/ledgerlink/sync src/ledgerlink/billing/rules
 	src/ledgerlink/notices/grouping.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench reliability
+	$(BIN)/ruff format --check src tests bench reliability
 	@# The django-stubs plugin loads ledgerlink.settings, which refuses production mode without secrets:
 	@# test mode keeps a generated pair in a throwaway data folder.
 	data="$$(mktemp -d)" && trap 'rm -rf "$$data"' EXIT && export LEDGERLINK_MODE=test LEDGERLINK_DATA_DIR="$$data" && \
@@ -55,8 +55,8 @@ audit-refresh: $(STAMP)
 	$(BIN)/python -m ledgerlink.devtools.audit refresh --database "$(ADVISORY_DB)"
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench reliability
+	$(BIN)/ruff format src tests bench reliability
 
 test-sqlite: $(STAMP)
 	env -u DATABASE_URL $(BIN)/pytest -q -n 2 --dist loadgroup
@@ -80,5 +80,16 @@ test-dates: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# The fault campaign (issue 22, reliability/): both sandboxes, PostgreSQL (CHAOS_DATABASE_URL, recreated) and a
+# redis-server of its own (installed when missing, restarted mid-run), several consumers killed; writes
+# RELIABILITY.md and bench/reliability.json. SEED=n replays another draw of work and faults.
+CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ll_chaos
+chaos: $(STAMP)
+	@test -x /usr/bin/redis-server || (apt-get update -qq && apt-get install -y -qq redis-server)
+	@$(BIN)/python -m ledgerlink.devtools.services postgres "$(CHAOS_DATABASE_URL)" || \
+	  (echo "PostgreSQL must answer at $(CHAOS_DATABASE_URL) (set CHAOS_DATABASE_URL)"; exit 1)
+	CHAOS_COMMAND="make chaos$(if $(SEED), SEED=$(SEED))" \
+	  $(BIN)/python -m reliability.run --database-url "$(CHAOS_DATABASE_URL)" $(if $(SEED),--seed $(SEED))
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache reliability/out

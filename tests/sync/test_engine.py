@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection as db_connection
@@ -279,6 +280,28 @@ def test_a_dropped_answer_is_replayed_with_the_same_key_and_never_duplicated(
     invoice_sends = [s for s in ledger.sent if s[1] == "/invoices"]
     assert [s[3] for s in invoice_sends] == [key, key]
     assert len(ledger.live(ObjectKind.INVOICE)) == 3
+
+
+def test_batches_are_packed_in_cashflows_order_whatever_order_they_were_gathered_in():
+    """Found by the reliability campaign (`make chaos`): a payment batch held over from a full claim was
+    topped up by an older payment woken meanwhile, and sent newest first. Its answer was lost; the replay,
+    claimed oldest first, built the items in another order, hence under another key, and wrote both
+    payments again (Xero refused them only because both invoices were paid by then). A request's key is
+    made from its items in order, so every batch, first send or replay, is packed in (sequence, id) order."""
+
+    def pair(pk: int, sequence: int, key: str = "") -> tuple[SimpleNamespace, str]:
+        doubt = timezone.now() if key else None
+        return SimpleNamespace(
+            pk=pk, sequence=sequence, idempotency_key=key, unknown_outcome_since=doubt
+        ), str(pk)
+
+    run_ = SimpleNamespace(session=SimpleNamespace(ledger=SimpleNamespace(max_batch=2)))
+    held_over_then_woken = [pair(9, 30), pair(4, 12), pair(7, 20)]
+    replays, fresh = worker._Run.pack(run_, held_over_then_woken)  # type: ignore[arg-type]
+    assert (replays, [[item for _, item in chunk] for chunk in fresh]) == ([], [["4", "7"], ["9"]])
+    in_doubt = [pair(9, 30, "ll-k"), pair(4, 12, "ll-k")]
+    replays, fresh = worker._Run.pack(run_, in_doubt)  # type: ignore[arg-type]
+    assert ([[item for _, item in chunk] for chunk in replays], fresh) == ([["4", "9"]], [])
 
 
 def test_after_the_key_lifetime_an_unknown_outcome_is_looked_up_not_resent(

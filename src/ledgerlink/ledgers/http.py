@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -35,7 +36,9 @@ from ledgerlink.ledgers.signals import ledger_call_made
 logger = logging.getLogger("ledgerlink.ledgers.http")
 
 CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 30.0
+# How long a call may take to answer. Keep it well under LEDGERLINK_SYNC_LEASE_S (a live worker's lease must
+# outlast its call); the reliability campaign lowers it so its "slower than the timeout" faults cost seconds.
+READ_TIMEOUT_S = float(os.environ.get("LEDGERLINK_LEDGER_READ_TIMEOUT_S", "30"))
 # No ledger answer we read comes near this; a longer body is a hostile or broken peer, and reading it all
 # would hold a worker's memory hostage.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024

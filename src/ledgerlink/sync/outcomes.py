@@ -105,13 +105,22 @@ class Outcomes:
 
     # --- errors -----------------------------------------------------------------------------------------
 
+    def refresh_if_rejected(self, error: LedgerError) -> LedgerError:
+        """An access token the ledger refused as expired (early: clock skew, or the ledger ended it) is
+        refreshed before the retry, whichever call met the refusal; until then every run would meet it
+        again, for as long as the token's own expiry time says it is good. The refresh's own failure
+        (the grant is gone, the sign-in service is down) is what the records then wait on."""
+        if not isinstance(error, TokenExpired):
+            return error
+        try:
+            self.session.token_rejected()
+        except LedgerError as refresh_error:
+            return refresh_error
+        return error
+
     def on_request_error(self, records: list[SyncRecord], request: LedgerRequest, error: LedgerError) -> None:
         """The whole request failed: every item in it shares the fate, per the error's kind."""
-        if isinstance(error, TokenExpired):
-            try:
-                self.session.token_rejected()  # expired early (clock skew): refresh before the retry
-            except LedgerError as refresh_error:
-                error = refresh_error
+        error = self.refresh_if_rejected(error)
         self.stop_if_tenant_wide(records, error)
         items = {item.record_id: item for item in request.items}
         for record in records:
@@ -119,6 +128,7 @@ class Outcomes:
 
     def on_lookup_error(self, pairs: list[tuple[SyncRecord, SyncItem]], error: LedgerError) -> None:
         """A read (customer match, look-up) failed: nothing was written, so nothing is in doubt anew."""
+        error = self.refresh_if_rejected(error)
         self.stop_if_tenant_wide([record for record, _ in pairs], error)
         for record, item in pairs:
             self.on_item_error(record, item, error, lookup_failed=True)

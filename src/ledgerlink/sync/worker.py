@@ -348,7 +348,11 @@ class _Run(DoubtfulRecords, Outcomes):
         section 4); the fresh ones fill batches in order."""
         replays: dict[str, _Chunk] = defaultdict(list)
         fresh: _Chunk = []
-        for record, item in ready:
+        # One canonical order, CashFlow's (sequence, then id): a request's key is made from its items in
+        # order, and a replay is claimed in this order, so the first send must use it too. A batch held over
+        # from the last claim and topped up with an older record woken since was sent in another order, and
+        # its replay then went out under a new key: a second write of what had landed.
+        for record, item in sorted(ready, key=lambda pair: (pair[0].sequence, pair[0].pk)):
             if record.unknown_outcome_since and record.idempotency_key:
                 replays[record.idempotency_key].append((record, item))
             else:
@@ -385,6 +389,11 @@ class _Run(DoubtfulRecords, Outcomes):
                 return []
             if len(items) == 1:
                 record = SyncRecord.objects.get(pk=items[0].record_id)
+                # Building a replay reads the ledger as it is now, after the request may have landed (a
+                # payment our unanswered delete removed reads "not found"): only the ledger settles a doubt,
+                # so ask it whether the step happened; if it did not, the refusal stands.
+                if record.unknown_outcome_since is not None and self._settled_by_lookup(record, items[0]):
+                    return []
                 problem = error if isinstance(error, LedgerError) else str(error)
                 transitions.mark_attention(
                     record, problem, configuration=getattr(error, "configuration", True)

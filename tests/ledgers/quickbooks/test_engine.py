@@ -10,6 +10,7 @@ import pytest
 from sync.ledger_world import COMPANIES, LedgerWorld, start_world
 
 from ledgerlink.cashflow import services
+from ledgerlink.cashflow.models import Invoice
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.sync.models import SyncRecord, SyncState
 from ledgerlink.sync.worker import sync_connection
@@ -56,6 +57,33 @@ def test_a_transient_failure_while_building_is_retried_not_flagged(world):
     world.drain()
     assert world.all_synced()
     assert Decimal(str(remote_invoice(world, invoice.number)["Balance"])) == Decimal("500.00")
+
+
+def test_a_delete_whose_answer_was_lost_is_settled_by_looking_it_up_not_flagged(world):
+    """Found by the reliability campaign (`make chaos`): a chargeback deletes the payment, QuickBooks commits
+    the delete and the answer is lost. Replaying the request means building it again, which reads the
+    payment first, and the payment is gone (610): that was flagged to the user as a mapping problem, and
+    the invoice's cancellation queued behind it never reached QuickBooks. Gone is what the delete wanted:
+    the record in doubt is settled by asking the ledger, as after any unknown outcome."""
+    invoice = world.issue("1000.00")
+    payment = services.record_payment(invoice, Decimal("600.00"), "card")
+    world.drain()
+    services.charge_back(payment)
+    services.cancel_invoice(Invoice.objects.get(pk=invoice.pk))
+    world.harness.sandbox.control.set_faults(
+        {
+            "kind": "drop_after_commit",
+            "tenant_id": world.tenant_id,
+            "method": "POST",
+            "path": "*/payment",
+            "count": 1,
+        }
+    )
+    world.drain()
+    assert world.all_synced()
+    assert world.harness.remote_documents(world.tenant_id, "Payment") == []
+    voided = remote_invoice(world, invoice.number)
+    assert Decimal(str(voided["TotalAmt"])) == 0 and voided["PrivateNote"].startswith("Voided")
 
 
 def test_a_us_invoice_keeps_cashflows_total_beside_quickbooks_own_sales_tax(us_world):
