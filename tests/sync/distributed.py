@@ -24,7 +24,7 @@ from ledgers.harness import HARNESSES
 from ledgerlink.devtools.services import reachable
 from ledgerlink.sync.models import SyncRecord, SyncState
 
-from .ledger_world import LedgerWorld
+from .ledger_world import COMPANIES, LedgerWorld
 from .ledger_world import build_world as build_ledger_world
 from .xero_world import XeroWorld, build_world
 
@@ -42,7 +42,8 @@ LEDGER_SETTINGS = (
     "QBO_CLIENT_ID",
     "QBO_CLIENT_SECRET",
 )
-DISTRIBUTED_LEDGERS = ("xero", "quickbooks")  # the sandboxed ones (Tally lives in the test process only)
+# The sandboxed ledgers' AU companies (Tally lives in the test process only), by provider.
+DISTRIBUTED_COMPANIES = {"xero": "xero", "quickbooks": "quickbooks-au"}
 
 
 def _require_services() -> None:
@@ -83,10 +84,11 @@ def ledger_worlds(request, transactional_db, settings, queue_name) -> Iterator[d
     """One AU installer per sandboxed ledger, each connected through the views to a tenant (company) of its
     own and mapped from the suggestion: the shared harnesses' world (ledger_world.py), by provider."""
     worlds = {}
-    for provider in DISTRIBUTED_LEDGERS:
-        harness = HARNESSES[provider](request)
+    for provider, key in DISTRIBUTED_COMPANIES.items():
+        company = COMPANIES[key]
+        harness = HARNESSES[company.harness](request)
         harness.configure(settings)
-        worlds[provider] = build_ledger_world(harness)
+        worlds[provider] = build_ledger_world(harness, company)
     yield worlds
     for built in worlds.values():
         built.harness.clear_faults()

@@ -173,6 +173,17 @@ def test_an_access_token_refused_as_expired_is_refreshed_and_the_invoice_saved_o
     assert world.numbers() == [invoice.number]
 
 
+def test_an_access_token_ended_early_is_refreshed_whichever_call_meets_the_refusal(world):
+    """Found by `make chaos`: a token the ledger ends before its stated expiry was refreshed only when a write
+    met the refusal; met at the customer match (a read), every run met the same 401 until the stated expiry
+    (an hour at QuickBooks)."""
+    assert world.harness.sandbox.control.expire_tokens(client_id=world.harness.client_id) == 1
+    invoice = world.issue("480.00")
+    world.drain(rounds=3)
+    assert states() == {SyncState.SYNCED}
+    assert world.books(invoice.number).total == invoice.total
+
+
 def test_a_refresh_answer_lost_mid_rotation_does_not_cost_the_connection(world):
     Connection.objects.filter(pk=world.connection.pk).update(access_expires_at=timezone.now())
     world.harness.lose_refresh_answers(1)  # the ledger rotated the grant; the answer never arrived
