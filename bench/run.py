@@ -1,7 +1,8 @@
 """`make bench` = `python -m bench.run`: the benchmark suite against local Xero sandboxes over loopback HTTP.
 
 Phases: build the books (CashFlow services), backfill them through the product (figure 1, with its peak RSS
-for figure 4), the same books through the naive client (figure 1's comparison), the engine's CPU per
+for figure 4), the same books through an integrator's client on the official SDK (the baseline, same sandbox
+and scale) and through the naive client (figure 1's comparisons), the engine's CPU per
 invoice without network (figure 3), live latency through gunicorn + run_huey (figure 2). Writes
 bench/results.json and BENCHMARKS.md. `--smoke` runs every phase at a tiny size in seconds (the test suite
 does, so this code cannot rot) and writes nowhere outside --out unless told."""
@@ -115,7 +116,8 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
     from django.conf import settings
 
     from bench import report
-    from bench.backfill import run_backfill, seeded_tenant
+    from bench.backfill import check_ledger, run_backfill, seeded_tenant
+    from bench.baseline import run_baseline
     from bench.dataset import Spec, build_books
     from bench.engine import run_engine
     from bench.live import run_live
@@ -138,6 +140,11 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
                 backfill = run_backfill(
                     settings, sandbox, books, spec, time_scale=config.time_scale, progress=tick
                 )
+            # The same books, the same sandbox and scale, a tenant seeded alike: the integrator's way.
+            with bars.phase("Baseline (xero-python SDK)", 1):
+                tenant, marker = seeded_tenant(sandbox, "Bench Roofs (baseline)", books, spec)
+                baseline = run_baseline(sandbox, tenant, marker, books, spec)
+                check_ledger(sandbox, tenant, books.organisation.pk, spec)
             with bars.phase("Engine CPU (no network)", engine_spec.customers + engine_spec.invoices) as tick:
                 engine_books = build_books("Bench Engine Pty Ltd", engine_spec, tick)
                 engine = run_engine(settings, sandbox, engine_books)
@@ -163,7 +170,7 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
                 rate_per_s=config.live_rate,
                 progress=tick,
             )
-    return report.results(config, spec, backfill, naive, engine, live)
+    return report.results(config, spec, backfill, naive, engine, live, baseline)
 
 
 def main(argv: list[str] | None = None) -> int:

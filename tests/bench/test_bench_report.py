@@ -59,7 +59,11 @@ def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
         "p99_s": True,
         "cpu_us_per_invoice": True,
         "backfill_peak_rss_mb": True,
+        "wall_vs_baseline": None,  # no baseline in these results
     }
+    with_baseline = copy.deepcopy(RESULTS)
+    with_baseline["xero"]["baseline"] = {"wall_vs_baseline": 0.9}
+    assert {name: met for name, _, _, _, met in checks(with_baseline)}["wall_vs_baseline"] is True
     assert misses(RESULTS).startswith("- **calls_ratio 1.5")
     assert "`GET /Contacts` 47 (floor 1), `PUT /Contacts` 18 (floor 16)" in misses(RESULTS)
 
