@@ -44,6 +44,10 @@ def test_results_have_the_issue_shape(smoke):
         "naive_calls_ratio",
     } <= set(backfill)
     assert {"p50_s", "p95_s", "p99_s"} <= set(results["xero"]["live"])
+    assert list(results["growth"]) == ["10"]  # --smoke measures growth at one tiny size
+    assert {"calls", "wall_s", "baseline_wall_s", "cpu_us_per_invoice", "peak_rss_mb"} <= set(
+        results["growth"]["10"]
+    )
     baseline = results["xero"]["baseline"]
     assert {"calls", "wall_s", "rate_limited", "wall_vs_baseline", "calls_vs_baseline"} <= set(baseline)
     assert results["engine"]["cpu_us_per_invoice"] > 0
@@ -75,3 +79,4 @@ def test_the_markdown_shows_the_figures_and_the_command(smoke):
     assert f"| calls | {results['xero']['backfill']['calls']} | 8 |" in markdown
     assert str(results["engine"]["cpu_us_per_invoice"]) in markdown
     assert "baseline (xero-python)" in markdown
+    assert "backfill wall time (s): product | baseline" in markdown  # the growth chart
