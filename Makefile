@@ -11,7 +11,7 @@ XERO_PORT ?= 8100
 QBO_PORT ?= 8200
 SMTP_PORT ?= 8025
 
-.PHONY: demo test test-sqlite test-postgres test-dates lint audit audit-refresh format bench chaos install clean
+.PHONY: demo test test-sqlite test-postgres test-dates lint audit audit-refresh format bench bench-100k chaos install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
@@ -90,6 +90,11 @@ chaos: $(STAMP)
 	  (echo "PostgreSQL must answer at $(CHAOS_DATABASE_URL) (set CHAOS_DATABASE_URL)"; exit 1)
 	CHAOS_COMMAND="make chaos$(if $(SEED), SEED=$(SEED))" \
 	  $(BIN)/python -m reliability.run --database-url "$(CHAOS_DATABASE_URL)" $(if $(SEED),--seed $(SEED))
+
+# The 100,000-invoice backfill, product and baseline (over an hour at the bench's time scale 2): merged into
+# the bench/results.json and BENCHMARKS.md that `make bench` wrote.
+bench-100k: $(STAMP)
+	$(BIN)/python -m bench.growth --invoices 100000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache reliability/out

@@ -1,7 +1,8 @@
 """`make bench` = `python -m bench.run`: the benchmark suite against local Xero sandboxes over loopback HTTP.
 
 Phases: build the books (CashFlow services), backfill them through the product (figure 1, with its peak RSS
-for figure 4), the same books through the naive client (figure 1's comparison), the engine's CPU per
+for figure 4), the same books through an integrator's client on the official SDK (the baseline, same sandbox
+and scale) and through the naive client (figure 1's comparisons), the engine's CPU per
 invoice without network (figure 3), live latency through gunicorn + run_huey (figure 2). Writes
 bench/results.json and BENCHMARKS.md. `--smoke` runs every phase at a tiny size in seconds (the test suite
 does, so this code cannot rot) and writes nowhere outside --out unless told."""
@@ -37,6 +38,7 @@ class Config:
     engine_invoices: int
     live_invoices: int
     live_rate: float
+    growth: tuple[int, ...]
     out: Path
     results: Path | None
     markdown: Path | None
@@ -58,6 +60,12 @@ def parse(argv: list[str]) -> Config:
     parser.add_argument("--engine-invoices", type=int, default=1000)
     parser.add_argument("--live-invoices", type=int, default=40)
     parser.add_argument("--live-rate", type=float, default=0.5, help="invoices issued per second")
+    parser.add_argument(
+        "--growth",
+        type=lambda text: tuple(int(n) for n in text.split(",") if n),
+        default=(1000, 10000),
+        help="invoice counts of the growth figures, product and baseline each (comma-separated)",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="scratch folder (database, logs)")
     parser.add_argument("--results", type=Path, help="default bench/results.json (none with --smoke)")
     parser.add_argument("--markdown", type=Path, help="default BENCHMARKS.md (none with --smoke)")
@@ -65,6 +73,7 @@ def parse(argv: list[str]) -> Config:
     if args.smoke:
         args.invoices, args.customers, args.payments = 20, 12, 16
         args.engine_invoices, args.live_invoices, args.live_rate = 20, 3, 4.0
+        args.growth = (10,)
     elif args.results is None and args.markdown is None:
         args.results, args.markdown = ROOT / "bench" / "results.json", ROOT / "BENCHMARKS.md"
     return Config(
@@ -76,6 +85,7 @@ def parse(argv: list[str]) -> Config:
         engine_invoices=args.engine_invoices,
         live_invoices=args.live_invoices,
         live_rate=args.live_rate,
+        growth=args.growth,
         out=args.out.resolve(),
         results=args.results,
         markdown=args.markdown,
@@ -115,9 +125,12 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
     from django.conf import settings
 
     from bench import report
-    from bench.backfill import run_backfill, seeded_tenant
+    from bench.backfill import check_ledger, run_backfill, seeded_tenant
+    from bench.baseline import run_baseline
     from bench.dataset import Spec, build_books
     from bench.engine import run_engine
+    from bench.growth import measure, spec_for
+    from bench.growth import merge as growth_merge
     from bench.live import run_live
     from bench.naive import run_naive
     from ledgerlink.devtools.sandboxes import running_sandbox
@@ -138,6 +151,11 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
                 backfill = run_backfill(
                     settings, sandbox, books, spec, time_scale=config.time_scale, progress=tick
                 )
+            # The same books, the same sandbox and scale, a tenant seeded alike: the integrator's way.
+            with bars.phase("Baseline (xero-python SDK)", 1):
+                tenant, marker = seeded_tenant(sandbox, "Bench Roofs (baseline)", books, spec)
+                baseline = run_baseline(sandbox, tenant, marker, books, spec)
+                check_ledger(sandbox, tenant, books.organisation.pk, spec)
             with bars.phase("Engine CPU (no network)", engine_spec.customers + engine_spec.invoices) as tick:
                 engine_books = build_books("Bench Engine Pty Ltd", engine_spec, tick)
                 engine = run_engine(settings, sandbox, engine_books)
@@ -163,7 +181,13 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
                 rate_per_s=config.live_rate,
                 progress=tick,
             )
-    return report.results(config, spec, backfill, naive, engine, live)
+        growth = []
+        for invoices in config.growth:
+            size = spec_for(invoices)
+            with bars.phase(f"Growth {invoices:,}: books", size.customers + size.invoices) as tick:
+                growth.append(measure(settings, invoices, config.time_scale, IDEMPOTENCY_RETENTION_S, tick))
+    data = report.results(config, spec, backfill, naive, engine, live, baseline)
+    return growth_merge(data, growth)
 
 
 def main(argv: list[str] | None = None) -> int:

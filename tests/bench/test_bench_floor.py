@@ -1,6 +1,6 @@
 """The benchmark's denominators: the calls floor and the time the rate limits force, by hand."""
 
-from bench.floor import BackfillShape, XeroRules, calls_floor, forced_seconds, ratio
+from bench.floor import BackfillShape, XeroRules, calls_floor, forced_seconds, forced_seconds_best, ratio
 
 
 def test_the_floor_packs_fifty_a_write_and_reads_contacts_a_thousand_a_page():
@@ -33,6 +33,14 @@ def test_forced_time_waits_for_each_further_minute_window_and_each_further_day()
     assert forced_seconds(5000) == 83 * 60.0  # 84 minute windows
     assert forced_seconds(5001) == 86_400.0  # the day limit binds
     assert forced_seconds(100, XeroRules(per_minute=10)) == 540.0
+
+
+def test_the_best_alignment_spends_two_windows_at_once_so_waits_for_one_fewer():
+    assert forced_seconds_best(0) == forced_seconds_best(120) == 0.0
+    assert forced_seconds_best(121) == forced_seconds_best(180) == 60.0
+    assert forced_seconds_best(446) == 6 * 60.0  # the issue's 10,000-invoice floor: 8 windows
+    assert forced_seconds(446) == 7 * 60.0
+    assert forced_seconds_best(10_001) == 86_400.0
 
 
 def test_a_ratio_over_nothing_is_no_ratio():

@@ -59,7 +59,11 @@ def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
         "p99_s": True,
         "cpu_us_per_invoice": True,
         "backfill_peak_rss_mb": True,
+        "wall_vs_baseline": None,  # no baseline in these results
     }
+    with_baseline = copy.deepcopy(RESULTS)
+    with_baseline["xero"]["baseline"] = {"wall_vs_baseline": 0.9}
+    assert {name: met for name, _, _, _, met in checks(with_baseline)}["wall_vs_baseline"] is True
     assert misses(RESULTS).startswith("- **calls_ratio 1.5")
     assert "`GET /Contacts` 47 (floor 1), `PUT /Contacts` 18 (floor 16)" in misses(RESULTS)
 
@@ -70,3 +74,25 @@ def test_a_whole_window_gap_is_named_only_when_one_lasts_a_whole_minute():
     assert "lasted a whole window" not in misses(slow)  # 12 s gaps, 30 s minutes
     slow["xero"]["backfill"]["idle_gaps_s"] = [12.0, 29.9]
     assert "1 of them lasted a whole window" in misses(slow)
+
+
+def test_growth_merges_by_size_and_the_100k_peak_lands_in_memory():
+    from bench.growth import GrowthPoint, merge, spec_for
+
+    assert (spec_for(10_000).customers, spec_for(10_000).payments) == (6000, 8000)  # the 10k
+    first = merge(RESULTS, [GrowthPoint({"invoices": 10_000, "peak_rss_mb": 150.0})])
+    assert "backfill_100k_peak_rss_mb" not in first["memory"]
+    both = merge(first, [GrowthPoint({"invoices": 100_000, "peak_rss_mb": 280.0})])
+    assert list(both["growth"]) == ["10000", "100000"]
+    assert both["memory"] == {"backfill_peak_rss_mb": 120.0, "backfill_100k_peak_rss_mb": 280.0}
+
+
+def test_the_baseline_verdict_is_taken_at_the_largest_rate_bound_size():
+    data = copy.deepcopy(RESULTS)
+    data["growth"] = {
+        "1000": {"wall_vs_baseline": 2.0, "forced_s_worst": 30.0},
+        "10000": {"wall_vs_baseline": 0.9, "forced_s_worst": 210.0},
+    }
+    assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] == 0.9
+    data["growth"]["10000"]["forced_s_worst"] = 0.0  # fits one window: says nothing
+    assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] is None

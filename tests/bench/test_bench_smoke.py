@@ -44,6 +44,12 @@ def test_results_have_the_issue_shape(smoke):
         "naive_calls_ratio",
     } <= set(backfill)
     assert {"p50_s", "p95_s", "p99_s"} <= set(results["xero"]["live"])
+    assert list(results["growth"]) == ["10"]  # --smoke measures growth at one tiny size
+    assert {"calls", "wall_s", "baseline_wall_s", "cpu_us_per_invoice", "peak_rss_mb"} <= set(
+        results["growth"]["10"]
+    )
+    baseline = results["xero"]["baseline"]
+    assert {"calls", "wall_s", "rate_limited", "wall_vs_baseline", "calls_vs_baseline"} <= set(baseline)
     assert results["engine"]["cpu_us_per_invoice"] > 0
     assert results["memory"]["backfill_peak_rss_mb"] > 0
     assert results["machine"]["nproc"] >= 1 and results["machine"]["python"]
@@ -62,6 +68,8 @@ def test_the_figures_are_sane(smoke):
     # one look-up per customer, one write per new contact, invoice and payment, and the setup
     assert backfill["naive_calls"] >= 12 + 8 + 20 + 16 + 4 > backfill["calls"]
     assert backfill["wall_ratio"] is None  # 9 calls fit in one minute window: nothing is forced
+    # The integrator's SDK client: setup 2, one contact read, one batch each; the same books in its tenant.
+    assert results["xero"]["baseline"]["calls"] == 2 + 2 + 1 + 3
     assert 0 <= live["p50_s"] <= live["p95_s"] <= live["p99_s"] < 30
 
 
@@ -70,3 +78,5 @@ def test_the_markdown_shows_the_figures_and_the_command(smoke):
     assert "python -m bench.run --smoke" in markdown
     assert f"| calls | {results['xero']['backfill']['calls']} | 8 |" in markdown
     assert str(results["engine"]["cpu_us_per_invoice"]) in markdown
+    assert "baseline (xero-python)" in markdown
+    assert "backfill wall time (s): product | baseline" in markdown  # the growth chart

@@ -42,6 +42,8 @@ def test_xero_declares_its_published_limits():
 
 
 def test_no_sixty_second_window_holds_more_than_the_minute_limit(db):
+    """A ledger that reports no remaining counts (QuickBooks) is paced by the engine's own count alone:
+    no call is ever let past a full minute to learn its windows."""
     assert take(10, at(0)) == [0.0] * 10
     waits = take(1, at(30))
     assert waits[0] == pytest.approx(30.0)  # the first call of the window ages out at 60 s
@@ -85,22 +87,32 @@ def test_the_ledgers_remaining_count_slows_down_before_a_429(db):
     release("xero", "t1", "a", RateBudget(minute_remaining=1), now=at(0))
     assert acquire("xero", "t1", "b", LIMITS, now=at(1)) == 0  # one left: it may go
     release("xero", "t1", "b", RateBudget(minute_remaining=0), now=at(1))
-    # The ledger counted calls this database never saw (10 against 2 logged): only the newest call's
-    # minute is certain to close the window that said 0.
-    newest_window_end = 1 + 60 + ratelimit.WINDOW_MARGIN_S
-    assert acquire("xero", "t1", "c", LIMITS, now=at(2)) == pytest.approx(newest_window_end - 2)
+    # One call may go to learn where the window ends (its answer is not in yet); the rest wait. The ledger
+    # counted calls this database never saw (10 against 3 logged): only the newest call's minute is
+    # certain to close the window that said 0.
+    assert acquire("xero", "t1", "probe", LIMITS, now=at(2)) == 0
+    newest_window_end = 2 + 60 + ratelimit.WINDOW_MARGIN_S
+    assert acquire("xero", "t1", "c", LIMITS, now=at(2.5)) == pytest.approx(newest_window_end - 2.5)
+    release("xero", "t1", "probe", now=at(3))
+    assert acquire("xero", "t1", "c", LIMITS, now=at(3)) > 0  # a probe whose answer said nothing: no other
     assert acquire("xero", "t1", "c", LIMITS, now=at(newest_window_end)) == 0
 
 
 def test_after_a_spent_minute_the_engine_resumes_when_the_bursts_first_call_is_a_minute_old(db):
     """A burst of the whole minute's budget over 9 s: the fixed window that answered 0 opened at or before
     its first call (xero.md §5), so it has closed a minute (plus the trip) after that call, not the last."""
-    for second in range(10):
+    for second in range(9):
         assert acquire("xero", "t1", f"h{second}", LIMITS, now=at(second)) == 0
         release("xero", "t1", f"h{second}", RateBudget(minute_remaining=9 - second), now=at(second))
+    assert acquire("xero", "t1", "h9", LIMITS, now=at(9)) == 0
+    ratelimit.observe("xero", "t1", RateBudget(minute_remaining=0), epoch(9), epoch(9.1))  # still held
     window_end = 0 + 60 + ratelimit.WINDOW_MARGIN_S
-    assert acquire("xero", "t1", "next", LIMITS, now=at(10)) == pytest.approx(window_end - 10)
-    assert acquire("xero", "t1", "next", LIMITS, now=at(window_end)) == 0
+    assert acquire("xero", "t1", "next", LIMITS, now=at(9.5)) == pytest.approx(window_end - 9.5)
+    release("xero", "t1", "h9", now=at(9.6))
+    # With nothing in flight one call may go to learn the phase; until its answer, the sliding minute holds
+    # the rest (it counts the probe, so the burst's second call must age out).
+    assert acquire("xero", "t1", "probe", LIMITS, now=at(10)) == 0
+    assert acquire("xero", "t1", "next", LIMITS, now=at(10)) == pytest.approx(61 - 10)
 
 
 def test_a_remaining_count_left_over_from_a_closed_window_is_forgotten(db):
@@ -173,3 +185,143 @@ def test_headroom_reads_the_shared_budget_without_taking_from_it():
     assert ratelimit.headroom("xero", "t1", LIMITS, now=at(2)) == seen  # reading took nothing
     later = ratelimit.headroom("xero", "t1", LIMITS, now=at(70))  # the minute and the pause are over
     assert (later.minute_used, later.day_used, later.wait_s, later.paused) == (0, 5, 0.0, False)
+
+
+# --- Pacing by the ledger's own window: its phase learned from what it says -------------------------------
+
+
+def answered(
+    holder: str, sent: float, remaining: int, took: float = 0.05, tenant: str = "t1", **said: float
+) -> None:
+    """An admitted call's answer heard at the choke point, then its slot given back."""
+    ratelimit.observe("xero", tenant, RateBudget(minute_remaining=remaining, **said), sent, sent + took)
+    release("xero", tenant, holder, now=at(sent + took))
+
+
+def epoch(seconds: float) -> float:
+    return at(seconds).timestamp()
+
+
+def burst(count: int, start: float, first_remaining: int) -> float:
+    """`count` calls one after another from `start` (0.1 s apart), each answered; returns when it ended."""
+    now = start
+    for n in range(count):
+        assert acquire("xero", "t1", f"b{start}-{n}", LIMITS, now=at(now)) == 0
+        ratelimit.observe(
+            "xero", "t1", RateBudget(minute_remaining=first_remaining - n), epoch(now), epoch(now)
+        )
+        release("xero", "t1", f"b{start}-{n}", now=at(now))
+        now += 0.1
+    return now
+
+
+def test_a_refusal_naming_the_rest_of_the_window_teaches_its_end_and_the_engine_waits_only_until_then(db):
+    """A burst spends the minute by second 1; the probe is refused with 'Retry-After: 24' (the window ends
+    at 25): work resumes at 25, not a minute after the burst's first call, and each later window is filled
+    by the engine's own count, with no refusal."""
+    ended = burst(10, 0.0, 9)
+    assert acquire("xero", "t1", "probe", LIMITS, now=at(ended)) == 0
+    refused = RateBudget(minute_remaining=0, retry_after_s=24, window_left_s=24)
+    ratelimit.observe("xero", "t1", refused, epoch(ended), epoch(ended + 0.05), refused=True)
+    release("xero", "t1", "probe", now=at(ended + 0.05))
+    window_end = ended + 0.05 + 24
+    budget = TenantBudget.objects.get(tenant_id="t1")
+    assert budget.window_end == pytest.approx(epoch(window_end))
+    assert budget.window_end_error_s == pytest.approx(1.05)  # whole seconds, and the trip
+    assert acquire("xero", "t1", "next", LIMITS, now=at(ended + 1)) == pytest.approx(window_end - ended - 1)
+    ended = burst(10, window_end, 9)  # the next window takes the whole minute's budget
+    assert acquire("xero", "t1", "next", LIMITS, now=at(ended)) == pytest.approx(window_end + 60 - ended)
+    assert acquire("xero", "t1", "next", LIMITS, now=at(window_end + 60)) == 0
+
+
+def test_a_count_that_did_not_go_down_shows_a_window_opened_between_two_calls(db):
+    """Remaining 7 at second 5.0, then 9 for a call sent at 5.2: a window opened in between, so its end
+    is known within 0.25 s and the engine fills it by count; no call is ever refused to learn it."""
+    for n, (sent, remaining) in enumerate([(4.8, 8), (5.0, 7), (5.2, 9)]):
+        assert acquire("xero", "t1", f"h{n}", LIMITS, now=at(sent)) == 0
+        answered(f"h{n}", epoch(sent), remaining)
+    budget = TenantBudget.objects.get(tenant_id="t1")
+    assert budget.window_end == pytest.approx(epoch(5.25))
+    assert budget.window_end_error_s == pytest.approx(0.25)
+    # Calls taken from just before the window opened count against it, in case they landed in it: 7 more.
+    assert take(7, at(6)) == [0.0] * 7
+    assert acquire("xero", "t1", "next", LIMITS, now=at(7)) == pytest.approx(65.25 - 7)
+
+
+def test_a_refused_calls_count_is_no_sign_of_a_new_window(db):
+    """A refusal is counted nowhere, so its 0 after an earlier 0 proves nothing."""
+    acquire("xero", "t1", "a", LIMITS, now=at(0))
+    answered("a", epoch(0), 0)
+    ratelimit.observe("xero", "t1", RateBudget(minute_remaining=0), epoch(1), epoch(1.05), refused=True)
+    assert TenantBudget.objects.get(tenant_id="t1").window_end is None
+
+
+def test_a_wrong_phase_is_corrected_by_the_next_refusal(db):
+    answered("x", epoch(0), 5, window_left_s=10)  # learned: a window ends at 10.05
+    ratelimit.observe("xero", "t1", RateBudget(window_left_s=30), epoch(40), epoch(40.05), refused=True)
+    budget = TenantBudget.objects.get(tenant_id="t1")
+    assert budget.window_end == pytest.approx(epoch(70.05))  # 10.05 + 60 disagrees with [69, 70.05]
+    assert budget.window_end_error_s == pytest.approx(1.05)
+
+
+class FixedWindowLedger:
+    """Windows of `per_minute` calls every 60 s from `offset`, as Xero meters a tenant (xero.md 5); a
+    refusal's Retry-After is the rest of the window rounded up to whole seconds, as the sandbox says it."""
+
+    def __init__(self, offset: float, per_minute: int) -> None:
+        self.offset, self.per_minute = offset, per_minute
+        self.used: dict[int, int] = {}
+        self.refused = 0
+
+    def call(self, t: float) -> RateBudget:
+        window = int((t - self.offset) // 60)
+        used = self.used.get(window, 0)
+        if used >= self.per_minute:
+            self.refused += 1
+            left = self.offset + (window + 1) * 60 - t
+            wait = float(-(-left // 1))
+            return RateBudget(minute_remaining=0, retry_after_s=wait, window_left_s=wait)
+        self.used[window] = used + 1
+        return RateBudget(minute_remaining=self.per_minute - used - 1)
+
+
+@pytest.mark.parametrize("offset", [3.0, 17.5, 42.0])
+def test_a_backlog_finishes_one_window_after_another_with_one_refusal_at_most(db, offset):
+    """45 calls at 10 a window, one at a time on an injected clock: the fewest windows the ledger allows
+    (5), each opened within about a second of its start, and at most one refused call in all."""
+    limits = RateLimits(per_minute=10, in_flight=3, per_day=5000)
+    ledger = FixedWindowLedger(offset, limits.per_minute)
+    now, done, trip = 0.0, 0, 0.05
+    while done < 45:
+        wait = acquire("xero", "t1", "h", limits, now=at(now))
+        if wait > 0:
+            now += wait
+            continue
+        said = ledger.call(now + trip / 2)
+        refused = said.window_left_s is not None
+        ratelimit.observe("xero", "t1", said, epoch(now), epoch(now + trip), refused=refused)
+        release("xero", "t1", "h", now=at(now + trip))
+        done += 0 if refused else 1
+        now += trip
+    assert ledger.refused <= 1
+    # Windows open at offset + 60 k: the one open at 0 and three more take 40, the fifth the last 5.
+    last_window_opens = offset + 3 * 60
+    assert last_window_opens <= now <= last_window_opens + 1.5 + 5 * trip
+
+
+def test_the_answers_reach_the_limiter_through_the_signal_http_sends(db):
+    """ledgers.http sends `rate_budget_reported` with each answer; the sync app listens."""
+    from ledgerlink.ledgers.signals import rate_budget_reported
+
+    rate_budget_reported.send_robust(
+        sender=None,
+        provider="xero",
+        tenant_id="t9",
+        budget=RateBudget(minute_remaining=12, day_remaining=4000),
+        status=200,
+        sent_at=epoch(0),
+        received_at=epoch(0.1),
+    )
+    budget = TenantBudget.objects.get(tenant_id="t9")
+    assert (budget.minute_remaining, budget.day_remaining) == (12, 4000)
+    assert budget.minute_reported_sent_at == epoch(0)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 
 from ledgerlink.cashflow import services
-from ledgerlink.cashflow.models import Invoice
+from ledgerlink.cashflow.models import Customer, Invoice
 from ledgerlink.sync import worker
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
@@ -127,3 +128,24 @@ def test_batches_fill_across_claims(small_world, monkeypatch):
     assert len(small_world.writes("*/contacts")) == 1
     assert len(small_world.writes("*/invoices")) == 1
     assert len(small_world.writes("*/payments")) == 1
+
+
+def test_a_backfill_reads_the_contacts_once_across_its_claims(world, monkeypatch):
+    """Claims of 50 records spread the 60 customers over several claims of about twenty, most more than one
+    where= filter's worth: the first claim reads every contact (one page), the later large ones match from that
+    copy, kept current with the contacts the push itself created. No contact is created twice."""
+    monkeypatch.setattr(worker, "CLAIM_BATCH", 50)
+    start_push(world.organisation.pk, Selection())
+    world.drain()
+    assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    # One read of every contact for the claims of many customers; the last claim, a few, asks Xero with one
+    # exact filter, as a live sync does (a copy is never trusted for a handful: exactness first).
+    reads = world.control.requests(world.tenant_id, method="GET", path="*/contacts")
+    assert len(reads) == 2, [r["path"] for r in reads]
+    in_ledger = Counter(str(c.get("EmailAddress", "")).lower() for c in world.ledger()["Contacts"])
+    ours = (  # the world's own customer has no invoice in the backlog, so stays out of the ledger
+        Customer.objects.filter(organisation=world.organisation)
+        .exclude(pk=world.customer.pk)
+        .values_list("email", flat=True)
+    )
+    assert {in_ledger[email.lower()] for email in ours} == {1}

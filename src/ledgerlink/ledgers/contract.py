@@ -266,6 +266,16 @@ class RateBudget:
     minute_remaining: int | None = None
     day_remaining: int | None = None
     retry_after_s: float | None = None
+    # Seconds left in the ledger's current minute window, where its answer names them (a refusal's wait
+    # that is documented to run to the window's end): the engine learns the window's phase from it.
+    window_left_s: float | None = None
+
+    @property
+    def says_anything(self) -> bool:
+        return any(
+            value is not None
+            for value in (self.minute_remaining, self.day_remaining, self.retry_after_s, self.window_left_s)
+        )
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.dispatch import Signal
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ledgerlink.ledgers.contract import LedgerResponse, RateBudget
 from ledgerlink.ledgers.errors import LedgerError, Retry, UnknownOutcome
 from ledgerlink.ledgers.providers import provider_name
-from ledgerlink.ledgers.signals import ledger_call_made
+from ledgerlink.ledgers.signals import ledger_call_made, rate_budget_reported
 
 logger = logging.getLogger("ledgerlink.ledgers.http")
 
@@ -59,13 +60,19 @@ def _session() -> requests.Session:
     return session
 
 
+BudgetReader = Callable[[Mapping[str, str]], RateBudget]
+
+
 @dataclass(frozen=True)
 class CallContext:
-    """Who a call is for, for the log line and the `ledger_call_made` signal."""
+    """Who a call is for, for the log line and the `ledger_call_made` signal; and, for calls to a tenant's
+    books, how the provider reads its rate budget off an answer (`rate_budget_reported`)."""
 
     organisation_id: str
     provider: str
     correlation_header: str = ""  # the response header carrying the ledger's request id
+    tenant_id: str = ""
+    read_budget: BudgetReader | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class HttpExchange:
     elapsed_ms: float
     correlation_id: str = ""
     content_type: str = field(default="")
+    budget: RateBudget = field(default_factory=RateBudget)  # what the answer said of the rate budget
 
     def json(self) -> Any:
         """The body as JSON with every number as Decimal (money never passes through float); None if the
@@ -111,7 +119,7 @@ def body_or_raise(response: LedgerResponse, noun: str, request_error: RequestErr
     return response.body
 
 
-def ledger_response(exchange: HttpExchange, budget: RateBudget) -> LedgerResponse:
+def ledger_response(exchange: HttpExchange) -> LedgerResponse:
     """An exchange as the contract's response: the body parsed (Decimals), or its text when not JSON."""
     parsed = exchange.json()
     return LedgerResponse(
@@ -120,7 +128,7 @@ def ledger_response(exchange: HttpExchange, budget: RateBudget) -> LedgerRespons
         headers=exchange.headers,
         elapsed_ms=exchange.elapsed_ms,
         correlation_id=exchange.correlation_id,
-        budget=budget,
+        budget=exchange.budget,
     )
 
 
@@ -161,7 +169,7 @@ def send(
     response arrived (see the module docstring)."""
     method = method.upper()
     path = urlsplit(url).path
-    started = time.perf_counter()
+    sent_at, started = time.time(), time.perf_counter()
     try:
         response = _session().request(
             method,
@@ -186,6 +194,8 @@ def send(
     header = context.correlation_header
     correlation_id = response.headers.get(header, "") if header else ""
     _record(context, method, path, response.status_code, elapsed_ms, correlation_id)
+    budget = context.read_budget(response.headers) if context.read_budget else RateBudget()
+    _report_budget(context, budget, response.status_code, (sent_at, sent_at + elapsed_ms / 1000))
     return HttpExchange(
         status=response.status_code,
         headers=response.headers,
@@ -193,7 +203,31 @@ def send(
         elapsed_ms=elapsed_ms,
         correlation_id=correlation_id,
         content_type=response.headers.get("Content-Type", ""),
+        budget=budget,
     )
+
+
+def _report_budget(context: CallContext, budget: RateBudget, status: int, times: tuple[float, float]) -> None:
+    """Every answer's word on the rate budget leaves from here, so the engine's limiter hears all of them
+    (reads inside a look-up, setup calls, refusals), not only the ones a worker happens to hold."""
+    if not context.tenant_id or not budget.says_anything:
+        return
+    _announce(
+        rate_budget_reported,
+        provider=context.provider,
+        tenant_id=context.tenant_id,
+        budget=budget,
+        status=status,
+        sent_at=times[0],
+        received_at=times[1],
+    )
+
+
+def _announce(signal: Signal, **details: Any) -> None:
+    """Send `signal` to every receiver; one that fails is logged (by name only) and never breaks a call."""
+    for receiver, result in signal.send_robust(sender=None, **details):
+        if isinstance(result, Exception):
+            logger.error("ledger signal receiver %r failed: %s", receiver, type(result).__name__)
 
 
 def _bounded_body(response: requests.Response) -> bytes | None:
@@ -267,8 +301,8 @@ def _record(
             "correlation_id": correlation_id,
         },
     )
-    results = ledger_call_made.send_robust(
-        sender=None,
+    _announce(
+        ledger_call_made,
         organisation_id=context.organisation_id,
         provider=context.provider,
         method=method,
@@ -278,6 +312,3 @@ def _record(
         correlation_id=correlation_id,
         calls=1,
     )
-    for receiver, result in results:
-        if isinstance(result, Exception):
-            logger.error("ledger_call_made receiver %r failed: %s", receiver, type(result).__name__)

@@ -4,6 +4,10 @@
   sent by `http.py` after every exchange with a ledger (status 0 when no response came back). Billing records
   it as exempt connector usage; the sync engine may write it to its audit log. Receivers' errors are logged
   and never break a sync.
+- `rate_budget_reported(provider, tenant_id, budget, status, sent_at, received_at)`: sent by `http.py`
+  after an exchange whose answer said something about the tenant's rate budget (`contract.RateBudget`, read
+  by the provider's own parser), with the wall-clock epoch seconds the request left and its answer arrived.
+  The sync engine's shared limiter paces every process by it. Receivers' errors are logged, never raised.
 - `connect_requested(organisation, user, provider)`: sent by the connect view before it redirects to the
   ledger. A receiver refuses by raising `ConnectBlocked("plain sentence")`; the view shows that sentence.
 - `sync_requested(organisation, connection)`: sent by the sync engine before a run sends anything. A receiver
@@ -18,6 +22,7 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 ledger_call_made = Signal()
+rate_budget_reported = Signal()
 connect_requested = Signal()
 sync_requested = Signal()
 sync_allowed_again = Signal()

@@ -11,8 +11,8 @@ class SyncConfig(AppConfig):
         from ledgerlink.cashflow.api import api
         from ledgerlink.cashflow.events import register_handler
         from ledgerlink.ledgers import models as ledger_models
-        from ledgerlink.ledgers.signals import ledger_call_made, sync_allowed_again
-        from ledgerlink.sync import audit, doorbell, outbox, requeue, tasks
+        from ledgerlink.ledgers.signals import ledger_call_made, rate_budget_reported, sync_allowed_again
+        from ledgerlink.sync import audit, doorbell, outbox, ratelimit, requeue, tasks
         from ledgerlink.sync.api import router
 
         register_handler(outbox.on_domain_event)
@@ -20,6 +20,8 @@ class SyncConfig(AppConfig):
         # The engine's part of API v1 (cashflow never imports its consumers), before any URL is generated.
         api.add_router("/", router)
         ledger_call_made.connect(audit.count_call, dispatch_uid="sync-count-calls")
+        # Every answer's word on the rate budget, whichever call it came with, paces every process.
+        rate_budget_reported.connect(ratelimit.on_budget_reported, dispatch_uid="sync-rate-budget")
         sync_allowed_again.connect(requeue.on_sync_allowed_again, dispatch_uid="sync-allowed-again")
         for model in (
             ledger_models.TaxRateMapping,

@@ -196,9 +196,9 @@ class TenantBudget(models.Model):
     """Rate-limit state shared by every worker for one ledger tenant (docs/sync.md, "Rate limiting").
 
     One row per (provider, tenant), updated under a row lock: the last minute's call times (a sliding log,
-    so no 60-second window ever holds more than the limit, whatever the ledger's window offset), a day
-    counter, the calls in flight (holder -> lease expiry), and a pause set by Retry-After or an exhausted
-    remaining-count header."""
+    so no 60-second window ever holds more than the limit while the ledger's window offset is unknown), a
+    day counter, the calls in flight (holder -> lease expiry), a pause set by Retry-After or an exhausted
+    remaining-count header, and the phase of the ledger's fixed minute windows once learned."""
 
     provider = models.CharField(max_length=16)
     tenant_id = models.CharField(max_length=64)
@@ -209,6 +209,17 @@ class TenantBudget(models.Model):
     paused_until = models.DateTimeField(null=True, blank=True)
     minute_remaining = models.IntegerField(null=True, blank=True)  # as last reported by the ledger
     day_remaining = models.IntegerField(null=True, blank=True)
+    # When the call behind `minute_remaining` left (epoch seconds): which window the count belongs to.
+    minute_reported_sent_at = models.FloatField(null=True, blank=True)
+    # The last few remaining-counts heard, [sent_at, received_at, remaining]: a count that did not go down
+    # between two calls shows a window boundary between them.
+    minute_reports = models.JSONField(default=list)
+    # A time (epoch seconds) at or before which one of the ledger's minute windows certainly ended, and how
+    # much earlier it may have ended; every window ends a ledger minute after another. None: not learned.
+    window_end = models.FloatField(null=True, blank=True)
+    window_end_error_s = models.FloatField(default=0.0)
+    # When the one call let past a spent minute to learn the window's phase was taken (epoch seconds).
+    probe_at = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "tenant_id"], name="tenant_budget_once")]

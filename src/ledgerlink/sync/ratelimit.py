@@ -4,11 +4,18 @@ The state lives in one `TenantBudget` row per tenant, changed only inside a tran
 `SELECT ... FOR UPDATE` on PostgreSQL, and on SQLite the IMMEDIATE transaction the settings ask for, which
 takes the database write lock at BEGIN. So the budget is correct across threads, processes and machines with
 no extra service; Redis would add a second source of truth for no gain at 60 calls a minute.
+
+Pacing follows what the ledger says (`observe`, fed by `ledgers.http` through `rate_budget_reported`):
+remaining counts, Retry-After, and the phase of its fixed minute windows, learned from a refusal that names
+the rest of the window or from a count that did not go down between two calls. Until the phase is known no
+sliding minute holds more than the limit; once known, calls are counted per the ledger's own window and a
+spent window is waited out only to its end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +32,11 @@ DAY = dt.timedelta(days=1)
 DAY_EXHAUSTED_PAUSE_S = 15 * 60.0
 # A call reaches the ledger a little after it is taken from the budget: the allowance (real seconds).
 WINDOW_MARGIN_S = 0.5
+# A window boundary seen between two calls further apart than this share of a minute is too vague to pace by.
+PHASE_WIDTH_SHARE = 0.05
+# Retry-After is whole seconds: the window's true end may lie up to this much before the wait it names.
+RETRY_AFTER_ROUNDING_S = 1.0
+REPORTS_KEPT = 16
 
 
 def time_scale() -> float:
@@ -88,6 +100,8 @@ def acquire(
         if wait > 0:
             budget.save()  # persist the pruning done while looking
             return wait
+        if _minute_wait(budget, limits, now_s, cost) > 0:
+            budget.probe_at = now_s  # the one call let past a spent minute (`_may_probe`)
         budget.minute_calls.extend([now_s] * cost)
         budget.in_flight[holder] = now_s + limits.slot_ttl_s
         budget.day_count += cost
@@ -102,14 +116,7 @@ def acquire(
 def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime, cost: int = 1) -> float:
     """Seconds until a call may start; prunes expired state on `budget` as a side effect."""
     now_s = now.timestamp()
-    if budget.minute_remaining is not None and now_s >= _reported_window_end(budget, limits):
-        budget.minute_remaining = None  # the ledger's window that reported it has certainly rolled over
-    # Kept a margin past the minute: a call this old may still bound the window a remaining-count came from.
-    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - minute_s() - WINDOW_MARGIN_S]
-    budget.in_flight = {h: exp for h, exp in budget.in_flight.items() if exp > now_s}
-    if now - budget.day_started_at >= _day():
-        budget.day_started_at, budget.day_count, budget.day_remaining = now, 0, None
-
+    _prune(budget, limits, now, now_s)
     waits = [0.0]
     if budget.paused_until and budget.paused_until > now:
         waits.append((budget.paused_until - now).total_seconds())
@@ -117,16 +124,81 @@ def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime, cos
         waits.append((budget.day_started_at + _day() - now).total_seconds())
     if budget.day_remaining is not None and budget.day_remaining <= 0:
         waits.append(day_exhausted_pause_s())
+    if len(budget.in_flight) >= limits.in_flight:
+        waits.append(min(min(budget.in_flight.values()) - now_s, 0.2))
+    minute = _minute_wait(budget, limits, now_s, cost)
+    if max(waits) <= 0 and minute > 0 and _may_probe(budget, now_s):
+        return 0.0
+    return max(*waits, minute, 0.0)
+
+
+def _prune(budget: TenantBudget, limits: RateLimits, now: dt.datetime, now_s: float) -> None:
+    if budget.minute_remaining is not None and _report_outlived(budget, limits, now_s):
+        budget.minute_remaining = None  # the ledger's window that reported it has certainly rolled over
+    # Kept a margin past the minute: a call this old may still bound the window a remaining-count came from.
+    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - minute_s() - WINDOW_MARGIN_S]
+    budget.in_flight = {h: exp for h, exp in budget.in_flight.items() if exp > now_s}
+    if budget.probe_at is not None and budget.probe_at < now_s - minute_s():
+        budget.probe_at = None  # its answer never came back: another may go
+    if now - budget.day_started_at >= _day():
+        budget.day_started_at, budget.day_count, budget.day_remaining = now, 0, None
+
+
+def _report_outlived(budget: TenantBudget, limits: RateLimits, now_s: float) -> bool:
+    if budget.window_end is None:
+        return now_s >= _reported_window_end(budget, limits)
+    # Sent before the current window opened: it counted an earlier window (the own log covers the edge).
+    sent = budget.minute_reported_sent_at
+    return sent is None or sent < window_bounds(budget, now_s)[0]
+
+
+def _minute_wait(budget: TenantBudget, limits: RateLimits, now_s: float, cost: int) -> float:
+    """Seconds until the ledger's minute budget has room for `cost` more calls."""
+    if budget.window_end is not None:
+        return _window_wait(budget, limits, now_s, cost)
+    waits = [0.0]
     over = len(budget.minute_calls) + cost - limits.per_minute  # calls that must age out first
     if over > 0:
         waits.append(budget.minute_calls[over - 1] + minute_s() - now_s)
     # Slow down before a 429: when the ledger says the calls already in flight may use up its minute budget,
     # wait until the window that said so has certainly ended.
-    if budget.minute_remaining is not None and budget.minute_remaining <= len(budget.in_flight):
+    if budget.minute_remaining is not None and budget.minute_remaining < len(budget.in_flight) + cost:
         waits.append(_reported_window_end(budget, limits) - now_s)
-    if len(budget.in_flight) >= limits.in_flight:
-        waits.append(min(min(budget.in_flight.values()) - now_s, 0.2))
-    return max(max(waits), 0.0) if max(waits) > 0 else 0.0
+    return max(waits)
+
+
+def window_bounds(budget: TenantBudget, now_s: float) -> tuple[float, float]:
+    """(start, end) of the ledger's minute window holding `now_s`, as learned: the end is never early."""
+    assert budget.window_end is not None
+    length = minute_s()
+    end = budget.window_end + math.floor((now_s - budget.window_end) / length + 1) * length
+    return end - length, end
+
+
+def _window_wait(budget: TenantBudget, limits: RateLimits, now_s: float, cost: int) -> float:
+    """The phase is known: count this window's calls (and any taken just before it opened that may have
+    landed in it), trust a remaining-count certainly from this window, and wait for its end when full."""
+    start, end = window_bounds(budget, now_s)
+    edge = start - budget.window_end_error_s - WINDOW_MARGIN_S
+    counted = sum(1 for t in budget.minute_calls if t >= edge)
+    full = counted + cost > limits.per_minute
+    remaining = budget.minute_remaining
+    if remaining is not None and remaining < len(budget.in_flight) + cost:
+        full = True
+    return end - now_s if full else 0.0
+
+
+def _may_probe(budget: TenantBudget, now_s: float) -> bool:
+    """One call may go past a spent minute while the window's phase is unknown: the ledger's answer (a
+    refusal naming the rest of the window, or a count that went back up) teaches the phase, at the price of
+    at most one refused call, and the engine then waits out each window only to its end. Only for ledgers
+    that report remaining counts, with nothing in flight (their reports are in) and no probe out already."""
+    return (
+        budget.window_end is None
+        and budget.minute_remaining is not None
+        and not budget.in_flight
+        and budget.probe_at is None
+    )
 
 
 def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
@@ -201,13 +273,92 @@ def release(
         budget = _locked_budget(provider, tenant_id)
         budget.in_flight.pop(holder, None)
         if reported is not None:
-            _apply_report(budget, reported, now)
+            _record_report(budget, reported, now.timestamp(), now.timestamp(), refused=False)
         budget.save()
 
 
-def _apply_report(budget: TenantBudget, reported: RateBudget, now: dt.datetime) -> None:
+def observe(
+    provider: str,
+    tenant_id: str,
+    reported: RateBudget,
+    sent_at: float,
+    received_at: float,
+    refused: bool = False,
+) -> None:
+    """Record what one answer said of the tenant's budget: counts, a pause, and what it shows of the phase
+    of the ledger's minute windows. `sent_at`/`received_at`: epoch seconds the call left and came back;
+    `refused`: the ledger turned it away for the rate (a 429), so it counted nowhere."""
+    with transaction.atomic():
+        budget = _locked_budget(provider, tenant_id)
+        _record_report(budget, reported, sent_at, received_at, refused)
+        budget.save()
+
+
+def _record_report(
+    budget: TenantBudget, reported: RateBudget, sent_at: float, received_at: float, refused: bool
+) -> None:
+    _learn_phase(budget, reported, sent_at, received_at, refused)
+    _apply_report(budget, reported, dt.datetime.fromtimestamp(received_at, tz=dt.UTC), sent_at)
+
+
+def on_budget_reported(
+    sender: object,
+    provider: str = "",
+    tenant_id: str = "",
+    budget: RateBudget | None = None,
+    sent_at: float = 0.0,
+    received_at: float = 0.0,
+    status: int = 200,
+    **_: object,
+) -> None:
+    """`ledgers.signals.rate_budget_reported` receiver."""
+    if provider and tenant_id and budget is not None:
+        observe(provider, tenant_id, budget, sent_at, received_at, refused=status == 429)
+
+
+def _learn_phase(
+    budget: TenantBudget, reported: RateBudget, sent_at: float, received_at: float, refused: bool
+) -> None:
+    if reported.window_left_s is not None:
+        # The refused call reached the ledger between leaving and coming back, while the window was open.
+        wait = reported.window_left_s
+        _narrow_phase(budget, sent_at + max(wait - RETRY_AFTER_ROUNDING_S, 0.0), received_at + wait)
+    if reported.minute_remaining is None:
+        return
+    earlier = [r for r in budget.minute_reports if r[1] <= sent_at]
+    if earlier and not refused:  # a refused call took nothing, so its count proves nothing about time
+        before = max(earlier, key=lambda r: r[1])
+        # In one window a later call leaves fewer; as many or more means a window opened in between.
+        if (
+            reported.minute_remaining >= before[2]
+            and received_at - before[0] <= PHASE_WIDTH_SHARE * minute_s()
+        ):
+            _narrow_phase(budget, before[0], received_at)
+    reports = [*budget.minute_reports, [sent_at, received_at, reported.minute_remaining]]
+    budget.minute_reports = sorted(reports, key=lambda r: r[1])[-REPORTS_KEPT:]
+    if budget.probe_at is not None and sent_at >= budget.probe_at:
+        budget.probe_at = None  # the probe's answer is in
+
+
+def _narrow_phase(budget: TenantBudget, earliest: float, latest: float) -> None:
+    """A window ended somewhere in [earliest, latest]: keep what agrees with what was known, or start over
+    from this when it disagrees (a wrong guess, a clock that moved)."""
+    if budget.window_end is not None:
+        length = minute_s()
+        known = budget.window_end + round((latest - budget.window_end) / length) * length
+        low, high = max(earliest, known - budget.window_end_error_s), min(latest, known)
+        if low <= high:
+            budget.window_end, budget.window_end_error_s = high, high - low
+            return
+    budget.window_end, budget.window_end_error_s = latest, max(latest - earliest, 0.0)
+
+
+def _apply_report(
+    budget: TenantBudget, reported: RateBudget, now: dt.datetime, sent_at: float | None = None
+) -> None:
     if reported.minute_remaining is not None:
         budget.minute_remaining = reported.minute_remaining
+        budget.minute_reported_sent_at = now.timestamp() if sent_at is None else sent_at
     if reported.day_remaining is not None:
         budget.day_remaining = reported.day_remaining
     if reported.retry_after_s:

@@ -495,9 +495,9 @@ class _Run(DoubtfulRecords, Outcomes):
             time.sleep(wait)
 
     def give_back(self, holder: str, answer: object) -> None:
+        """The slot back. What an answer said of the budget reached the limiter as it arrived (`ledgers.http`
+        reports every answer, reads inside a look-up too); a Retry's own wait is the engine's to add."""
         budget = None
-        if isinstance(answer, c.LedgerResponse):
-            budget = answer.budget
-        elif isinstance(answer, Retry) and answer.after_s:
+        if isinstance(answer, Retry) and answer.after_s:
             budget = c.RateBudget(retry_after_s=answer.after_s)
         ratelimit.release(self.session.provider, self.session.tenant_id, holder, budget)

@@ -47,7 +47,9 @@ class QuickBooksClient:
     def __init__(self, *, access_token: str, realm_id: str, organisation_id: str) -> None:
         self._access_token = access_token
         self.realm_id = realm_id
-        self._context = http.CallContext(str(organisation_id), "quickbooks", CORRELATION_HEADER)
+        self._context = http.CallContext(
+            str(organisation_id), "quickbooks", CORRELATION_HEADER, tenant_id=realm_id, read_budget=_budget
+        )
 
     def request(
         self,
@@ -77,7 +79,7 @@ class QuickBooksClient:
             params=query,
             content=http.json_bytes(body) if body is not None else None,
         )
-        return http.ledger_response(exchange, _budget(exchange.headers))
+        return http.ledger_response(exchange)
 
     def get(self, path: str, params: Mapping[str, str] | None = None, noun: str = "request") -> Any:
         """A read that must succeed: the parsed body, or the request's error raised."""

@@ -28,11 +28,15 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 
 
 def rate_budget(headers: Mapping[str, str]) -> RateBudget:
-    """X-MinLimit-Remaining / X-DayLimit-Remaining / Retry-After (xero.md 5)."""
+    """X-MinLimit-Remaining / X-DayLimit-Remaining / Retry-After (xero.md 5). Xero's minute windows are
+    fixed per tenant, and a minute refusal's Retry-After names the rest of the window: its phase."""
+    wait = http.retry_after(headers)
+    minute_refusal = headers.get("X-Rate-Limit-Problem", "").strip().lower() == "minute"
     return RateBudget(
         minute_remaining=_int_header(headers, "X-MinLimit-Remaining"),
         day_remaining=_int_header(headers, "X-DayLimit-Remaining"),
-        retry_after_s=http.retry_after(headers),
+        retry_after_s=wait,
+        window_left_s=wait if minute_refusal else None,
     )
 
 
@@ -42,7 +46,13 @@ class XeroClient:
     def __init__(self, *, access_token: str, tenant_id: str, organisation_id: str) -> None:
         self._access_token = access_token
         self._tenant_id = tenant_id
-        self._context = http.CallContext(str(organisation_id), "xero", CORRELATION_HEADER)
+        self._context = http.CallContext(
+            str(organisation_id), "xero", CORRELATION_HEADER, tenant_id=tenant_id, read_budget=rate_budget
+        )
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant_id
 
     def _headers(self, idempotency_key: str | None, has_body: bool) -> dict[str, str]:
         # Accept: Xero answers XML by default (xero.md 2); xero-tenant-id on every Accounting call (xero.md 1)
@@ -77,7 +87,7 @@ class XeroClient:
             params=params,
             content=http.json_bytes(body) if body is not None else None,
         )
-        return http.ledger_response(exchange, rate_budget(exchange.headers))
+        return http.ledger_response(exchange)
 
     def get(self, path: str, params: Mapping[str, str] | None = None, noun: str = "request") -> Any:
         """A read that must succeed: the parsed body, or the request's error raised."""

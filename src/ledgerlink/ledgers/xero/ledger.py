@@ -230,7 +230,18 @@ class XeroLedger:
             return [self._single_step_outcome(request, response)]
         numbers = [self._number(item) for item in request.items] if collection.number_field else []
         cid = response.correlation_id
-        return results.read_batch(response.body, request.items, collection, kind, numbers, cid, done)
+        outcomes = results.read_batch(response.body, request.items, collection, kind, numbers, cid, done)
+        if kind == ObjectKind.CUSTOMER and request.step == "create":
+            self._keep_contacts_current(request.items, outcomes)
+        return outcomes
+
+    def _keep_contacts_current(self, items: Sequence[SyncItem], outcomes: list[ItemOutcome]) -> None:
+        """The copy of the tenant's contacts learns what was just created; a refused create means the tenant
+        changed under it (a name taken since the read), so it is dropped."""
+        if any(outcome.error is not None for outcome in outcomes):
+            contacts.forget(self.client.tenant_id)
+        else:
+            contacts.remember_created(self.client.tenant_id, items, outcomes)
 
     @staticmethod
     def _number(item: SyncItem) -> str:

@@ -1,0 +1,120 @@
+"""Growth: the same backfill, product and baseline side by side, at the sizes users reach (1,000 and 10,000
+invoices in `make bench`; 100,000 in `make bench-100k`, which merges its figures into the results already
+written). Customers and payments keep the main run's proportions (60% and 80% of the invoices, a third of the
+customers already contacts), so every size is the same shape. Each size gets its own books and tenants."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.dataset import Spec
+
+Tick = Callable[[int], None]
+
+
+def spec_for(invoices: int) -> Spec:
+    """The main run's shape at `invoices`: 2,000 / 1,200 / 1,600 scaled."""
+    return Spec(invoices, max(1, invoices * 3 // 5), invoices * 4 // 5)
+
+
+@dataclass(frozen=True)
+class GrowthPoint:
+    figures: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return str(self.figures["invoices"])
+
+
+def measure(settings: Any, invoices: int, time_scale: float, retention_s: float, tick: Tick) -> GrowthPoint:
+    """Books of `invoices`, then the product's backfill and the SDK baseline on them, in one sandbox."""
+    from bench.backfill import check_ledger, run_backfill, seeded_tenant
+    from bench.baseline import run_baseline
+    from bench.dataset import build_books
+    from bench.floor import ratio
+    from ledgerlink.devtools.sandboxes import running_sandbox
+
+    spec = spec_for(invoices)
+    books = build_books(f"Bench Growth {invoices}", spec, tick)
+    retention = ["--idempotency-retention", str(retention_s * time_scale)]
+    with running_sandbox("xero", time_scale=time_scale, extra_args=retention) as sandbox:
+        product = run_backfill(settings, sandbox, books, spec, time_scale=time_scale)
+        tenant, marker = seeded_tenant(sandbox, f"Bench Growth {invoices} (baseline)", books, spec)
+        baseline = run_baseline(sandbox, tenant, marker, books, spec)
+        check_ledger(sandbox, tenant, books.organisation.pk, spec)
+    return GrowthPoint(
+        {
+            "invoices": invoices,
+            "customers": spec.customers,
+            "payments": spec.payments,
+            "time_scale": time_scale,
+            "calls": product.calls,
+            "calls_floor": product.floor.total,
+            "calls_ratio": product.calls_ratio,
+            "rate_limited": product.rate_limited,
+            "wall_s": product.wall_s,
+            "forced_s": product.forced_s,
+            "forced_s_worst": product.forced_s_worst,
+            "wall_ratio": product.wall_ratio,
+            "wall_ratio_worst": product.wall_ratio_worst,
+            # Whole-backfill CPU of the process (connect, claims, payloads, answers), per invoice.
+            "cpu_us_per_invoice": round(product.cpu_s / invoices * 1e6, 1),
+            "peak_rss_mb": product.peak_rss_mb,
+            "by_endpoint": product.by_endpoint,
+            "baseline_calls": baseline.calls,
+            "baseline_wall_s": baseline.wall_s,
+            "baseline_rate_limited": baseline.rate_limited,
+            "wall_vs_baseline": ratio(product.wall_s, baseline.wall_s),
+        }
+    )
+
+
+def merge(results: dict[str, Any], points: list[GrowthPoint]) -> dict[str, Any]:
+    """`results` with the points under `growth` (by invoice count) and the 100k peak under `memory`."""
+    growth = dict(results.get("growth") or {})
+    growth.update({point.key: point.figures for point in points})
+    merged = {**results, "growth": dict(sorted(growth.items(), key=lambda item: int(item[0])))}
+    if "100000" in growth:
+        merged["memory"] = {
+            **results.get("memory", {}),
+            "backfill_100k_peak_rss_mb": growth["100000"]["peak_rss_mb"],
+        }
+    return merged
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make bench-100k`: measure the sizes given and merge them into results.json and BENCHMARKS.md."""
+    import json
+
+    from bench.env import OUT, setup_django
+    from bench.run import IDEMPOTENCY_RETENTION_S, ROOT
+
+    parser = argparse.ArgumentParser(prog="python -m bench.growth", description=main.__doc__)
+    parser.add_argument("--invoices", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--time-scale", type=float, default=2.0)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    setup_django(args.out.resolve())
+    from django.conf import settings
+
+    from bench import report
+
+    points = [
+        measure(settings, n, args.time_scale, IDEMPOTENCY_RETENTION_S, lambda _: None) for n in args.invoices
+    ]
+    results = merge(json.loads(args.results.read_text()), points)
+    report.write_json(results, args.results)
+    report.write_markdown(results, args.markdown)
+    print(json.dumps(results["growth"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
