@@ -131,9 +131,9 @@ def test_batches_fill_across_claims(small_world, monkeypatch):
 
 
 def test_a_backfill_reads_the_contacts_once_across_its_claims(world, monkeypatch):
-    """Claims of 50 records spread the 60 customers over several claims of about twenty, most more than one
-    where= filter's worth: the first claim reads every contact (one page), the later large ones match from that
-    copy, kept current with the contacts the push itself created. No contact is created twice."""
+    """Claims of 50 records spread the 60 customers over several claims of about twenty, most more than
+    one where= filter's worth: the first claim reads every contact (one page), the later large ones match
+    from that copy, kept current with the contacts the push itself created. No contact is created twice."""
     monkeypatch.setattr(worker, "CLAIM_BATCH", 50)
     start_push(world.organisation.pk, Selection())
     world.drain()
