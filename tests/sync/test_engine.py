@@ -290,7 +290,7 @@ def test_batches_are_packed_in_cashflows_order_whatever_order_they_were_gathered
     made from its items in order, so every batch, first send or replay, is packed in (sequence, id) order."""
 
     def pair(pk: int, sequence: int, key: str = "") -> tuple[SimpleNamespace, str]:
-        doubt = timezone.now() if key else None
+        doubt = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC) if key else None  # any instant: in doubt
         return SimpleNamespace(
             pk=pk, sequence=sequence, idempotency_key=key, unknown_outcome_since=doubt
         ), str(pk)

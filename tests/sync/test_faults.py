@@ -102,9 +102,8 @@ def test_an_archived_account_in_the_mapping_is_caught_before_any_call(world):
 
 def test_rounding_the_ledger_cannot_carry_is_held_until_a_zero_code_is_in_use(world):
     # 0.05 + 0.05 at 10%: CashFlow's tax is 0.01 a line (half up), 0.02 in all; 10% of 0.10 is 0.01.
-    invoice = two_line_invoice(world, "0.05")
-    if world.company.tax_percent != "10":
-        invoice = two_line_invoice(world, "0.07")  # 7.25%: 0.01 a line, 0.02 in all; 0.14 -> 0.01
+    # 0.07 + 0.07 at 7.25%: the same, 0.02 against 0.01 on 0.14.
+    invoice = two_line_invoice(world, "0.05" if world.company.tax_percent == "10" else "0.07")
     plain = world.issue("110.00")
     world.drain()
     assert world.books(plain.number).total == plain.total
