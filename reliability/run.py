@@ -82,7 +82,7 @@ def parse(argv: list[str]) -> Config:
     if args.smoke:
         sizes = dict(orgs=4, invoices=110, customers=6, window_s=18.0, consumers=2, kills=2, db_cuts=1)
         sizes.update(redis_restarts=1, service_restarts=1, ledger_faults=11, soak_requests=80, soak_rate=6.0)
-        sizes.update(converge_timeout_s=150.0)
+        sizes.update(converge_timeout_s=300.0)
         for name, value in sizes.items():
             setattr(args, name, value)
     if not args.smoke:

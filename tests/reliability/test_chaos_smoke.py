@@ -50,16 +50,22 @@ def report(tmp_path_factory) -> dict:
     }
     argv = [sys.executable, "-m", "reliability.run", "--smoke", "--out", str(out)]
     argv += ["--database-url", _campaign_database(url)]
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    # The smoke's convergence allowance is 300 s (`--smoke`): on a loaded CI machine the sweeper's minute,
+    # a lease lapsing after a kill and a retry's backoff can add up past the quiet machine's ~60 s.
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert (out / "report.json").exists(), done.stdout[-3000:] + done.stderr[-3000:]
     return {**json.loads((out / "report.json").read_text()), "exit": done.returncode, "log": done.stdout}
 
 
 def test_every_object_is_in_each_ledger_exactly_once_after_kills_and_faults(report):
-    for provider, figures in report["providers"].items():
-        problems = (figures["duplicates"], figures["missing"], figures["extra"], figures["mismatches"])
-        assert problems == (0, 0, 0, 0), (provider, figures["problems"], report["log"][-2000:])
-        assert figures["converge_s"] is not None, provider
+    verdicts = {
+        provider: (figures["duplicates"], figures["missing"], figures["extra"], figures["mismatches"])
+        for provider, figures in report["providers"].items()
+    }
+    # Every provider's verdict and the log's tail in the message: a run that did not converge says where.
+    context = (verdicts, {p: f["problems"] for p, f in report["providers"].items()}, report["log"][-3000:])
+    assert all(problems == (0, 0, 0, 0) for problems in verdicts.values()), context
+    assert all(f["converge_s"] is not None for f in report["providers"].values()), context
     assert report["exit"] == 0
     objects = sum(figures["objects"] for figures in report["providers"].values())
     assert objects >= 200  # a few hundred CashFlow objects checked, contacts besides

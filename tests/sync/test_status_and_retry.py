@@ -99,6 +99,9 @@ def test_backoff_is_jittered_capped_and_respects_retry_after():
     assert all(1 <= backoff_delay(3) <= 16 for _ in range(50))
     assert all(backoff_delay(50) <= BACKOFF_CAP_S for _ in range(50))
     assert backoff_delay(0, retry_after_s=90) >= 90
+    # On a sandbox's faster clock the backoff shrinks with it; a Retry-After is a real wait and does not.
+    assert all(0.1 <= backoff_delay(3, time_scale=10) <= 1.6 for _ in range(50))
+    assert backoff_delay(3, retry_after_s=5, time_scale=10) >= 5
 
 
 def test_eta_extrapolates_the_pace_so_far():

@@ -41,10 +41,15 @@ def request_key(
 
 
 def backoff_delay(
-    attempts: int, retry_after_s: float | None = None, rng: random.Random | None = None
+    attempts: int,
+    retry_after_s: float | None = None,
+    rng: random.Random | None = None,
+    time_scale: float = 1.0,
 ) -> float:
     """Exponential backoff with full jitter (a random delay up to base x 2^attempts, capped), never sooner
-    than the ledger's Retry-After and never less than a second."""
+    than the ledger's Retry-After and never less than a second. The backoff waits out a ledger's trouble,
+    so it runs on the ledger's clock: against a sandbox at `time_scale` N it is N times shorter (Retry-After
+    is a real wait as given)."""
     ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(attempts, 20))
     delay = (rng or random).uniform(0, ceiling)
-    return max(delay, retry_after_s or 0.0, 1.0)
+    return max(max(delay, 1.0) / time_scale, retry_after_s or 0.0)

@@ -19,6 +19,7 @@ from ledgerlink.ledgers.errors import LedgerError
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.policy import MAX_TRANSIENT_ATTEMPTS, backoff_delay
+from ledgerlink.sync.ratelimit import time_scale
 
 _LEASE_CLEARED = {"lease_owner": "", "lease_expires_at": None}
 _ACTIVE_STATES = (SyncState.PENDING, SyncState.RETRYING, SyncState.IN_FLIGHT)
@@ -185,7 +186,7 @@ def mark_retry(
             record, f"Gave up after {record.attempts} attempts; the last answer was: {error.message}"
         )
         return
-    delay = backoff_delay(record.attempts, retry_after_s)
+    delay = backoff_delay(record.attempts, retry_after_s, time_scale=time_scale())
     record.state, record.last_error, record.error_kind = SyncState.RETRYING, error.message, error.kind
     record.error_is_configuration = False
     record.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
