@@ -496,3 +496,18 @@ def test_item_code_fills_the_line(xero: Xero) -> None:
         {"Invoices": [_invoice(xero, contact["ContactID"], LineItems=[{"ItemCode": "NOPE", "Quantity": 1}])]},
     )
     assert _errors(unknown) == ["Item code 'NOPE' is not valid."]
+
+
+def test_invoice_contact_by_name_alone_finds_or_creates_with_the_name_only(xero: Xero) -> None:
+    """Xero staff: a Name alone finds the active contact of that name or creates one. Xero documents nothing
+    about the nested contact's other fields, so the sandbox keeps none of them (xero.md 11)."""
+    existing = xero.contact()
+    nested = {"Name": existing["Name"], "EmailAddress": "someone.else@example.com"}
+    found = xero.put("/Invoices", {"Invoices": [{"Type": "ACCREC", "Contact": nested, "LineItems": [LINE]}]})
+    assert found.json()["Invoices"][0]["Contact"]["ContactID"] == existing["ContactID"]
+    fresh = {"Name": "Name Only Pty", "EmailAddress": "new@example.com", "ContactNumber": "CF-9"}
+    created = xero.put("/Invoices", {"Invoices": [{"Type": "ACCREC", "Contact": fresh, "LineItems": [LINE]}]})
+    contact_id = created.json()["Invoices"][0]["Contact"]["ContactID"]
+    contact = xero.get(f"/Contacts/{contact_id}").json()["Contacts"][0]
+    assert contact["Name"] == "Name Only Pty"
+    assert not contact.get("EmailAddress") and not contact.get("ContactNumber")

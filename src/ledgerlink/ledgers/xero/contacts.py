@@ -227,6 +227,12 @@ def resolve(client: XeroClient, items: Sequence[SyncItem]) -> CustomerResolution
             ref = RemoteRef(ObjectKind.CUSTOMER, str(contact["ContactID"]), number)
             matched.append(ItemOutcome(record_id=item.record_id, remote=ref))
             continue
+        # Created by PUT /Contacts, never by naming it on its first invoice. Xero staff have said a Name
+        # alone finds the active contact of that name or creates one (community.xero.com developer discussion
+        # 106550833; the sandbox does so), which would save these calls (80 of 446 at 10,000 invoices), but:
+        # it finds by name, so a customer would land on a same-name contact with another email; and nothing
+        # Xero publishes (API docs, OpenAPI spec; xero.md 11 lists it open) says the contact it creates keeps
+        # the nested EmailAddress or ContactNumber, which every later match by email or number relies on.
         if _key(customer.name) in taken_names:
             customer = replace(customer, name=payloads.disambiguated_name(customer))
             item = replace(item, document=customer)

@@ -243,8 +243,11 @@ class Books:
         }
 
     def _resolve_contact(self, ref: Any, problems: Problems) -> dict[str, Any] | None:
-        """An invoice's Contact by ContactID, ContactNumber or Name. An unknown Name creates the contact
-        (docs/sandbox.md: Xero's docs are silent; this is what Xero's UI import does)."""
+        """An invoice's Contact by ContactID, ContactNumber or Name. A Name alone finds the active contact of
+        that name or creates one with that name, as Xero staff have described it (community.xero.com
+        developer discussion 106550833). Nothing Xero publishes says the nested contact's other fields
+        (EmailAddress, ContactNumber) are kept on such a contact, so the sandbox keeps the name only: a client
+        that relied on them would see them lost here, as it might against Xero."""
         if not isinstance(ref, dict):
             problems.add(msg.CONTACT_IDENTITY)
             return None
@@ -260,15 +263,14 @@ class Books:
             number = str(ref["ContactNumber"]).lower()
             found = next((c for c in contacts if c.get("ContactNumber", "").lower() == number), None)
         if found is None and ref.get("Name") and not ref.get("ContactID"):
+            # The name as the uniqueness rule compares it (`save_contact`): one the rule would refuse is found.
             name = str(ref["Name"]).strip().lower()
             found = next(
                 (c for c in contacts if c["Name"].strip().lower() == name and c["ContactStatus"] == "ACTIVE"),
                 None,
             )
             if found is None:
-                created = self.save_contact(
-                    {k: ref[k] for k in ("Name", "ContactNumber", "EmailAddress") if ref.get(k)}, True
-                )
+                created = self.save_contact({"Name": ref["Name"]}, True)
                 if not created.ok:
                     for message in created.problems.messages:  # type: ignore[union-attr]
                         problems.add(message)
