@@ -111,12 +111,19 @@ def drain(connection_id: object) -> list[RunReport]:
         time.sleep(max(wait, 0.0))
 
 
+@dataclass
+class Watcher:
+    cpu_s: float = 0.0  # the progress thread's own CPU: the bench's, taken out of the product's figure
+
+
 @contextlib.contextmanager
-def watching(connection_id: object, progress: Progress, every_s: float = 0.5) -> Iterator[None]:
+def watching(connection_id: object, progress: Progress, every_s: float = 0.5) -> Iterator[Watcher]:
     """Report synced invoices to `progress` from a side thread (its own read-only database connection)."""
     stop = threading.Event()
+    watcher = Watcher()
 
     def watch() -> None:
+        started = time.thread_time()
         try:
             while not stop.wait(every_s):
                 synced = SyncRecord.objects.filter(
@@ -125,11 +132,12 @@ def watching(connection_id: object, progress: Progress, every_s: float = 0.5) ->
                 progress(synced)
         finally:
             db.close()
+            watcher.cpu_s = time.thread_time() - started
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     try:
-        yield
+        yield watcher
     finally:
         stop.set()
         thread.join()
@@ -155,9 +163,10 @@ def run_backfill(
         connection = connect_through_views(Client(), sandbox, app, books.organisation, tenant_id)
         map_from_suggestion(connection, books.gst)
         start_push(books.organisation.pk, Selection())
-        with watching(connection.pk, progress):
+        with watching(connection.pk, progress) as watcher:
             reports = drain(connection.pk)
-        wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+        wall_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started - watcher.cpu_s
     progress(spec.invoices)
     api_calls = sandbox_calls(sandbox.control, tenant_id, marker)
     if api_calls != tally.api_calls:

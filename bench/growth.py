@@ -62,7 +62,8 @@ def measure(settings: Any, invoices: int, time_scale: float, retention_s: float,
             "forced_s_worst": product.forced_s_worst,
             "wall_ratio": product.wall_ratio,
             "wall_ratio_worst": product.wall_ratio_worst,
-            # Whole-backfill CPU of the process (connect, claims, payloads, answers), per invoice.
+            # Whole-backfill CPU of the process (connect, claims, payloads, answers), per invoice; the
+            # bench's progress thread is taken out.
             "cpu_us_per_invoice": round(product.cpu_s / invoices * 1e6, 1),
             "peak_rss_mb": product.peak_rss_mb,
             "by_endpoint": product.by_endpoint,

@@ -325,3 +325,14 @@ def test_the_answers_reach_the_limiter_through_the_signal_http_sends(db):
     budget = TenantBudget.objects.get(tenant_id="t9")
     assert (budget.minute_remaining, budget.day_remaining) == (12, 4000)
     assert budget.minute_reported_sent_at == epoch(0)
+
+
+def test_a_permit_that_sent_nothing_gives_its_calls_back(db):
+    """A look-up the ledger answered from what the process keeps took a permit but made no call: refunded,
+    the window keeps its whole budget (the backfill's customer matches cost 4 calls of every 60)."""
+    assert take(9, at(0)) == [0.0] * 9
+    assert acquire("xero", "t1", "lookup", LIMITS, now=at(1)) == 0
+    ratelimit.refund("xero", "t1", "lookup", LIMITS, now=at(1))
+    budget = TenantBudget.objects.get(tenant_id="t1")
+    assert (len(budget.minute_calls), budget.day_count, budget.in_flight) == (9, 9, {})
+    assert acquire("xero", "t1", "send", LIMITS, now=at(2)) == 0  # the 10th call of the minute still fits

@@ -24,7 +24,8 @@ def count_call(sender: object, calls: int = 1, **details: object) -> None:
     _thread_calls.count = getattr(_thread_calls, "count", 0) + calls
 
 
-def _calls_so_far() -> int:
+def calls_so_far() -> int:
+    """HTTP calls this thread has made so far (as `ledgers.http` reports them)."""
     return int(getattr(_thread_calls, "count", 0))
 
 
@@ -77,7 +78,7 @@ class AttemptLog:
             outcome="unknown_outcome",
         )
         entry = _Entry(attempt)
-        started, calls_before = time.monotonic(), _calls_so_far()
+        started, calls_before = time.monotonic(), calls_so_far()
         try:
             yield entry
         except LedgerError as error:
@@ -94,6 +95,9 @@ class AttemptLog:
             raise
         finally:
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
-            attempt.calls_used = _calls_so_far() - calls_before or 1  # in-process ledgers send no signal
+            attempt.calls_used = calls_so_far() - calls_before or 1  # in-process ledgers send no signal
             attempt.save()
-            attempt.records.set(records)
+            # The attempt is new, so its links are only inserted: `records.set` would first read the (empty)
+            # set back and build the rows through the related manager, a few ms per call.
+            link = Attempt.records.through
+            link.objects.bulk_create([link(attempt_id=attempt.pk, syncrecord_id=r.pk) for r in records])

@@ -277,6 +277,35 @@ def release(
         budget.save()
 
 
+def refund(
+    provider: str, tenant_id: str, holder: str, limits: RateLimits, cost: int = 1, now: dt.datetime | None = None
+) -> None:
+    """Give back `holder`'s slot and the calls its permit took, for a permit that sent nothing (a look-up the
+    ledger answered from what this process keeps). Counting it would end each window that many calls early:
+    a backfill's per-claim customer match, answered from the copy of the tenant's contacts, cost 4 of every
+    60 calls."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        budget = _locked_budget(provider, tenant_id)
+        expires = budget.in_flight.pop(holder, None)
+        if expires is not None:
+            taken = expires - limits.slot_ttl_s
+            for _ in range(max(1, min(cost, limits.per_minute))):
+                mine = min(budget.minute_calls, key=lambda t: abs(t - taken), default=None)
+                if mine is not None and abs(mine - taken) < 1e-3:
+                    budget.minute_calls.remove(mine)
+                    budget.day_count = max(budget.day_count - 1, 0)
+                    # What the ledger reported before the permit was taken did not count it either.
+                    if (budget.minute_reported_sent_at or 0.0) < taken:
+                        if budget.minute_remaining is not None:
+                            budget.minute_remaining += 1
+                        if budget.day_remaining is not None:
+                            budget.day_remaining += 1
+            if budget.probe_at is not None and abs(budget.probe_at - taken) < 1e-3:
+                budget.probe_at = None
+        budget.save()
+
+
 def observe(
     provider: str,
     tenant_id: str,

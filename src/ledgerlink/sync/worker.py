@@ -38,7 +38,7 @@ from ledgerlink.ledgers.errors import (
 )
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.ledgers.signals import SyncBlocked, sync_requested
-from ledgerlink.sync import doorbell, leases, ordering, ratelimit, transitions
+from ledgerlink.sync import audit, doorbell, leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
 from ledgerlink.sync.doubts import DoubtfulRecords
@@ -54,6 +54,10 @@ T = TypeVar("T")
 CLAIM_BATCH = 1000  # a historical push claims many batches of every kind at once
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
+# A run that ends on a rate-limit wait rings its successor this much before the budget opens, so claiming,
+# loading and building the next batches overlap the wait instead of following it; the successor sleeps the
+# rest inline (less than MAX_INLINE_WAIT_S, so it does not end again) and sends as the window opens.
+PREPARE_LEAD_S = 2.0
 AFTER_CRASH_S = 10.0  # a run that failed unexpectedly is tried again after this long
 MAX_STEPS = 4  # multi-step operations: credit note then allocation; delete then re-post a payment
 
@@ -462,6 +466,7 @@ class _Run(DoubtfulRecords, Outcomes):
         holder = self.take_permit()
         mine = list(SyncRecord.objects.filter(pk__in=record_ids))
         failure: LedgerError | None = None
+        calls_before = audit.calls_so_far()
         try:
             ledger = self.session.ready()
             with self.audit.timed_call(method, what, mine) as attempt:
@@ -472,7 +477,11 @@ class _Run(DoubtfulRecords, Outcomes):
             failure = error
             raise
         finally:
-            self.give_back(holder, failure)
+            if failure is None and audit.calls_so_far() == calls_before:
+                # Answered without a call (a backfill's customer match, from the contacts read once).
+                ratelimit.refund(self.session.provider, self.session.tenant_id, holder, self.session.limits)
+            else:
+                self.give_back(holder, failure)
         return result
 
     def call_lookup(self, item: SyncItem) -> RemoteRef | None:
@@ -491,7 +500,7 @@ class _Run(DoubtfulRecords, Outcomes):
             if wait <= 0:
                 return holder
             if wait > MAX_INLINE_WAIT_S or time.monotonic() + wait > self.deadline:
-                raise RunStopped("rate limit", resume_in_s=wait)
+                raise RunStopped("rate limit", resume_in_s=max(wait - PREPARE_LEAD_S, 0.0))
             time.sleep(wait)
 
     def give_back(self, holder: str, answer: object) -> None:
