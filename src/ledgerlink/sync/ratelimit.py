@@ -278,7 +278,12 @@ def release(
 
 
 def refund(
-    provider: str, tenant_id: str, holder: str, limits: RateLimits, cost: int = 1, now: dt.datetime | None = None
+    provider: str,
+    tenant_id: str,
+    holder: str,
+    limits: RateLimits,
+    cost: int = 1,
+    now: dt.datetime | None = None,
 ) -> None:
     """Give back `holder`'s slot and the calls its permit took, for a permit that sent nothing (a look-up the
     ledger answered from what this process keeps). Counting it would end each window that many calls early:

@@ -212,10 +212,32 @@ def mark_skipped(record: SyncRecord, reason: str) -> None:
 def defer(record: SyncRecord, waiting_on: SyncRecord, reason: str) -> None:
     """Wait for another record (an invoice for its customer). It wakes when that one syncs; the long
     fallback delay only matters if that wake-up is lost."""
-    record.state, record.waiting_on, record.last_error = SyncState.PENDING, waiting_on, reason
-    record.next_attempt_at = timezone.now() + dt.timedelta(hours=1)
-    record.lease_owner, record.lease_expires_at = "", None
-    record.save()
+    defer_all([(record, waiting_on, reason)])
+
+
+# What `defer` changes on a record, written for many records by one prepared statement.
+_DEFER_FIELDS = ("state", "waiting_on", "last_error", "next_attempt_at", "lease_owner", "lease_expires_at")
+
+
+def defer_all(waits: Sequence[tuple[SyncRecord, SyncRecord, str]]) -> None:
+    """`defer` for many records at once (a claim's payments whose invoices are still held over): one
+    prepared UPDATE run per record, as `_store_synced` does, instead of a model save each."""
+    if not waits:
+        return
+    now = timezone.now()
+    for record, waiting_on, reason in waits:
+        record.state, record.waiting_on, record.last_error = SyncState.PENDING, waiting_on, reason
+        record.next_attempt_at = now + dt.timedelta(hours=1)
+        record.lease_owner, record.lease_expires_at = "", None
+        record.updated_at = now
+    fields = [_own_field(name) for name in (*_DEFER_FIELDS, "updated_at")]
+    quote, meta = connection.ops.quote_name, SyncRecord._meta
+    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in fields)
+    # Only the model's own table and column names, quoted, are formatted in; every value is a parameter.
+    statement = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
+    rows = [[*(_db_value(field, record) for field in fields), record.pk] for record, _, _ in waits]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
 
 
 def pause_connection(connection: Connection, message: str) -> int:

@@ -244,23 +244,29 @@ class _Run(DoubtfulRecords, Outcomes):
         links = self._dependency_links(kind, documents.values())
         earlier = ordering.blockers(self.connection.pk, records)
         ready = []
+        in_order: list[tuple[SyncRecord, SyncRecord]] = []
+        on_dependency: list[tuple[SyncRecord, _Dependency]] = []
         for record in records:
             document = documents.get(record.subject_id)
             if document is None:
                 transitions.mark_skipped(record, "The CashFlow record no longer exists.")
                 continue
             if record.pk in earlier:
-                self._wait_in_order(record, earlier[record.pk])
+                in_order.append((record, earlier[record.pk]))
                 continue
             record.cashflow_total_minor = cashflow_total_minor(document)
-            item = self._item(record, kind, document, links)
-            if item is None:
+            item, missing = self._item(record, kind, document, links)
+            if missing is not None:
+                on_dependency.append((record, missing))
                 continue
+            assert item is not None
             problems = preflight_problems(item, self.session, self._tax_rate_names())
             if problems:
                 transitions.mark_attention(record, " ".join(problems), configuration=True)
                 continue
             ready.append((record, item))
+        self._wait_in_order(in_order)
+        self._wait_for(on_dependency)
         return self.resolve_doubts(ready)
 
     def _dependency_links(
@@ -280,27 +286,69 @@ class _Run(DoubtfulRecords, Outcomes):
 
     def _item(
         self, record: SyncRecord, kind: ObjectKind, document: c.Document, links: dict[tuple[str, str], str]
-    ) -> SyncItem | None:
-        """The item to send, or None when a dependency is not in the ledger yet (the record then waits)."""
+    ) -> tuple[SyncItem | None, _Dependency | None]:
+        """The item to send, or the first dependency not in the ledger yet (the record then waits for it)."""
         remote_ids = dict(record.step_ids)
-        for dep_kind, dep_id, key in dependencies(kind, document):
+        for dependency in dependencies(kind, document):
+            dep_kind, dep_id, key = dependency
             remote_id = links.get((SUBJECT_TYPES[dep_kind], dep_id))
             if remote_id is None:
-                self._wait_for(record, dep_kind, dep_id)
-                return None
+                return None, dependency
             remote_ids[key] = remote_id
-        return SyncItem(record_id=str(record.pk), kind=kind, document=document, remote_ids=remote_ids)
+        item = SyncItem(record_id=str(record.pk), kind=kind, document=document, remote_ids=remote_ids)
+        return item, None
 
-    def _wait_in_order(self, record: SyncRecord, blocker: SyncRecord) -> None:
-        """Park `record` behind the earlier record of its invoice that is not in the ledger yet."""
-        transitions.defer(record, blocker, ordering.waiting_reason(blocker, self.session.display_name))
-        # The blocker may have settled between our look-up and the deferral: then go again at once.
-        if SyncRecord.objects.filter(pk=blocker.pk, state__in=ordering.SETTLED_STATES).exists():
-            SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=timezone.now(), waiting_on=None)
+    def _wait_in_order(self, waits: list[tuple[SyncRecord, SyncRecord]]) -> None:
+        """Park each record behind the earlier record of its invoice that is not in the ledger yet."""
+        name = self.session.display_name
+        transitions.defer_all(
+            [(record, blocker, ordering.waiting_reason(blocker, name)) for record, blocker in waits]
+        )
+        # A blocker may have settled between our look-up and the deferral: its waiters go again at once.
+        settled = set(
+            SyncRecord.objects.filter(
+                pk__in={blocker.pk for _, blocker in waits}, state__in=ordering.SETTLED_STATES
+            ).values_list("pk", flat=True)
+        )
+        self._wake([record for record, blocker in waits if blocker.pk in settled])
 
-    def _wait_for(self, record: SyncRecord, dep_kind: ObjectKind, dep_id: str) -> None:
-        """Park `record` behind its dependency, creating the dependency's record when there is none (a
+    def _wait_for(self, waits: list[tuple[SyncRecord, _Dependency]]) -> None:
+        """Park each record behind its dependency, creating the dependency's record when there is none (a
         payment on an invoice issued before the connection carries that invoice over first)."""
+        deferrals = []
+        gone: set[tuple[str, str]] = set()  # (subject type, id) of dependencies to look for in the ledger
+        for dep_kind in {dependency[0] for _, dependency in waits}:
+            of_kind = [(record, dependency) for record, dependency in waits if dependency[0] == dep_kind]
+            known = {
+                dependency.subject_id: dependency
+                for dependency in SyncRecord.objects.filter(
+                    connection=self.connection,
+                    kind=dep_kind,
+                    subject_id__in={dep_id for _, (_, dep_id, _) in of_kind},
+                    operation="create",
+                )
+            }
+            label = dep_kind.value.replace("_", " ")
+            reason = f"Waiting for its {label} to reach {self.session.display_name}."
+            for record, (_, dep_id, _) in of_kind:
+                if dep_id not in known:
+                    known[dep_id] = self._dependency_record(record, dep_kind, dep_id)
+                deferrals.append((record, known[dep_id], reason))
+                gone.add((SUBJECT_TYPES[dep_kind], dep_id))
+        transitions.defer_all(deferrals)
+        # A dependency may have synced between our look-up and the deferral: its waiters go again at once.
+        synced: set[tuple[str, str]] = set()
+        for subject_type in {subject_type for subject_type, _ in gone}:
+            ids = [dep_id for kind, dep_id in gone if kind == subject_type]
+            rows = RemoteLink.objects.filter(
+                connection=self.connection, subject_type=subject_type, subject_id__in=ids
+            ).values_list("subject_id", flat=True)
+            synced.update((subject_type, subject_id) for subject_id in rows)
+        self._wake(
+            [record for record, (dep_kind, dep_id, _) in waits if (SUBJECT_TYPES[dep_kind], dep_id) in synced]
+        )
+
+    def _dependency_record(self, record: SyncRecord, dep_kind: ObjectKind, dep_id: str) -> SyncRecord:
         dependency, _ = SyncRecord.objects.get_or_create(
             connection=self.connection,
             kind=dep_kind,
@@ -314,15 +362,14 @@ class _Run(DoubtfulRecords, Outcomes):
                 "history_push_id": record.history_push_id,
             },
         )
-        label = dep_kind.value.replace("_", " ")
-        transitions.defer(
-            record, dependency, f"Waiting for its {label} to reach {self.session.display_name}."
-        )
-        # The dependency may have synced between our look-up and the deferral: then go again at once.
-        if RemoteLink.objects.filter(
-            connection=self.connection, subject_type=SUBJECT_TYPES[dep_kind], subject_id=dep_id
-        ).exists():
-            SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=timezone.now(), waiting_on=None)
+        return dependency
+
+    @staticmethod
+    def _wake(records: list[SyncRecord]) -> None:
+        if records:
+            SyncRecord.objects.filter(pk__in=[record.pk for record in records]).update(
+                next_attempt_at=timezone.now(), waiting_on=None
+            )
 
     def _tax_rate_names(self) -> dict[str, str]:
         if self._tax_names is None:

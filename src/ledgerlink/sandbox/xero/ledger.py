@@ -263,7 +263,7 @@ class Books:
             number = str(ref["ContactNumber"]).lower()
             found = next((c for c in contacts if c.get("ContactNumber", "").lower() == number), None)
         if found is None and ref.get("Name") and not ref.get("ContactID"):
-            # The name as the uniqueness rule compares it (`save_contact`): one the rule would refuse is found.
+            # Compared as the uniqueness rule compares names (`save_contact`): one it would refuse is found.
             name = str(ref["Name"]).strip().lower()
             found = next(
                 (c for c in contacts if c["Name"].strip().lower() == name and c["ContactStatus"] == "ACTIVE"),
