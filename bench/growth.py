@@ -10,15 +10,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.dataset import Spec
+if TYPE_CHECKING:  # bench.dataset imports CashFlow's models: `python -m bench.growth` sets Django up first
+    from bench.dataset import Spec
 
 Tick = Callable[[int], None]
 
 
 def spec_for(invoices: int) -> Spec:
     """The main run's shape at `invoices`: 2,000 / 1,200 / 1,600 scaled."""
+    from bench.dataset import Spec
+
     return Spec(invoices, max(1, invoices * 3 // 5), invoices * 4 // 5)
 
 
