@@ -495,3 +495,21 @@ def test_a_batchs_outcomes_cost_a_few_statements_not_several_per_invoice(
     many = _statements_to_sync(connection, ledger, organisation, customer, gst, 50)
     assert many - few < 10, (few, many)
     assert len(ledger.live(ObjectKind.INVOICE)) == 61
+
+
+def test_a_run_stopped_by_the_rate_limit_rings_its_successor_early_to_build_while_it_waits(
+    connection, ledger, organisation, customer, gst
+):
+    """The next run claims, loads and builds during the last seconds of the wait, then sleeps the rest
+    inline (under the inline limit, so it does not stop again) and sends as the budget opens."""
+    issue(organisation, customer, gst)
+    run(connection, ledger)  # the tenant's budget row exists now
+    issue(organisation, customer, gst)
+    TenantBudget.objects.filter(tenant_id=connection.tenant_id).update(
+        paused_until=timezone.now() + dt.timedelta(seconds=30)
+    )
+    report = run(connection, ledger)
+    assert report.stopped_for == "rate limit"
+    assert report.resume_in_s is not None
+    assert 30 - worker.PREPARE_LEAD_S - 1 < report.resume_in_s <= 30 - worker.PREPARE_LEAD_S
+    assert worker.PREPARE_LEAD_S < worker.MAX_INLINE_WAIT_S
