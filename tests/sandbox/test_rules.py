@@ -498,6 +498,23 @@ def test_item_code_fills_the_line(xero: Xero) -> None:
     assert _errors(unknown) == ["Item code 'NOPE' is not valid."]
 
 
+def test_a_renamed_contact_or_renumbered_invoice_frees_its_old_key_and_takes_the_new(xero: Xero) -> None:
+    """The look-up indexes follow updates: the old name and number are free, the new ones are taken."""
+    first = xero.put("/Contacts", {"Contacts": [{"Name": "Old Name", "ContactNumber": "K-1"}]})
+    contact_id = first.json()["Contacts"][0]["ContactID"]
+    xero.post(f"/Contacts/{contact_id}", {"Name": "New Name", "ContactNumber": "K-2"})
+    assert xero.put("/Contacts", {"Contacts": [{"Name": "old name", "ContactNumber": "K-1"}]}).ok
+    clash = xero.put("/Contacts", {"Contacts": [{"Name": "NEW NAME", "ContactNumber": "K-2"}]})
+    assert len(_errors(clash)) == 2
+    invoice = xero.put("/Invoices", {"Invoices": [_invoice(xero, contact_id, InvoiceNumber="R-1")]})
+    invoice_id = invoice.json()["Invoices"][0]["InvoiceID"]
+    xero.post(f"/Invoices/{invoice_id}", {"Invoices": [{"InvoiceID": invoice_id, "InvoiceNumber": "R-2"}]})
+    assert xero.get("/Invoices/R-2").json()["Invoices"][0]["InvoiceID"] == invoice_id
+    assert xero.put("/Invoices", {"Invoices": [_invoice(xero, contact_id, InvoiceNumber="R-1")]}).ok
+    taken = xero.put("/Invoices", {"Invoices": [_invoice(xero, contact_id, InvoiceNumber="R-2")]})
+    assert _errors(taken) == ["Invoice # must be unique."]
+
+
 def test_invoice_contact_by_name_alone_finds_or_creates_with_the_name_only(xero: Xero) -> None:
     """Xero staff: a Name alone finds the active contact of that name or creates one. Xero documents nothing
     about the nested contact's other fields, so the sandbox keeps none of them (xero.md 11)."""

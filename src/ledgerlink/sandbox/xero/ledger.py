@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..control.state import new_id
+from . import keys
 from . import messages as msg
 from .wire import parse_date, parse_decimal
 
@@ -169,24 +170,22 @@ class Books:
         found = docs.get(key) or docs.get(key.lower())
         if found:
             return found
-        matches = [d for d in docs.values() if d.get(number_field) == key and d["Status"] != "DELETED"]
-        return matches[0] if matches else None
+        matches = keys.with_key(self.ledger, store, number_field, key)
+        return next((d for d in matches if d.get(number_field) == key and d["Status"] != "DELETED"), None)
 
     # -- contacts ---------------------------------------------------------------------------------------
     def _contact_conflicts(self, contact: dict[str, Any], problems: Problems) -> None:
-        for other in self.ledger["contacts"].values():
-            if other["ContactID"] == contact.get("ContactID"):
-                continue
-            name = contact.get("Name")
-            if (
-                name
-                and contact.get("ContactStatus", "ACTIVE") == "ACTIVE"
-                and other["ContactStatus"] == "ACTIVE"
-                and other["Name"].strip().lower() == name.strip().lower()
+        name, number = contact.get("Name"), contact.get("ContactNumber")
+        if name and contact.get("ContactStatus", "ACTIVE") == "ACTIVE":
+            namesakes = keys.with_key(self.ledger, "contacts", "Name", name)
+            if any(
+                c["ContactID"] != contact.get("ContactID") and c["ContactStatus"] == "ACTIVE"
+                for c in namesakes
             ):
                 problems.add(msg.CONTACT_NAME_TAKEN.format(name=name))
-            number = contact.get("ContactNumber")
-            if number and other.get("ContactNumber", "").lower() == number.lower():
+        if number:
+            holders = keys.with_key(self.ledger, "contacts", "ContactNumber", number)
+            if any(c["ContactID"] != contact.get("ContactID") for c in holders):
                 problems.add(msg.CONTACT_NUMBER_TAKEN.format(number=number))
 
     def save_contact(self, raw: Any, create_only: bool, url_id: str | None = None) -> Outcome:
@@ -225,6 +224,7 @@ class Books:
             return Outcome(contact, problems)
         contact["UpdatedDateUTC"] = self.now
         self.ledger["contacts"][contact["ContactID"]] = contact
+        keys.saved(self.ledger, "contacts", contact, existing)
         return Outcome(contact)
 
     def _blank_contact(self) -> dict[str, Any]:
@@ -252,7 +252,6 @@ class Books:
             problems.add(msg.CONTACT_IDENTITY)
             return None
         ref = canonical_keys(ref)
-        contacts = self.ledger["contacts"].values()
         found = None
         if ref.get("ContactID"):
             found = self.ledger["contacts"].get(str(ref["ContactID"]).lower())
@@ -260,15 +259,13 @@ class Books:
                 problems.add(msg.CONTACT_NOT_FOUND)
                 return None
         elif ref.get("ContactNumber"):
-            number = str(ref["ContactNumber"]).lower()
-            found = next((c for c in contacts if c.get("ContactNumber", "").lower() == number), None)
+            found = next(
+                iter(keys.with_key(self.ledger, "contacts", "ContactNumber", ref["ContactNumber"])), None
+            )
         if found is None and ref.get("Name") and not ref.get("ContactID"):
             # Compared as the uniqueness rule compares names (`save_contact`): one it would refuse is found.
-            name = str(ref["Name"]).strip().lower()
-            found = next(
-                (c for c in contacts if c["Name"].strip().lower() == name and c["ContactStatus"] == "ACTIVE"),
-                None,
-            )
+            namesakes = keys.with_key(self.ledger, "contacts", "Name", ref["Name"])
+            found = next((c for c in namesakes if c["ContactStatus"] == "ACTIVE"), None)
             if found is None:
                 created = self.save_contact({"Name": ref["Name"]}, True)
                 if not created.ok:
@@ -525,6 +522,7 @@ class Books:
         self.settle(kind, doc)
         doc["UpdatedDateUTC"] = self.now
         self.ledger[store][doc[id_field]] = doc
+        keys.saved(self.ledger, store, doc, existing)
         self._mark_contact_role(doc)
         return Outcome(doc, None, warnings)
 
@@ -642,7 +640,7 @@ class Books:
         number = doc.get(number_field)
         if not number or doc.get("Type") not in ("ACCREC", "ACCRECCREDIT"):
             return
-        for other in self.ledger[store].values():
+        for other in keys.with_key(self.ledger, store, number_field, number):
             if (
                 other[id_field] != doc.get(id_field)
                 and other.get(number_field) == number
@@ -708,12 +706,11 @@ class Books:
 
     def _next_number(self, kind: str, doc_type: str, prefix: str) -> str:
         store, _, number_field, _, _ = DOC[kind]
-        taken = {d.get(number_field) for d in self.ledger[store].values()}
         counter = self.ledger["counters"].get(doc_type, 0)
         while True:
             counter += 1
             number = f"{prefix}{counter:04d}"
-            if number not in taken:
+            if not keys.taken(self.ledger, store, number_field, number):
                 self.ledger["counters"][doc_type] = counter
                 return number
 

@@ -22,7 +22,7 @@ from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import DAY, Budget, Scope
 from ..control.state import new_id
 from . import faults as xf
-from . import seed
+from . import keys, seed
 from .identity import XeroIdentity
 from .ledger import CENT, DOC, ROUNDING_MODES, Books, Outcome
 from .settlements import Settlements
@@ -519,10 +519,7 @@ class XeroProvider:
     def contact(self, request: Request, books: Books, key: str) -> Response:
         found = books.ledger["contacts"].get(key)
         if found is None:
-            found = next(
-                (c for c in books.ledger["contacts"].values() if c.get("ContactNumber", "").lower() == key),
-                None,
-            )
+            found = next(iter(keys.with_key(books.ledger, "contacts", "ContactNumber", key)), None)
         if request.method == "GET":
             return (
                 xf.not_found()
