@@ -238,6 +238,8 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
         return f"- **live p99 {value} s (target <= {target:g} s)**: see section 2."
     if name == "cpu_us_per_invoice":
         return _why_cpu(value, target, data["engine"])
+    if name == "quickbooks_wall_vs_baseline":
+        return quickbooks.why(value, target, data)
     if name == "backfill_peak_rss_mb":
         return f"- **peak RSS {value} MB (target <= {target:g})**: see section 4."
     return f"- **{name} {value} (target {target:g})**."
