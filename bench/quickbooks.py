@@ -292,15 +292,25 @@ def why(value: float | None, target: float, data: dict[str, Any]) -> str:
     point = sizes[max(sizes, key=int)]
     baseline = point["baseline"]
     reads = sum(n for endpoint, n in point["by_endpoint"].items() if not endpoint.startswith("POST /batch"))
-    return (
+    text = (
         f"- **QuickBooks wall / baseline {value} (target <= {target:g}) at {point['invoices']:,} invoices**: "
         f"{point['wall_s']} s against the baseline's {baseline['wall_s']} s and a forced "
         f"{point['forced_s']}-{point['forced_s_worst']} s (best-worst alignment, item metering). The product "
         f"made {point['calls']} calls ({reads} of them not batches) against the baseline's "
         f"{baseline['calls']} and the floor's {point['calls_floor']}; 429s: product {point['rate_limited']}, "
         f"baseline {baseline['rate_limited']}. QuickBooks reports no remaining budget, so the product paces "
-        "by its own count over a sliding minute, which costs the worst alignment's extra window."
+        "by its own count over a sliding minute, which costs the worst alignment's extra window, and its "
+        "look-ups are units of the 500 a minute the baseline does not spend."
     )
+    reachable = target * baseline["wall_s"]
+    if reachable < point["forced_s"]:
+        text += (
+            f" The target needs {reachable:.1f} s, below what the limits force on the floor's own calls "
+            f"({point['forced_s']} s at the best alignment): sending until a 429 and sleeping a Retry-After "
+            "that names the window's end already uses the item-metered budget about as well as it can be "
+            "used, so no client can be 5% faster than this baseline here."
+        )
+    return text
 
 
 METERING_COLUMNS = [

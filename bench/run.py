@@ -26,7 +26,9 @@ from bench.env import OUT, setup_django
 ROOT = Path(__file__).resolve().parent.parent
 # Xero's idempotency keys live 6 minutes (xero.md 4); the engine assumes that on the wall clock.
 IDEMPOTENCY_RETENTION_S = 360.0
-# QuickBooks meters about 500 objects a minute: 10,000 invoices are ~44 ledger minutes, a few real ones here.
+# QuickBooks meters about 500 objects a minute: 10,000 invoices are ~44 ledger minutes, 2.2 real minutes per
+# client at 20. At 30 (2 s minutes) the product's own work per window (about 2.3 ms of CPU per invoice, with
+# SQLite and the sandbox on the same 2 cores) started to bind: wall / baseline went from 1.24 to 1.41.
 QUICKBOOKS_TIME_SCALE = 20.0
 
 
