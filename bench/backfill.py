@@ -26,15 +26,14 @@ from bench.floor import (
     XERO,
     BackfillShape,
     Floor,
-    XeroRules,
     calls_floor,
     forced_seconds,
     forced_seconds_best,
     ratio,
 )
 from bench.xero_api import SimpleXero, seed_contacts
-from ledgerlink.cashflow.models import Invoice, Payment
-from ledgerlink.devtools.sandboxes import RunningSandbox
+from ledgerlink.cashflow.models import Invoice, Organisation, Payment
+from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 from ledgerlink.ledgers.models import Connection
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import SyncRecord, SyncState
@@ -49,6 +48,23 @@ Progress = Callable[[int], None]
 
 class BenchFailure(AssertionError):
     """The run did not do what the product promises (a duplicate, a record left behind)."""
+
+
+@dataclass(frozen=True)
+class BenchLedger:
+    """What the backfill needs of one ledger: point the product at its sandbox (a fresh OAuth app), seed a
+    tenant with the customers already there (returns the tenant and the request-log marker after the
+    seeding), connect through the real views, check the tenant's books, and the floor with the time its
+    rate limits force (sandbox seconds, best and worst window alignment)."""
+
+    provider: str
+    configure: Callable[[Any, RunningSandbox], SandboxApp | None]
+    seed: Callable[[RunningSandbox, str, Books, Spec], tuple[str, int]]
+    connect: Callable[[Client, RunningSandbox, SandboxApp | None, Organisation, str], Connection]
+    check_ledger: Callable[[RunningSandbox, str, object, Spec], None]
+    floor: Callable[[BackfillShape], Floor]
+    forced_best: Callable[[Floor, BackfillShape], float]
+    forced_worst: Callable[[Floor, BackfillShape], float]
 
 
 @dataclass
@@ -151,16 +167,17 @@ def run_backfill(
     *,
     time_scale: float,
     progress: Progress = lambda _: None,
-    rules: XeroRules = XERO,
+    ledger: BenchLedger | None = None,
 ) -> BackfillResult:
     """Connect, map, push every historical invoice and drain; measured from the first connect call."""
-    app = configure(settings, sandbox)
-    tenant_id, marker = seeded_tenant(sandbox, "Bench Roofs (backfill)", books, spec)
+    ledger = ledger or XERO_BENCH
+    app = ledger.configure(settings, sandbox)
+    tenant_id, marker = ledger.seed(sandbox, "Bench Roofs (backfill)", books, spec)
     # The engine's limiter measures Xero's minute and day at the sandbox's scale (its own setting).
     engine_time = override_settings(LEDGERLINK_SYNC_TIME_SCALE=time_scale)
     with CallTally() as tally, memory.peak_rss() as peak, engine_time:
         started, cpu_started = time.perf_counter(), time.process_time()
-        connection = connect_through_views(Client(), sandbox, app, books.organisation, tenant_id)
+        connection = ledger.connect(Client(), sandbox, app, books.organisation, tenant_id)
         map_from_suggestion(connection, books.gst)
         start_push(books.organisation.pk, Selection())
         with watching(connection.pk, progress) as watcher:
@@ -171,9 +188,9 @@ def run_backfill(
     api_calls = sandbox_calls(sandbox.control, tenant_id, marker)
     if api_calls != tally.api_calls:
         raise BenchFailure(f"the sandbox logged {api_calls} API calls, the connector made {tally.api_calls}")
-    check_books(sandbox, tenant_id, connection, spec)
-    shape = BackfillShape(spec.invoices, spec.payments, spec.customers, spec.existing_contacts)
-    floor = calls_floor(shape, rules)
+    check_books(sandbox, tenant_id, connection, spec, ledger)
+    shape = shape_of(spec)
+    floor = ledger.floor(shape)
     return BackfillResult(
         invoices=spec.invoices,
         calls=api_calls + tally.identity_calls,
@@ -181,8 +198,8 @@ def run_backfill(
         identity_calls=tally.identity_calls,
         floor=floor,
         wall_s=round(wall_s, 3),
-        forced_s=round(forced_seconds_best(floor.total, rules) / time_scale, 3),
-        forced_s_worst=round(forced_seconds(floor.total, rules) / time_scale, 3),
+        forced_s=round(ledger.forced_best(floor, shape) / time_scale, 3),
+        forced_s_worst=round(ledger.forced_worst(floor, shape) / time_scale, 3),
         cpu_s=round(cpu_s, 3),
         peak_rss_mb=peak.megabytes,
         runs=len(reports),
@@ -201,13 +218,29 @@ def idle_gaps(sandbox: RunningSandbox, tenant_id: str, marker: int, time_scale: 
     return [round(gap, 1) for gap in gaps if gap > IDLE_GAP_S]
 
 
-def check_books(sandbox: RunningSandbox, tenant_id: str, connection: Connection, spec: Spec) -> None:
+def shape_of(spec: Spec) -> BackfillShape:
+    return BackfillShape(spec.invoices, spec.payments, spec.customers, spec.existing_contacts)
+
+
+def check_books(
+    sandbox: RunningSandbox, tenant_id: str, connection: Connection, spec: Spec, ledger: BenchLedger
+) -> None:
     """Every record synced; the tenant holds each contact, invoice and payment exactly once, to the cent."""
     left = SyncRecord.objects.filter(connection=connection).exclude(state=SyncState.SYNCED)
     if left.exists():
         states = sorted({(r.kind, r.state, r.last_error) for r in left[:20]})
         raise BenchFailure(f"{left.count()} records not synced: {states}")
-    check_ledger(sandbox, tenant_id, connection.organisation_id, spec)
+    ledger.check_ledger(sandbox, tenant_id, connection.organisation_id, spec)
+
+
+def check_totals(organisation_id: object, spec: Spec, totals: dict[str, tuple[Decimal, Decimal]]) -> None:
+    """Each of the organisation's invoices at its total and amount paid to the cent, as the ledger holds
+    them ((total, paid) by number), and CashFlow holding the payments the spec asked for."""
+    for invoice in Invoice.objects.filter(organisation_id=organisation_id):
+        total, paid = totals[invoice.number]
+        if total != invoice.total or paid != invoice.amount_paid:
+            raise BenchFailure(f"{invoice.number}: ledger {total}/{paid}")
+    assert Payment.objects.filter(invoice__organisation_id=organisation_id).count() == spec.payments
 
 
 def check_ledger(sandbox: RunningSandbox, tenant_id: str, organisation_id: object, spec: Spec) -> None:
@@ -225,11 +258,21 @@ def check_ledger(sandbox: RunningSandbox, tenant_id: str, organisation_id: objec
     payments = [p for p in ledger["Payments"] if p.get("Status") == "AUTHORISED"]
     if len(payments) != spec.payments:
         raise BenchFailure(f"{len(payments)} payments in the ledger for {spec.payments}")
-    for invoice in Invoice.objects.filter(organisation_id=organisation_id):
-        theirs = numbers[invoice.number]
-        if (
-            Decimal(str(theirs["Total"])) != invoice.total
-            or Decimal(str(theirs["AmountPaid"])) != invoice.amount_paid
-        ):
-            raise BenchFailure(f"{invoice.number}: ledger {theirs['Total']}/{theirs['AmountPaid']}")
-    assert Payment.objects.filter(invoice__organisation_id=organisation_id).count() == spec.payments
+    totals = {n: (Decimal(str(i["Total"])), Decimal(str(i["AmountPaid"]))) for n, i in numbers.items()}
+    check_totals(organisation_id, spec, totals)
+
+
+def _xero_floor(shape: BackfillShape) -> Floor:
+    return calls_floor(shape, XERO)
+
+
+XERO_BENCH = BenchLedger(
+    provider="xero",
+    configure=configure,
+    seed=seeded_tenant,
+    connect=connect_through_views,
+    check_ledger=check_ledger,
+    floor=_xero_floor,
+    forced_best=lambda floor, _: forced_seconds_best(floor.total, XERO),
+    forced_worst=lambda floor, _: forced_seconds(floor.total, XERO),
+)

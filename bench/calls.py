@@ -4,6 +4,7 @@ sandbox logs without a tenant). The two must agree on the Accounting API calls."
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -11,6 +12,8 @@ from ledgerlink.devtools.sandboxes import SandboxControl
 from ledgerlink.ledgers.signals import ledger_call_made
 
 API_PREFIX = "/api.xro/2.0"
+# QuickBooks' Accounting API: /v3/company/<realmId>/<entity>; its identity calls live elsewhere.
+QBO_API = re.compile(r"^/v3/company/[^/]+", re.IGNORECASE)
 
 
 class CallTally:
@@ -41,10 +44,14 @@ class CallTally:
 
 
 def endpoint(path: str) -> str:
-    """/api.xro/2.0/Invoices/<uuid> -> /Invoices/{id}; identity paths (token, connections) -> identity:..."""
-    collapsed = "/".join("{id}" if len(part) >= 32 else part for part in path.split("/"))
+    """/api.xro/2.0/Invoices/<uuid> -> /Invoices/{id}; /v3/company/<realm>/batch -> /batch; identity paths
+    (token, connections) -> identity:..."""
+    collapsed = "/".join("{id}" if len(part) >= 32 or part.isdigit() else part for part in path.split("/"))
     if collapsed.lower().startswith(API_PREFIX):
         return collapsed[len(API_PREFIX) :]
+    quickbooks = QBO_API.match(collapsed)
+    if quickbooks:
+        return collapsed[quickbooks.end() :]
     return f"identity:{collapsed}"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # bench.dataset imports CashFlow's models: `python -m bench.growth` sets Django up first
+    from bench.backfill import BackfillResult
     from bench.dataset import Spec
 
 Tick = Callable[[int], None]
@@ -52,30 +53,37 @@ def measure(settings: Any, invoices: int, time_scale: float, retention_s: float,
         check_ledger(sandbox, tenant, books.organisation.pk, spec)
     return GrowthPoint(
         {
-            "invoices": invoices,
-            "customers": spec.customers,
-            "payments": spec.payments,
-            "time_scale": time_scale,
-            "calls": product.calls,
-            "calls_floor": product.floor.total,
-            "calls_ratio": product.calls_ratio,
-            "rate_limited": product.rate_limited,
-            "wall_s": product.wall_s,
-            "forced_s": product.forced_s,
-            "forced_s_worst": product.forced_s_worst,
-            "wall_ratio": product.wall_ratio,
-            "wall_ratio_worst": product.wall_ratio_worst,
-            # Whole-backfill CPU of the process (connect, claims, payloads, answers), per invoice; the
-            # bench's progress thread is taken out.
-            "cpu_us_per_invoice": round(product.cpu_s / invoices * 1e6, 1),
-            "peak_rss_mb": product.peak_rss_mb,
-            "by_endpoint": product.by_endpoint,
+            **product_figures(spec, product),
             "baseline_calls": baseline.calls,
             "baseline_wall_s": baseline.wall_s,
             "baseline_rate_limited": baseline.rate_limited,
             "wall_vs_baseline": ratio(product.wall_s, baseline.wall_s),
         }
     )
+
+
+def product_figures(spec: Spec, product: BackfillResult) -> dict[str, Any]:
+    """The product's backfill figures at one size (the growth and QuickBooks tables share them)."""
+    return {
+        "invoices": spec.invoices,
+        "customers": spec.customers,
+        "payments": spec.payments,
+        "time_scale": product.time_scale,
+        "calls": product.calls,
+        "calls_floor": product.floor.total,
+        "calls_ratio": product.calls_ratio,
+        "rate_limited": product.rate_limited,
+        "wall_s": product.wall_s,
+        "forced_s": product.forced_s,
+        "forced_s_worst": product.forced_s_worst,
+        "wall_ratio": product.wall_ratio,
+        "wall_ratio_worst": product.wall_ratio_worst,
+        # Whole-backfill CPU of the process (connect, claims, payloads, answers), per invoice; the bench's
+        # progress thread is taken out.
+        "cpu_us_per_invoice": round(product.cpu_s / spec.invoices * 1e6, 1),
+        "peak_rss_mb": product.peak_rss_mb,
+        "by_endpoint": product.by_endpoint,
+    }
 
 
 def merge(results: dict[str, Any], points: list[GrowthPoint]) -> dict[str, Any]:

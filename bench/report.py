@@ -11,6 +11,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from bench import quickbooks
 from bench.backfill import BackfillResult
 from bench.baseline import BaselineResult
 from bench.dataset import Spec
@@ -27,6 +28,7 @@ TARGETS = {
     "cpu_us_per_invoice": ("≤", 1000.0),
     "backfill_peak_rss_mb": ("≤", 300.0),
     "wall_vs_baseline": ("≤", 0.95),
+    "quickbooks_wall_vs_baseline": ("≤", 0.95),
 }
 TEMPLATE = Path(__file__).with_name("BENCHMARKS.md.tmpl")
 FLOOR_TERMS = {
@@ -155,6 +157,7 @@ def checks(data: dict[str, Any]) -> list[tuple[str, float | None, str, float, bo
         "cpu_us_per_invoice": data["engine"]["cpu_us_per_invoice"],
         "backfill_peak_rss_mb": data["memory"]["backfill_peak_rss_mb"],
         "wall_vs_baseline": _wall_vs_baseline(data),
+        "quickbooks_wall_vs_baseline": quickbooks.wall_vs_baseline(data),
     }
     rows = []
     for name, (sign, target) in TARGETS.items():
@@ -235,6 +238,8 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
         return f"- **live p99 {value} s (target <= {target:g} s)**: see section 2."
     if name == "cpu_us_per_invoice":
         return _why_cpu(value, target, data["engine"])
+    if name == "quickbooks_wall_vs_baseline":
+        return quickbooks.why(value, target, data)
     if name == "backfill_peak_rss_mb":
         return f"- **peak RSS {value} MB (target <= {target:g})**: see section 4."
     return f"- **{name} {value} (target {target:g})**."
@@ -395,6 +400,7 @@ def markdown(data: dict[str, Any]) -> str:
         "wall_ratio_worst": backfill.get("wall_ratio_worst"),
         "baseline_table": _baseline_table(backfill, data["xero"].get("baseline")),
         "growth_section": _growth_section(data.get("growth") or {}),
+        "quickbooks_section": quickbooks.section(data, _table, _bar_chart, GROWTH_COLUMNS),
         "wall_ratio_made": backfill["wall_ratio_calls_made"],
         "time_scale": f"{backfill['time_scale']:g}",
         "minute_s": f"{60 / backfill['time_scale']:g}",

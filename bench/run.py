@@ -26,6 +26,10 @@ from bench.env import OUT, setup_django
 ROOT = Path(__file__).resolve().parent.parent
 # Xero's idempotency keys live 6 minutes (xero.md 4); the engine assumes that on the wall clock.
 IDEMPOTENCY_RETENTION_S = 360.0
+# QuickBooks meters about 500 objects a minute: 10,000 invoices are ~44 ledger minutes, 2.2 real minutes per
+# client at 20. At 30 (2 s minutes) the product's own work per window (about 2.3 ms of CPU per invoice, with
+# SQLite and the sandbox on the same 2 cores) started to bind: wall / baseline went from 1.24 to 1.41.
+QUICKBOOKS_TIME_SCALE = 20.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Config:
     live_invoices: int
     live_rate: float
     growth: tuple[int, ...]
+    quickbooks: tuple[int, ...]
+    quickbooks_time_scale: float
     out: Path
     results: Path | None
     markdown: Path | None
@@ -66,6 +72,18 @@ def parse(argv: list[str]) -> Config:
         default=(1000, 10000),
         help="invoice counts of the growth figures, product and baseline each (comma-separated)",
     )
+    parser.add_argument(
+        "--quickbooks",
+        type=lambda text: tuple(int(n) for n in text.split(",") if n),
+        default=(1000, 10000),
+        help="invoice counts of the QuickBooks figures, product and baseline each (comma-separated)",
+    )
+    parser.add_argument(
+        "--quickbooks-time-scale",
+        type=float,
+        default=QUICKBOOKS_TIME_SCALE,
+        help="QuickBooks sandbox: sandbox seconds per real second",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="scratch folder (database, logs)")
     parser.add_argument("--results", type=Path, help="default bench/results.json (none with --smoke)")
     parser.add_argument("--markdown", type=Path, help="default BENCHMARKS.md (none with --smoke)")
@@ -74,6 +92,7 @@ def parse(argv: list[str]) -> Config:
         args.invoices, args.customers, args.payments = 20, 12, 16
         args.engine_invoices, args.live_invoices, args.live_rate = 20, 3, 4.0
         args.growth = (10,)
+        args.quickbooks = (10,)
     elif args.results is None and args.markdown is None:
         args.results, args.markdown = ROOT / "bench" / "results.json", ROOT / "BENCHMARKS.md"
     return Config(
@@ -86,6 +105,8 @@ def parse(argv: list[str]) -> Config:
         live_invoices=args.live_invoices,
         live_rate=args.live_rate,
         growth=args.growth,
+        quickbooks=args.quickbooks,
+        quickbooks_time_scale=args.quickbooks_time_scale,
         out=args.out.resolve(),
         results=args.results,
         markdown=args.markdown,
@@ -133,6 +154,7 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
     from bench.growth import merge as growth_merge
     from bench.live import run_live
     from bench.naive import run_naive
+    from bench.quickbooks import run_quickbooks
     from ledgerlink.devtools.sandboxes import running_sandbox
 
     spec = Spec(config.invoices, config.customers, config.payments)
@@ -186,8 +208,9 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
             size = spec_for(invoices)
             with bars.phase(f"Growth {invoices:,}: books", size.customers + size.invoices) as tick:
                 growth.append(measure(settings, invoices, config.time_scale, IDEMPOTENCY_RETENTION_S, tick))
+        quickbooks = run_quickbooks(settings, config.quickbooks, config.quickbooks_time_scale, bars.phase)
     data = report.results(config, spec, backfill, naive, engine, live, baseline)
-    return growth_merge(data, growth)
+    return {**growth_merge(data, growth), "quickbooks": quickbooks}
 
 
 def main(argv: list[str] | None = None) -> int:

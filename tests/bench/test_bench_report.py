@@ -42,6 +42,9 @@ def test_ids_collapse_and_identity_calls_are_told_apart():
     assert endpoint("/api.xro/2.0/Invoices/0b6c1a4e-2f7d-4c51-9d1e-6a3c2b1f0e9d") == "/Invoices/{id}"
     assert endpoint("/api.xro/2.0/Contacts") == "/Contacts"
     assert endpoint("/connect/token") == "identity:/connect/token"
+    assert endpoint("/v3/company/9130357801234567/batch") == "/batch"
+    assert endpoint("/v3/company/9130357801234567/companyinfo/9130357801234567") == "/companyinfo/{id}"
+    assert endpoint("/oauth2/v1/tokens/bearer") == "identity:/oauth2/v1/tokens/bearer"
 
 
 @pytest.mark.parametrize(("q", "expected"), [(50, 0.5), (95, 0.95), (99, 0.99), (100, 1.0)])
@@ -60,6 +63,7 @@ def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
         "cpu_us_per_invoice": True,
         "backfill_peak_rss_mb": True,
         "wall_vs_baseline": None,  # no baseline in these results
+        "quickbooks_wall_vs_baseline": None,  # no QuickBooks figures in these results
     }
     with_baseline = copy.deepcopy(RESULTS)
     with_baseline["xero"]["baseline"] = {"wall_vs_baseline": 0.9}
@@ -96,3 +100,32 @@ def test_the_baseline_verdict_is_taken_at_the_largest_rate_bound_size():
     assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] == 0.9
     data["growth"]["10000"]["forced_s_worst"] = 0.0  # fits one window: says nothing
     assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] is None
+
+
+def test_the_quickbooks_floor_and_its_forced_time_under_both_meterings():
+    """The issue's 10k: 4,000 customers to create, 10,000 invoices, 8,000 payments. Item metering spends a
+    unit per object (about 500 objects a minute); request metering a unit per batch, where the 40 batch
+    requests a minute bind instead."""
+    from bench.backfill import shape_of
+    from bench.growth import spec_for
+    from bench.quickbooks import calls_floor, forced_seconds, metered, wall_vs_baseline, windows
+
+    shape = shape_of(spec_for(10_000))
+    floor = calls_floor(shape)
+    assert floor.as_json() == {
+        "setup": 4,
+        "contact_reads": 2,
+        "contact_writes": 134,
+        "invoice_writes": 334,
+        "payment_writes": 267,
+        "total": 741,
+    }
+    assert metered(floor, shape, "item") == (5 + 22_000, 735)
+    assert metered(floor, shape, "request") == (5 + 735, 735)
+    assert (windows(floor, shape, "item"), windows(floor, shape, "request")) == (45, 19)
+    assert forced_seconds(floor, shape, "item", best=True) == 43 * 60
+    assert forced_seconds(floor, shape, "item", best=False) == 44 * 60
+    data = {"quickbooks": {"sizes": {"10000": {"wall_vs_baseline": 0.9, "forced_s_worst": 132.0}}}}
+    assert wall_vs_baseline(data) == 0.9
+    data["quickbooks"]["sizes"]["10000"]["forced_s_worst"] = 0.0
+    assert wall_vs_baseline(data) is None

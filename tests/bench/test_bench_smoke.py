@@ -80,3 +80,17 @@ def test_the_markdown_shows_the_figures_and_the_command(smoke):
     assert str(results["engine"]["cpu_us_per_invoice"]) in markdown
     assert "baseline (xero-python)" in markdown
     assert "backfill wall time (s): product | baseline" in markdown  # the growth chart
+    assert "QuickBooks backfill wall time (s): product | baseline" in markdown
+
+
+def test_quickbooks_runs_product_and_baseline_on_the_same_books(smoke):
+    results, _ = smoke
+    quickbooks = results["quickbooks"]
+    assert list(quickbooks["sizes"]) == ["10"]
+    point = quickbooks["sizes"]["10"]
+    # 4 setup, 1 customer read, one batch each of 4 new customers, 10 invoices and 8 payments
+    assert point["calls"] >= point["calls_floor"] == 8
+    assert point["floor_by_metering"]["item"]["units"] == 3 + 1 + 4 + 10 + 8  # reads, then each object
+    # python-quickbooks: discovery and token exchange, 3 lists, one customer read, one batch each
+    assert point["baseline"]["calls"] == 2 + 3 + 1 + 3
+    assert point["cpu_us_per_invoice"] > 0 and point["peak_rss_mb"] > 0

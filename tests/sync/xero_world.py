@@ -76,17 +76,21 @@ def configure(settings, sandbox: RunningSandbox) -> SandboxApp:  # type: ignore[
 
 
 def connect_through_views(
-    client: Client, sandbox: RunningSandbox, app: SandboxApp, organisation, tenant_id: str
+    client: Client, sandbox: RunningSandbox, app: SandboxApp, organisation, tenant_id: str, provider="xero"
 ):
-    """An administrator enables the connector, presses Connect, consents in "Xero", comes back."""
+    """An administrator enables the connector, presses Connect, consents in "Xero" (or QuickBooks, whose
+    redirect also names the company chosen), comes back."""
     user = get_user_model().objects.create_user(f"admin-{uuid.uuid4().hex[:12]}", password="x" * 12)
     Membership.objects.create(user=user, organisation=organisation, role=Role.ADMIN)
     enable_connector(organisation, user, "127.0.0.1", "pytest")
     client.force_login(user)
-    start = client.post("/connections/xero/connect/", {"organisation": str(organisation.pk)})
+    start = client.post(f"/connections/{provider}/connect/", {"organisation": str(organisation.pk)})
     assert start.status_code == 302, start.content
     code, state = sandbox.control.consent_to(start["Location"], [tenant_id])
-    back = client.get(CALLBACK, {"code": code, "state": state})
+    answer = {"code": code, "state": state}
+    if provider == "quickbooks":
+        answer["realmId"] = tenant_id
+    back = client.get(f"/connections/{provider}/callback/", answer)
     assert back.status_code in (200, 302), back.content
     return Connection.objects.get(organisation=organisation, tenant_id=tenant_id)
 

@@ -113,6 +113,22 @@ def acquire(
         return 0.0
 
 
+def charge(provider: str, tenant_id: str, calls: int, now: dt.datetime | None = None) -> None:
+    """Count `calls` the ledger metered without a permit of their own: the reads a ledger makes while
+    building a request or matching customers (a payment batch's look-up of its invoices' customers, a match
+    spread over many queries). Counted after the fact, so the next permit waits for them instead of meeting
+    a refusal. What the ledger reports of its remaining budget already includes them, so only the own log
+    and the day's count move."""
+    if calls <= 0:
+        return
+    now_s = (now or timezone.now()).timestamp()
+    with transaction.atomic():
+        budget = _locked_budget(provider, tenant_id)
+        budget.minute_calls.extend([now_s] * calls)
+        budget.day_count += calls
+        budget.save()
+
+
 def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime, cost: int = 1) -> float:
     """Seconds until a call may start; prunes expired state on `budget` as a side effect."""
     now_s = now.timestamp()

@@ -7,12 +7,14 @@ write-ahead mark, send with the deterministic key, read per-item outcomes, move 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import logging
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,7 +39,7 @@ from ledgerlink.ledgers.errors import (
     UnknownOutcome,
 )
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.ledgers.signals import SyncBlocked, sync_requested
+from ledgerlink.ledgers.signals import SyncBlocked, ledger_call_made, sync_requested
 from ledgerlink.sync import audit, doorbell, leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
@@ -430,7 +432,8 @@ class _Run(DoubtfulRecords, Outcomes):
         """The ledger's requests for `items`. When building fails for the chunk, each item is tried alone
         to find the bad ones (they wait for the user or go again later), and the rest still share a batch."""
         try:
-            return self.session.ledger.build(items, self.session.mapping)
+            with self.metered_apart():
+                return self.session.ledger.build(items, self.session.mapping)
         except (LedgerError, ValueError) as error:
             if isinstance(error, LedgerError) and not isinstance(error, NeedsAttention):
                 # A ledger may read while building (a SyncToken, its own items): a transient failure there
@@ -516,7 +519,7 @@ class _Run(DoubtfulRecords, Outcomes):
         calls_before = audit.calls_so_far()
         try:
             ledger = self.session.ready()
-            with self.audit.timed_call(method, what, mine) as attempt:
+            with self.audit.timed_call(method, what, mine) as attempt, self.metered_apart(permitted=1):
                 self.report.calls += 1
                 result = fn(ledger)
                 attempt.ok()
@@ -530,6 +533,25 @@ class _Run(DoubtfulRecords, Outcomes):
             else:
                 self.give_back(holder, failure)
         return result
+
+    @contextlib.contextmanager
+    def metered_apart(self, permitted: int = 0) -> Iterator[None]:
+        """Charge the tenant's budget with the calls this thread makes inside beyond the `permitted` ones
+        (a ledger's own reads while building or matching), whether or not they succeed."""
+        made = [0]
+        thread = threading.get_ident()
+
+        def heard(sender: object, provider: str = "", **_: object) -> None:
+            if threading.get_ident() == thread and provider == self.session.provider:
+                made[0] += 1
+
+        uid = f"metered-apart-{thread}-{id(made)}"
+        ledger_call_made.connect(heard, dispatch_uid=uid, weak=False)
+        try:
+            yield
+        finally:
+            ledger_call_made.disconnect(dispatch_uid=uid)
+            ratelimit.charge(self.session.provider, self.session.tenant_id, made[0] - permitted)
 
     def call_lookup(self, item: SyncItem) -> RemoteRef | None:
         return self.call(

@@ -182,7 +182,7 @@ class Books:
             )
         record.update(domain="QBO", sparse=False)
         self.ledger[entity][record["Id"]] = record
-        self.settle()
+        self.settle(_settled_by(entity, current, record))
         return record
 
     def save(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -583,40 +583,52 @@ class Books:
         return amount, {"TxnId": txn_id, "TxnType": txn_type}
 
     def _open_amount(self, txn_type: str, target: dict[str, Any], own_id: str | None) -> Decimal:
-        """What is still open on a document, counting this payment's own earlier application as open."""
-        used = sum(
+        """What is still open on a document, counting this payment's own earlier application as open: its
+        balance (kept by `settle` after every write) plus what this payment applies to it now."""
+        own = self.ledger["Payment"].get(own_id or "")
+        mine = sum(
             (
                 line["Amount"]
-                for payment in self._live_payments()
-                if payment["Id"] != own_id
-                for line in payment["Line"]
+                for line in (own["Line"] if own is not None and not own.get("_voided") else ())
                 if line["LinkedTxn"][0] == {"TxnId": target["Id"], "TxnType": txn_type}
             ),
             Decimal("0"),
         )
-        return target["TotalAmt"] - used
+        return target["Balance"] + mine
 
     def _live_payments(self) -> Iterable[dict[str, Any]]:
         return (p for p in self.ledger["Payment"].values() if not p.get("_voided"))
 
-    def settle(self) -> None:
-        """Recompute every invoice's Balance and LinkedTxn and every credit memo's RemainingCredit."""
+    def settle(self, only: frozenset[tuple[str, str]] | None = None) -> None:
+        """Recompute every invoice's Balance and LinkedTxn and every credit memo's RemainingCredit, or only
+        those of the documents in `only` ((type, Id): what one write can change), so a write costs what
+        it touches, not the whole company's books."""
+        if only is not None and not only:
+            return
         used: dict[tuple[str, str], Decimal] = {}
         links: dict[tuple[str, str], list[dict[str, str]]] = {}
         for payment in self._live_payments():
             for line in payment["Line"]:
                 key = (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
+                if only is not None and key not in only:
+                    continue
                 used[key] = used.get(key, Decimal("0")) + line["Amount"]
                 links.setdefault(key, []).append({"TxnId": payment["Id"], "TxnType": "Payment"})
-        for invoice in self.ledger["Invoice"].values():
+        for invoice in self._settled("Invoice", only):
             key = ("Invoice", invoice["Id"])
             invoice["Balance"] = invoice["TotalAmt"] - used.get(key, Decimal("0"))
             invoice["LinkedTxn"] = links.get(key, [])
-        for memo in self.ledger["CreditMemo"].values():
+        for memo in self._settled("CreditMemo", only):
             key = ("CreditMemo", memo["Id"])
             memo["RemainingCredit"] = memo["TotalAmt"] - used.get(key, Decimal("0"))
             memo["Balance"] = memo["RemainingCredit"]
             memo["LinkedTxn"] = links.get(key, [])
+
+    def _settled(self, entity: str, only: frozenset[tuple[str, str]] | None) -> Iterable[dict[str, Any]]:
+        if only is None:
+            return list(self.ledger[entity].values())
+        found = (self.ledger[entity].get(id_) for kind, id_ in only if kind == entity)
+        return [document for document in found if document is not None]
 
     # -- void and delete --------------------------------------------------------------------------------
     def void(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -660,3 +672,21 @@ class Books:
         self.ledger["deleted"][f"{entity}:{current['Id']}"] = self.now
         self.settle()
         return {"Id": current["Id"], "status": "Deleted", "domain": "QBO"}
+
+
+def _settled_by(
+    entity: str, current: dict[str, Any] | None, record: dict[str, Any]
+) -> frozenset[tuple[str, str]]:
+    """The documents whose balance a write of `entity` can change: a payment's targets, before and after
+    (a void or an edit frees what it applied); an invoice or credit memo itself (its total); nothing for
+    name lists and the rest."""
+    if entity == "Payment":
+        lines = [*((current or {}).get("Line") or []), *(record.get("Line") or [])]
+        return frozenset(
+            (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
+            for line in lines
+            if line.get("LinkedTxn")
+        )
+    if entity in ("Invoice", "CreditMemo"):
+        return frozenset({(entity, record["Id"])})
+    return frozenset()

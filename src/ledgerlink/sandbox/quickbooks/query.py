@@ -10,6 +10,7 @@ WHERE mentions ``Active``. ``MAXRESULTS`` defaults to 100 and is capped at 1000.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -270,6 +271,15 @@ def _comparable(stored: Any, given: Any) -> tuple[Any, Any]:
     return str(stored).casefold(), str(given).casefold()
 
 
+@functools.lru_cache(maxsize=256)
+def _folded(values: tuple[Any, ...]) -> frozenset[str] | None:
+    """An IN list of strings, case-folded as `_comparable` compares strings; None when any is not a string
+    (a number or a boolean compares by value)."""
+    if not all(isinstance(value, str) for value in values):
+        return None
+    return frozenset(value.casefold() for value in values)
+
+
 def _holds(record: dict[str, Any], condition: Condition) -> bool:
     stored = _lookup(record, condition.path)
     if stored is None:
@@ -278,6 +288,10 @@ def _holds(record: dict[str, Any], condition: Condition) -> bool:
         pattern = "".join(".*" if c == "%" else re.escape(c) for c in str(condition.values[0]))
         return re.fullmatch(pattern, str(stored), re.IGNORECASE | re.DOTALL) is not None
     if condition.op == "IN":
+        if isinstance(stored, str) and not isinstance(stored, bool):
+            folded = _folded(condition.values)
+            if folded is not None:  # strings against strings: one set look-up, not one compare per value
+                return stored.casefold() in folded
         return any(_holds(record, Condition(condition.path, "=", (v,))) for v in condition.values)
     left, right = _comparable(stored, condition.values[0])
     try:
