@@ -72,32 +72,43 @@ def prepare(settings: Any, sandbox: RunningSandbox, customers: int) -> LiveOrgan
     return LiveOrganisation(key, [str(c.id) for c in made], str(gst.id), tenant_id)
 
 
+def ledger_settings(settings: Any) -> dict[str, str]:
+    """The Xero app and sandbox this process is configured for, as environment for child processes."""
+    names = ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_AUTHORIZE_URL", "XERO_IDENTITY_URL", "XERO_API_URL")
+    return {"LEDGERLINK_PUBLIC_URL": settings.PUBLIC_URL, **{name: getattr(settings, name) for name in names}}
+
+
 @contextlib.contextmanager
-def embedded_service(out: Path, settings: Any, port: int) -> Iterator[str]:
-    """gunicorn + run_huey on the bench database, pointed at the same sandbox as this process."""
+def embedded_service(
+    out: Path,
+    settings: Any,
+    port: int | None,
+    *,
+    queue: str = "live-huey.sqlite3",
+    consumers: int = 1,
+) -> Iterator[str]:
+    """gunicorn (unless `port` is None) + `consumers` run_huey processes on the bench database and the
+    huey queue file `queue`, pointed at the same sandbox as this process."""
     env = {
         **os.environ,
         **bench_environment(out),
-        "LEDGERLINK_HUEY_PATH": str(out / "live-huey.sqlite3"),
-        "LEDGERLINK_PUBLIC_URL": settings.PUBLIC_URL,
-        "XERO_CLIENT_ID": settings.XERO_CLIENT_ID,
-        "XERO_CLIENT_SECRET": settings.XERO_CLIENT_SECRET,
-        "XERO_AUTHORIZE_URL": settings.XERO_AUTHORIZE_URL,
-        "XERO_IDENTITY_URL": settings.XERO_IDENTITY_URL,
-        "XERO_API_URL": settings.XERO_API_URL,
+        "LEDGERLINK_HUEY_PATH": str(out / queue),
+        **ledger_settings(settings),
     }
     db.close()  # this process only reads the sandbox from here on
-    web = [sys.executable, "-m", "gunicorn", "ledgerlink.wsgi", "--bind", f"127.0.0.1:{port}"]
-    web += ["--workers", "2", "--threads", "4"]
-    worker = [sys.executable, "-m", "ledgerlink", "run_huey"]
-    logs = (out / "live-web.log").open("w"), (out / "live-worker.log").open("w")
+    commands = [[sys.executable, "-m", "ledgerlink", "run_huey"] for _ in range(consumers)]
+    if port is not None:
+        web = [sys.executable, "-m", "gunicorn", "ledgerlink.wsgi", "--bind", f"127.0.0.1:{port}"]
+        commands.append([*web, "--workers", "2", "--threads", "4"])
+    logs = [(out / f"live-{n}.log").open("w") for n in range(len(commands))]
     processes = [
         subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-        for argv, log in zip((web, worker), logs, strict=True)
+        for argv, log in zip(commands, logs, strict=True)
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/api/v1/openapi.json", processes)
+        if port is not None:
+            _wait_for(f"{base}/api/v1/openapi.json", processes)
         yield base
     finally:
         for process in processes:
