@@ -54,7 +54,9 @@ def _chunks(count: int) -> Iterator[range]:
 
 def _make_orgs(prefix: str, count: int, customers: int) -> list[Org]:
     """Organisations with a GST rate, `customers` customers and the connector enabled by an administrator."""
-    admin = get_user_model().objects.create_user(f"{prefix.lower().replace(' ', '-')}-admin", password="x" * 12)
+    admin = get_user_model().objects.create_user(
+        f"{prefix.lower().replace(' ', '-')}-admin", password="x" * 12
+    )
     made: list[Org] = []
     for numbers in _chunks(count):
         with transaction.atomic():
@@ -152,7 +154,9 @@ def _map_all(orgs: list[Org], connections: list[Connection]) -> None:
 
 def draft_body(customer_id: object, tax_rate_id: object, n: int) -> services.InvoiceInput:
     """One tax-inclusive service invoice due in a fortnight."""
-    line = services.LineInput("service", f"Service {n}", Decimal(1), Decimal(200 + n) + Decimal("0.50"), tax_rate_id)
+    line = services.LineInput(
+        "service", f"Service {n}", Decimal(1), Decimal(200 + n) + Decimal("0.50"), tax_rate_id
+    )
     return services.InvoiceInput(
         customer_id=customer_id,  # type: ignore[arg-type]
         kind="custom",

@@ -156,8 +156,11 @@ def checks(data: dict[str, Any]) -> list[tuple[str, float | None, str, float, bo
         "backfill_peak_rss_mb": data["memory"]["backfill_peak_rss_mb"],
         "wall_vs_baseline": _wall_vs_baseline(data),
     }
+    from bench import many
+
+    values.update(many.values(data))
     rows = []
-    for name, (sign, target) in TARGETS.items():
+    for name, (sign, target) in {**TARGETS, **many.TARGETS}.items():
         value = values[name]
         met = None if value is None else (value <= target if sign == "≤" else value >= target)
         rows.append((name, value, sign, target, met))
@@ -420,4 +423,6 @@ def markdown(data: dict[str, Any]) -> str:
         "hot_spots_table": _table(["function", "calls", "own s", "cumulative s", "share of run"], hot),
         "peak_rss_mb": data["memory"]["backfill_peak_rss_mb"],
     }
-    return Template(TEMPLATE.read_text()).substitute(values)
+    from bench import many
+
+    return Template(TEMPLATE.read_text()).substitute({**values, **many.section(data)})

@@ -39,6 +39,7 @@ class Config:
     live_invoices: int
     live_rate: float
     growth: tuple[int, ...]
+    many: Any  # bench.many.ManyConfig: section 5's sizes
     out: Path
     results: Path | None
     markdown: Path | None
@@ -69,6 +70,9 @@ def parse(argv: list[str]) -> Config:
     parser.add_argument("--out", type=Path, default=OUT, help="scratch folder (database, logs)")
     parser.add_argument("--results", type=Path, help="default bench/results.json (none with --smoke)")
     parser.add_argument("--markdown", type=Path, help="default BENCHMARKS.md (none with --smoke)")
+    from bench import many
+
+    many.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.invoices, args.customers, args.payments = 20, 12, 16
@@ -86,6 +90,7 @@ def parse(argv: list[str]) -> Config:
         live_invoices=args.live_invoices,
         live_rate=args.live_rate,
         growth=args.growth,
+        many=many.config(args, args.smoke),
         out=args.out.resolve(),
         results=args.results,
         markdown=args.markdown,
@@ -132,6 +137,7 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
     from bench.growth import measure, spec_for
     from bench.growth import merge as growth_merge
     from bench.live import run_live
+    from bench.many import run_many
     from bench.naive import run_naive
     from ledgerlink.devtools.sandboxes import running_sandbox
 
@@ -186,8 +192,9 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
             size = spec_for(invoices)
             with bars.phase(f"Growth {invoices:,}: books", size.customers + size.invoices) as tick:
                 growth.append(measure(settings, invoices, config.time_scale, IDEMPOTENCY_RETENTION_S, tick))
+        many = run_many(settings, config.out, config.many, bars)
     data = report.results(config, spec, backfill, naive, engine, live, baseline)
-    return growth_merge(data, growth)
+    return {**growth_merge(data, growth), **many}
 
 
 def main(argv: list[str] | None = None) -> int:
