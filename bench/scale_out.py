@@ -24,6 +24,9 @@ from typing import Any
 
 DEFAULT_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ll_bench")
 RESULT = "distributed.json"
+# Xero answers a call in a few hundred milliseconds (a batch PUT of 50 takes longer); the loopback sandbox in
+# a few. The second set of runs holds every call this long, as the real ledger would.
+LEDGER_LATENCY_MS = 300
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -31,7 +34,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="recreated for the run")
     parser.add_argument("--orgs", type=int, default=40)
-    parser.add_argument("--invoices-each", type=int, default=50)
+    parser.add_argument("--invoices-each", type=int, default=25)
+    parser.add_argument(
+        "--latency-ms", type=int, default=LEDGER_LATENCY_MS, help="ledger latency of the second set of runs"
+    )
     parser.add_argument("--consumers", default="1,2,4")
     parser.add_argument("--live-orgs", type=int, default=50)
     parser.add_argument("--live-invoices", type=int, default=300)
@@ -60,18 +66,23 @@ def fleet(env: Any, consumers: int, web: bool) -> Iterator[Any]:
         running.stop()
 
 
-def measure_count(settings: Any, sandbox: Any, env: Any, count: int, orgs: int, each: int) -> dict[str, Any]:
-    """One consumer count on organisations of its own."""
+def measure_count(
+    settings: Any, sandbox: Any, env: Any, count: int, orgs: int, each: int, latency_ms: int
+) -> dict[str, Any]:
+    """One consumer count on organisations of its own, every ledger call held `latency_ms` first."""
     from bench.orgs import connected_orgs
     from bench.tenants import CUSTOMERS, connection_ids, issue_all, rung_at_once, wait_synced
     from ledgerlink.sync.models import SyncRecord, SyncState
 
-    made = connected_orgs(settings, sandbox, orgs, CUSTOMERS, prefix=f"Bench Scale {count}")
+    made = connected_orgs(settings, sandbox, orgs, CUSTOMERS, prefix=f"Bench Scale {count} {latency_ms}")
     before = SyncRecord.objects.filter(kind="invoice", state=SyncState.SYNCED).count()
     issue_all(made, each, lambda _: None)
+    if latency_ms:
+        sandbox.control.set_faults({"kind": "latency", "latency_ms": latency_ms})
     with rung_at_once(connection_ids(made), fleet(env, count, web=False)) as started:
         wait_synced(before + orgs * each, 600.0)
         wall_s = time.perf_counter() - started
+    sandbox.control.clear_faults()
     objects = orgs * (each + CUSTOMERS)
     return {"consumers": count, "wall_s": round(wall_s, 3), "objects_per_s": round(objects / wall_s, 1)}
 
@@ -104,7 +115,13 @@ def measure(args: argparse.Namespace, env: Any) -> dict[str, Any]:
 
     counts = [int(n) for n in args.consumers.split(",")]
     with running_sandbox("xero") as sandbox:
-        rounds = [measure_count(settings, sandbox, env, n, args.orgs, args.invoices_each) for n in counts]
+        rounds = {
+            latency: [
+                measure_count(settings, sandbox, env, n, args.orgs, args.invoices_each, latency)
+                for n in counts
+            ]
+            for latency in (0, args.latency_ms)
+        }
     with running_sandbox("xero") as sandbox:
 
         @contextlib.contextmanager
@@ -123,15 +140,22 @@ def measure(args: argparse.Namespace, env: Any) -> dict[str, Any]:
     return {"scale_out": scale_out_json(rounds, args), "live": live_json(live)}
 
 
-def scale_out_json(rounds: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    one = rounds[0]["wall_s"]
-    by_count = {str(r["consumers"]): {**r, "speedup": round(one / r["wall_s"], 2)} for r in rounds}
+def scale_out_json(rounds: dict[int, list[dict[str, Any]]], args: argparse.Namespace) -> dict[str, Any]:
+    """`runs` against the loopback sandbox (CPU-bound: what the cores allow), `runs_with_latency` with every
+    ledger call held as long as Xero takes to answer one."""
+
+    def by_count(points: list[dict[str, Any]]) -> dict[str, Any]:
+        one = points[0]["wall_s"]
+        return {str(p["consumers"]): {**p, "speedup": round(one / p["wall_s"], 2)} for p in points}
+
     return {
         "organisations": args.orgs,
         "invoices_each": args.invoices_each,
         "mode": "PostgreSQL + Redis, run_huey --workers 2 per consumer",
         "cores": os.cpu_count(),
-        "runs": by_count,
+        "latency_ms": args.latency_ms,
+        "runs": by_count(rounds[0]),
+        "runs_with_latency": by_count(rounds[args.latency_ms]),
     }
 
 

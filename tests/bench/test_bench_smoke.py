@@ -60,7 +60,11 @@ def test_results_have_the_issue_shape(smoke):
     assert {"wall_s", "floor_s", "floor_bound_by", "fairness", "completion_median_s"} <= set(
         results["tenants"]
     )
-    assert list(results["scale_out"]["runs"]) == ["1", "2", "4"]
+    assert (
+        list(results["scale_out"]["runs"])
+        == list(results["scale_out"]["runs_with_latency"])
+        == ["1", "2", "4"]
+    )
     assert set(results["live_many"]) == {"sqlite", "postgresql"}
 
 
