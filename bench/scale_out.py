@@ -84,7 +84,12 @@ def measure_count(
         wall_s = time.perf_counter() - started
     sandbox.control.clear_faults()
     objects = orgs * (each + CUSTOMERS)
-    return {"consumers": count, "wall_s": round(wall_s, 3), "objects_per_s": round(objects / wall_s, 1)}
+    return {
+        "consumers": count,
+        "objects": objects,
+        "wall_s": round(wall_s, 3),
+        "objects_per_s": round(objects / wall_s, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,6 +60,11 @@ def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
         "cpu_us_per_invoice": True,
         "backfill_peak_rss_mb": True,
         "wall_vs_baseline": None,  # no baseline in these results
+        # section 5's phases did not run
+        "fairness": None,
+        "live_many_p99_s": None,
+        "two_consumers_vs_one": None,
+        "four_consumers_vs_one": None,
     }
     with_baseline = copy.deepcopy(RESULTS)
     with_baseline["xero"]["baseline"] = {"wall_vs_baseline": 0.9}
@@ -96,3 +101,18 @@ def test_the_baseline_verdict_is_taken_at_the_largest_rate_bound_size():
     assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] == 0.9
     data["growth"]["10000"]["forced_s_worst"] = 0.0  # fits one window: says nothing
     assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] is None
+
+
+def test_many_organisations_take_the_worse_database_and_both_consumer_settings():
+    many = copy.deepcopy(RESULTS)
+    many["tenants"] = {"fairness": 2.1}
+    many["live_many"] = {"sqlite": {"p99_s": 0.4}, "postgresql": {"p99_s": 2.5}}
+    many["scale_out"] = {
+        "runs": {"1": {"speedup": 1.0}, "2": {"speedup": 1.3}, "4": {"speedup": 1.6}},
+        "runs_with_latency": {"1": {"speedup": 1.0}, "2": {"speedup": 0.9}, "4": {"speedup": 3.2}},
+    }
+    verdicts = {name: (value, met) for name, value, _, _, met in checks(many)}
+    assert verdicts["fairness"] == (2.1, False)
+    assert verdicts["live_many_p99_s"] == (2.5, False)
+    assert verdicts["two_consumers_vs_one"] == (0.9, False)  # slower than one where the ledger is slow
+    assert verdicts["four_consumers_vs_one"] == (3.2, True)

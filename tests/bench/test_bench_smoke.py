@@ -92,8 +92,10 @@ def test_the_figures_are_sane(smoke):
         <= tenants["completion_median_s"]
         <= tenants["completion_slowest_s"]
     )
-    assert tenants["fairness"] == round(tenants["completion_slowest_s"] / tenants["completion_median_s"], 3)
-    for run in results["scale_out"]["runs"].values():
+    fairness = tenants["completion_slowest_s"] / tenants["completion_median_s"]
+    assert tenants["fairness"] == pytest.approx(fairness, rel=0.02)  # from the unrounded completions
+    scale = results["scale_out"]
+    for run in [*scale["runs"].values(), *scale["runs_with_latency"].values()]:
         assert run["objects_per_s"] == round(
             2 * (2 + 2) / run["wall_s"], 1
         )  # 2 orgs: 2 customers, 2 invoices
