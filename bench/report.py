@@ -240,7 +240,9 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
         return _why_cpu(value, target, data["engine"])
     if name == "backfill_peak_rss_mb":
         return f"- **peak RSS {value} MB (target <= {target:g})**: see section 4."
-    return f"- **{name} {value} (target {target:g})**."
+    from bench import many
+
+    return many.why(name, value, target, data) or f"- **{name} {value} (target {target:g})**."
 
 
 def _excess(backfill: dict[str, Any]) -> list[tuple[str, int, int]]:
