@@ -3,7 +3,8 @@
 Phases: build the books (CashFlow services), backfill them through the product (figure 1, with its peak RSS
 for figure 4), the same books through an integrator's client on the official SDK (the baseline, same sandbox
 and scale) and through the naive client (figure 1's comparisons), the engine's CPU per
-invoice without network (figure 3), live latency through gunicorn + run_huey (figure 2). Writes
+invoice without network (figure 3), live latency through gunicorn + run_huey (figure 2), and many
+organisations (section 5: bench/many.py; its PostgreSQL + Redis half in a process of its own). Writes
 bench/results.json and BENCHMARKS.md. `--smoke` runs every phase at a tiny size in seconds (the test suite
 does, so this code cannot rot) and writes nowhere outside --out unless told."""
 

@@ -92,7 +92,8 @@ def issue_all(orgs: list[Org], invoices_each: int, progress: Progress) -> None:
 
 
 def completions(sandbox: RunningSandbox, orgs: list[Org], since_seq: int, started_at: float) -> list[float]:
-    """Seconds from the consumer's start to each tenant's last accepted invoice write (sandbox clock)."""
+    """Seconds from the ring to each tenant's last accepted invoice write (on the sandbox's clock, whose
+    reading at the ring is `started_at`)."""
     last: dict[str, float] = {}
     for row in sandbox.control.all_requests(method="PUT", path="*/Invoices", status=200, since=since_seq):
         last[row["tenant_id"]] = max(last.get(row["tenant_id"], 0.0), row["at"])
@@ -103,6 +104,7 @@ def completions(sandbox: RunningSandbox, orgs: list[Org], since_seq: int, starte
 
 
 def connection_ids(orgs: list[Org]) -> list[int]:
+    """The organisations' connections, to ring."""
     return list(
         Connection.objects.filter(organisation__in=[org.organisation for org in orgs]).values_list(
             "pk", flat=True
@@ -111,6 +113,7 @@ def connection_ids(orgs: list[Org]) -> list[int]:
 
 
 def wait_synced(expected: int, timeout_s: float) -> None:
+    """Until `expected` invoices in the database are synced (every phase's, so callers count theirs in)."""
     deadline = time.monotonic() + timeout_s
     synced = SyncRecord.objects.filter(kind="invoice", state=SyncState.SYNCED)
     while synced.count() < expected:
