@@ -36,6 +36,7 @@ from ledgerlink.sync.models import SyncRecord, SyncState
 APP_PER_MINUTE = 10_000  # Xero's app-wide limit (xero.md 5; the sandbox's app_per_minute)
 CUSTOMERS = 2  # per organisation
 SETTLE_S = 600.0
+TENANT_PREFIX = "Bench Tenant"
 BOOT_S = 4.0  # a run_huey process starting on a busy 2-core machine
 Progress = Callable[[int], None]
 
@@ -147,7 +148,7 @@ def run_tenants(
     invoices_each: int,
     progress: Progress = lambda _: None,
 ) -> TenantsResult:
-    orgs = connected_orgs(settings, sandbox, organisations, CUSTOMERS, prefix="Bench Tenant")
+    orgs = connected_orgs(settings, sandbox, organisations, CUSTOMERS, prefix=TENANT_PREFIX)
     before = SyncRecord.objects.filter(kind="invoice", state=SyncState.SYNCED).count()
     issue_all(orgs, invoices_each, progress)
     since = max((row["seq"] for row in sandbox.control.all_requests()), default=0)
