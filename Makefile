@@ -77,8 +77,11 @@ test: lint audit test-sqlite test-postgres
 test-dates: $(STAMP)
 	env -u DATABASE_URL $(BIN)/python -m ledgerlink.devtools.fake_dates $(foreach d,$(DATES),--date $(d))
 
+# Section 5's distributed phases recreate BENCH_DATABASE_URL and run a redis-server of their own.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ll_bench
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	@test -x /usr/bin/redis-server || (apt-get update -qq && apt-get install -y -qq redis-server)
+	$(BIN)/python -m bench.run --database-url "$(BENCH_DATABASE_URL)"
 
 # The fault campaign (issue 22, reliability/): both sandboxes, PostgreSQL (CHAOS_DATABASE_URL, recreated) and a
 # redis-server of its own (installed when missing, restarted mid-run), several consumers killed; writes

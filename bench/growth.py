@@ -99,6 +99,18 @@ def merge(results: dict[str, Any], points: list[GrowthPoint]) -> dict[str, Any]:
     return merged
 
 
+def kept_from(previous: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """`results` with the growth sizes it did not measure taken from the `previous` results (the 100k point
+    `make bench-100k` merged in stays when `make bench` runs again without it), marked with their date."""
+    measured = set(results.get("growth") or {})
+    kept = [
+        GrowthPoint({**figures, "measured_on": figures.get("measured_on") or previous.get("date")})
+        for size, figures in (previous.get("growth") or {}).items()
+        if size not in measured
+    ]
+    return merge(results, kept) if kept else results
+
+
 def main(argv: list[str] | None = None) -> int:
     """`make bench-100k`: measure the sizes given and merge them into results.json and BENCHMARKS.md."""
     import json

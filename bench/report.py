@@ -159,8 +159,11 @@ def checks(data: dict[str, Any]) -> list[tuple[str, float | None, str, float, bo
         "wall_vs_baseline": _wall_vs_baseline(data),
         "quickbooks_wall_vs_baseline": quickbooks.wall_vs_baseline(data),
     }
+    from bench import many
+
+    values.update(many.values(data))
     rows = []
-    for name, (sign, target) in TARGETS.items():
+    for name, (sign, target) in {**TARGETS, **many.TARGETS}.items():
         value = values[name]
         met = None if value is None else (value <= target if sign == "≤" else value >= target)
         rows.append((name, value, sign, target, met))
@@ -242,7 +245,9 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
         return quickbooks.why(value, target, data)
     if name == "backfill_peak_rss_mb":
         return f"- **peak RSS {value} MB (target <= {target:g})**: see section 4."
-    return f"- **{name} {value} (target {target:g})**."
+    from bench import many
+
+    return many.why(name, value, target, data) or f"- **{name} {value} (target {target:g})**."
 
 
 def _excess(backfill: dict[str, Any]) -> list[tuple[str, int, int]]:
@@ -426,4 +431,6 @@ def markdown(data: dict[str, Any]) -> str:
         "hot_spots_table": _table(["function", "calls", "own s", "cumulative s", "share of run"], hot),
         "peak_rss_mb": data["memory"]["backfill_peak_rss_mb"],
     }
-    return Template(TEMPLATE.read_text()).substitute(values)
+    from bench import many
+
+    return Template(TEMPLATE.read_text()).substitute({**values, **many.section(data)})

@@ -3,13 +3,15 @@
 Phases: build the books (CashFlow services), backfill them through the product (figure 1, with its peak RSS
 for figure 4), the same books through an integrator's client on the official SDK (the baseline, same sandbox
 and scale) and through the naive client (figure 1's comparisons), the engine's CPU per
-invoice without network (figure 3), live latency through gunicorn + run_huey (figure 2). Writes
+invoice without network (figure 3), live latency through gunicorn + run_huey (figure 2), and many
+organisations (section 5: bench/many.py; its PostgreSQL + Redis half in a process of its own). Writes
 bench/results.json and BENCHMARKS.md. `--smoke` runs every phase at a tiny size in seconds (the test suite
 does, so this code cannot rot) and writes nowhere outside --out unless told."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -45,6 +47,7 @@ class Config:
     growth: tuple[int, ...]
     quickbooks: tuple[int, ...]
     quickbooks_time_scale: float
+    many: Any  # bench.many.ManyConfig: section 5's sizes
     out: Path
     results: Path | None
     markdown: Path | None
@@ -87,6 +90,9 @@ def parse(argv: list[str]) -> Config:
     parser.add_argument("--out", type=Path, default=OUT, help="scratch folder (database, logs)")
     parser.add_argument("--results", type=Path, help="default bench/results.json (none with --smoke)")
     parser.add_argument("--markdown", type=Path, help="default BENCHMARKS.md (none with --smoke)")
+    from bench import many
+
+    many.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.invoices, args.customers, args.payments = 20, 12, 16
@@ -107,6 +113,7 @@ def parse(argv: list[str]) -> Config:
         growth=args.growth,
         quickbooks=args.quickbooks,
         quickbooks_time_scale=args.quickbooks_time_scale,
+        many=many.config(args, args.smoke),
         out=args.out.resolve(),
         results=args.results,
         markdown=args.markdown,
@@ -153,6 +160,7 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
     from bench.growth import measure, spec_for
     from bench.growth import merge as growth_merge
     from bench.live import run_live
+    from bench.many import run_many
     from bench.naive import run_naive
     from bench.quickbooks import run_quickbooks
     from ledgerlink.devtools.sandboxes import running_sandbox
@@ -209,8 +217,9 @@ def run_suite(config: Config, console: Console) -> dict[str, Any]:
             with bars.phase(f"Growth {invoices:,}: books", size.customers + size.invoices) as tick:
                 growth.append(measure(settings, invoices, config.time_scale, IDEMPOTENCY_RETENTION_S, tick))
         quickbooks = run_quickbooks(settings, config.quickbooks, config.quickbooks_time_scale, bars.phase)
+        many = run_many(settings, config.out, config.many, bars)
     data = report.results(config, spec, backfill, naive, engine, live, baseline)
-    return {**growth_merge(data, growth), "quickbooks": quickbooks}
+    return {**growth_merge(data, growth), "quickbooks": quickbooks, **many}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
 
     results = run_suite(config, console)
     if config.results:
+        if config.results.exists():
+            from bench.growth import kept_from
+
+            results = kept_from(json.loads(config.results.read_text()), results)
         report.write_json(results, config.results)
     if config.markdown:
         report.write_markdown(results, config.markdown)

@@ -64,6 +64,11 @@ def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
         "backfill_peak_rss_mb": True,
         "wall_vs_baseline": None,  # no baseline in these results
         "quickbooks_wall_vs_baseline": None,  # no QuickBooks figures in these results
+        # section 5's phases did not run
+        "fairness": None,
+        "live_many_p99_s": None,
+        "two_consumers_vs_one": None,
+        "four_consumers_vs_one": None,
     }
     with_baseline = copy.deepcopy(RESULTS)
     with_baseline["xero"]["baseline"] = {"wall_vs_baseline": 0.9}
@@ -129,3 +134,36 @@ def test_the_quickbooks_floor_and_its_forced_time_under_both_meterings():
     assert wall_vs_baseline(data) == 0.9
     data["quickbooks"]["sizes"]["10000"]["forced_s_worst"] = 0.0
     assert wall_vs_baseline(data) is None
+
+
+def test_many_organisations_take_the_worse_database_and_both_consumer_settings():
+    many = copy.deepcopy(RESULTS)
+    many["tenants"] = {"fairness": 2.1}
+    many["live_many"] = {"sqlite": {"p99_s": 0.4}, "postgresql": {"p99_s": 2.5}}
+    many["scale_out"] = {
+        "runs": {"1": {"speedup": 1.0}, "2": {"speedup": 1.3}, "4": {"speedup": 1.6}},
+        "runs_with_latency": {"1": {"speedup": 1.0}, "2": {"speedup": 0.9}, "4": {"speedup": 3.2}},
+    }
+    verdicts = {name: (value, met) for name, value, _, _, met in checks(many)}
+    assert verdicts["fairness"] == (2.1, False)
+    assert verdicts["live_many_p99_s"] == (2.5, False)
+    assert verdicts["two_consumers_vs_one"] == (0.9, False)  # slower than one where the ledger is slow
+    assert verdicts["four_consumers_vs_one"] == (3.2, True)
+
+
+def test_a_rerun_of_make_bench_keeps_the_100k_point_make_bench_100k_merged_in():
+    from bench.growth import kept_from
+
+    previous = {
+        "date": "2026-12-04T14:00:00+00:00",
+        "growth": {
+            "10000": {"invoices": 10000, "wall_s": 1.0},
+            "100000": {"invoices": 100000, "peak_rss_mb": 210.0},
+        },
+    }
+    fresh = {"date": "2026-12-05T09:00:00+00:00", "growth": {"10000": {"invoices": 10000, "wall_s": 2.0}}}
+    kept = kept_from(previous, fresh)
+    assert kept["growth"]["10000"]["wall_s"] == 2.0  # measured now wins
+    assert kept["growth"]["100000"]["measured_on"] == previous["date"]
+    assert kept["memory"]["backfill_100k_peak_rss_mb"] == 210.0
+    assert kept_from({}, fresh) == fresh

@@ -25,6 +25,10 @@ def smoke(tmp_path_factory) -> tuple[dict, str]:
     }
     argv = [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out / "scratch")]
     argv += ["--results", str(out / "results.json"), "--markdown", str(out / "BENCHMARKS.md")]
+    # The distributed phases recreate a PostgreSQL database of their own, one per xdist worker.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ll_bench")
+    argv += ["--database-url", f"{base}_smoke_{worker}"]
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads((out / "results.json").read_text()), (out / "BENCHMARKS.md").read_text()
@@ -53,6 +57,15 @@ def test_results_have_the_issue_shape(smoke):
     assert results["engine"]["cpu_us_per_invoice"] > 0
     assert results["memory"]["backfill_peak_rss_mb"] > 0
     assert results["machine"]["nproc"] >= 1 and results["machine"]["python"]
+    assert {"wall_s", "floor_s", "floor_bound_by", "fairness", "completion_median_s"} <= set(
+        results["tenants"]
+    )
+    assert (
+        list(results["scale_out"]["runs"])
+        == list(results["scale_out"]["runs_with_latency"])
+        == ["1", "2", "4"]
+    )
+    assert set(results["live_many"]) == {"sqlite", "postgresql"}
 
 
 def test_the_figures_are_sane(smoke):
@@ -71,6 +84,21 @@ def test_the_figures_are_sane(smoke):
     # The integrator's SDK client: setup 2, one contact read, one batch each; the same books in its tenant.
     assert results["xero"]["baseline"]["calls"] == 2 + 2 + 1 + 3
     assert 0 <= live["p50_s"] <= live["p95_s"] <= live["p99_s"] < 30
+    tenants = results["tenants"]
+    assert tenants["organisations"] == 3 and tenants["invoices"] == 6
+    assert (
+        0
+        < tenants["completion_fastest_s"]
+        <= tenants["completion_median_s"]
+        <= tenants["completion_slowest_s"]
+    )
+    fairness = tenants["completion_slowest_s"] / tenants["completion_median_s"]
+    assert tenants["fairness"] == pytest.approx(fairness, rel=0.02)  # from the unrounded completions
+    scale = results["scale_out"]
+    for run in [*scale["runs"].values(), *scale["runs_with_latency"].values()]:
+        assert run["objects"] == 2 * (2 + 2) and run["objects_per_s"] > 0  # 2 orgs: 2 customers, 2 invoices
+    for many in results["live_many"].values():
+        assert many["organisations"] == 2 and 0 <= many["p50_s"] <= many["p99_s"] < 30
 
 
 def test_the_markdown_shows_the_figures_and_the_command(smoke):
@@ -81,6 +109,8 @@ def test_the_markdown_shows_the_figures_and_the_command(smoke):
     assert "baseline (xero-python)" in markdown
     assert "backfill wall time (s): product | baseline" in markdown  # the growth chart
     assert "QuickBooks backfill wall time (s): product | baseline" in markdown
+    assert "completion from the first ring (s)" in markdown and "objects per second" in markdown
+    assert "| postgresql | 2 | 4 |" in markdown
 
 
 def test_quickbooks_runs_product_and_baseline_on_the_same_books(smoke):

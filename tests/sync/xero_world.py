@@ -66,9 +66,9 @@ class XeroWorld:
         return drain(self.connection, rounds)
 
 
-def configure(settings, sandbox: RunningSandbox) -> SandboxApp:  # type: ignore[no-untyped-def]
-    """Point LedgerLink's Xero settings at the sandbox, with a fresh OAuth app."""
-    app = sandbox.control.create_app([f"{settings.PUBLIC_URL}{CALLBACK}"])
+def configure(settings, sandbox: RunningSandbox, tier: str = "") -> SandboxApp:  # type: ignore[no-untyped-def]
+    """Point LedgerLink's Xero settings at the sandbox, with a fresh OAuth app (of `tier`)."""
+    app = sandbox.control.create_app([f"{settings.PUBLIC_URL}{CALLBACK}"], tier=tier)
     settings.XERO_API_URL = settings.XERO_IDENTITY_URL = sandbox.base_url
     settings.XERO_AUTHORIZE_URL = f"{sandbox.base_url}/identity/connect/authorize"
     settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = app.client_id, app.client_secret
