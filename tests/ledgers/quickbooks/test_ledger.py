@@ -10,6 +10,7 @@ import pytest
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import ObjectKind, PaymentReversal, SyncItem
 from ledgerlink.ledgers.errors import Conflict, NeedsAttention, UnknownOutcome
+from ledgerlink.ledgers.quickbooks.contacts import IN_LIST
 from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
 
 from .. import documents as d
@@ -41,6 +42,46 @@ def test_customers_are_matched_by_email_in_one_query_and_clashing_names_get_a_su
         "Customer 1 (customer3@example.com)",
         "Sunny Supplies (customer4@example.com)",
     ]
+
+
+def test_a_backfills_customers_are_read_once_then_matched_and_named_from_the_copy(au):
+    """A claim of more customers than one IN list reads every customer, vendor name and employee name once;
+    later claims match by email and avoid clashing names without a call; a live sync still asks."""
+    many = IN_LIST + 1
+    first = [SyncItem(f"a{n}", ObjectKind.CUSTOMER, d.customer(n + 10)) for n in range(many)]
+    first[0] = SyncItem("b", ObjectKind.CUSTOMER, d.customer(2, name="Robert", email="customer1@example.com"))
+    first[1] = SyncItem("v", ObjectKind.CUSTOMER, d.customer(4, name="Sunny Supplies"))  # a seeded vendor
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers(first)
+    assert au.harness.calls(au.realm, method="GET") == before + 3  # customers, vendors, employees
+    assert [(o.record_id, o.remote.id) for o in resolution.matched] == [("b", au.customer_id)]
+    assert all(o.error is None for o in push(au.ledger, list(resolution.to_create), au.mapping))
+
+    # The next claim: a customer made by the last one is matched by its email, a created name is taken.
+    second = [SyncItem(f"c{n}", ObjectKind.CUSTOMER, d.customer(n + 100)) for n in range(many)]
+    second[0] = SyncItem(
+        "again", ObjectKind.CUSTOMER, d.customer(5, name="Other", email="customer13@example.com")
+    )
+    second[1] = SyncItem("clash", ObjectKind.CUSTOMER, d.customer(6, name="Customer 14"))
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers(second)
+    assert au.harness.calls(au.realm, method="GET") == before
+    made = {c["PrimaryEmailAddr"]["Address"]: c["Id"] for c in au.documents("Customer")}
+    assert [(o.record_id, o.remote.id) for o in resolution.matched] == [
+        ("again", made["customer13@example.com"])
+    ]
+    names = {item.record_id: item.document.name for item in resolution.to_create}
+    assert names["clash"] == "Customer 14 (customer6@example.com)"
+
+    # A live sync of one customer added in QuickBooks since the read: asked exactly, so matched.
+    body = {"DisplayName": "Elsewhere", "PrimaryEmailAddr": {"Address": "customer7@example.com"}}
+    added = au.ledger.client.write("Customer", body, "added-in-quickbooks").body["Customer"]
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers(
+        [SyncItem("x", ObjectKind.CUSTOMER, d.customer(8, email="customer7@example.com"))]
+    )
+    assert au.harness.calls(au.realm, method="GET") == before + 1  # its email; matched, so no name checks
+    assert [o.remote.id for o in resolution.matched] == [added["Id"]]
 
 
 def test_an_invoice_batch_with_one_bad_item_saves_the_rest_in_one_request(au):
@@ -103,9 +144,10 @@ def test_every_write_carries_a_requestid_and_every_call_minorversion(au, monkeyp
 def test_payment_partial_and_full_refund(au):
     (invoice,) = push(au.ledger, [au.invoice_item("INV-00020")], au.mapping)  # 1,100.00
     pay = d.payment("500.00", invoice_number="INV-00020")
-    (paid,) = push(
-        au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
-    )
+    ids = {"invoice": invoice.remote.id, "contact": au.customer_id}  # the engine knows the customer
+    before = au.harness.calls(au.realm, method="GET")
+    (paid,) = push(au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, ids)], au.mapping)
+    assert au.harness.calls(au.realm, method="GET") == before  # so no invoice look-up
     assert paid.error is None and paid.remote.total == Decimal("500.00")
     payment = _by_id(au, "Payment")[paid.remote.id]
     assert payment["DepositToAccountRef"]["value"] == au.harness.clearing_code  # card -> mapped account

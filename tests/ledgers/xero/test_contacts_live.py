@@ -7,7 +7,7 @@ import pytest
 
 from ledgerlink.ledgers.contract import ObjectKind, SyncItem
 from ledgerlink.ledgers.xero import contacts
-from ledgerlink.ledgers.xero.contacts import forget as forget_contacts
+from ledgerlink.ledgers.xero.contacts import BOOKS as CONTACT_BOOKS
 
 from .. import documents as d
 from ..pushing import push
@@ -81,7 +81,7 @@ def test_many_customers_are_matched_from_one_paged_read_without_a_duplicate(crow
     again = books.ledger.resolve_customers(items)
     assert (len(again.matched), again.to_create) == (120, ())
     assert harness.calls(books.tenant, **CONTACT_READS) - before == 1
-    forget_contacts(books.tenant)  # a copy dropped (a refused create) is read again, in one call
+    CONTACT_BOOKS.forget(books.tenant)  # a copy dropped (a refused create) is read again, in one call
     assert len(books.ledger.resolve_customers(items).matched) == 120
     assert harness.calls(books.tenant, **CONTACT_READS) - before == 2
 

@@ -6,14 +6,20 @@ fail with 610, so an inactive match is not linked and a new customer is made und
 QuickBooks has no OR, so the names are a second query per name list: Customer, Vendor and Employee, since
 DisplayName is unique across all three, inactive ones included (6240, quickbooks.md 2.3). A customer whose
 name is taken gets `payloads.disambiguated_name`, and so does a second customer of the same batch with the
-same name."""
+same name.
+
+Read once per backfill: a claim of more customers than one IN list holds (a backfill's) reads every customer
+(any status) and every vendor's and employee's name in one paged query each, keeps them as this process's
+copy (`BOOKS`, the rules in ledgers/books.py) and answers its matches and name checks from it; a claim of a
+few (live sync) always asks QuickBooks with the exact queries above."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ledgerlink.ledgers.books import Books, Row
 from ledgerlink.ledgers.building import chunks
 from ledgerlink.ledgers.contract import (
     Customer,
@@ -30,6 +36,7 @@ NAME_HOLDERS = ("Customer", "Vendor", "Employee")
 EVERY_STATUS = "Active IN (true, false)"
 # Values per IN (...): keeps a query's URL well inside common 8 KB limits.
 IN_LIST = 50
+BOOKS = Books()  # this process's copy of each company's customers and names (ledgers/books.py)
 
 
 def _key(text: Any) -> str:
@@ -44,12 +51,10 @@ def in_clauses(field: str, values: Iterable[str]) -> list[str]:
 
 def by_email(client: QuickBooksClient, emails: Iterable[str]) -> dict[str, list[Mapping[str, Any]]]:
     """Customers of any status by email (lower-cased), in QuickBooks' order."""
-    found: dict[str, list[Mapping[str, Any]]] = {}
+    rows: list[Row] = []
     for clause in in_clauses("PrimaryEmailAddr.Address", emails):
-        for row in client.query("Customer", f"{clause} AND {EVERY_STATUS}", "customer look-up"):
-            email = (row.get("PrimaryEmailAddr") or {}).get("Address")
-            found.setdefault(_key(email), []).append(row)
-    return found
+        rows += client.query("Customer", f"{clause} AND {EVERY_STATUS}", "customer look-up")
+    return _emails(rows)
 
 
 def taken_names(client: QuickBooksClient, names: Iterable[str]) -> set[str]:
@@ -63,6 +68,42 @@ def taken_names(client: QuickBooksClient, names: Iterable[str]) -> set[str]:
     return taken
 
 
+def _read_book(client: QuickBooksClient) -> list[Row]:
+    """Every customer as QuickBooks holds it, then every vendor's and employee's name alone (no email: they
+    only ever take a name, never match a customer)."""
+    rows: list[Row] = list(client.query("Customer", EVERY_STATUS, "customer list"))
+    for entity in NAME_HOLDERS[1:]:
+        rows += [
+            {"DisplayName": r.get("DisplayName")} for r in client.query(entity, EVERY_STATUS, "name list")
+        ]
+    return rows
+
+
+def customer_row(customer: Customer, remote: RemoteRef) -> Row:
+    """A customer the engine just created, as QuickBooks now holds it (for the copy)."""
+    return {"Id": remote.id, "DisplayName": customer.name, "PrimaryEmailAddr": {"Address": customer.email}}
+
+
+def _emails(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = {}
+    for row in rows:
+        email = (row.get("PrimaryEmailAddr") or {}).get("Address")
+        if email:
+            found.setdefault(_key(email), []).append(row)
+    return found
+
+
+def _lookups(
+    client: QuickBooksClient, customers: Sequence[Customer]
+) -> tuple[dict[str, list[Row]], Callable[[list[str]], set[str]]]:
+    """Customers by email, and the taken-name check: from the copy for a claim of many, else asked exactly."""
+    if len(customers) <= IN_LIST:
+        return by_email(client, [c.email for c in customers]), lambda names: taken_names(client, names)
+    rows = BOOKS.read_once(client.realm_id, lambda: _read_book(client))
+    names = {_key(row.get("DisplayName")) for row in rows}
+    return _emails(rows), lambda wanted: {n for n in map(_key, wanted) if n in names}
+
+
 def is_active(row: Mapping[str, Any]) -> bool:
     return row.get("Active", True) is not False
 
@@ -73,7 +114,7 @@ def resolve(client: QuickBooksClient, items: Sequence[SyncItem]) -> CustomerReso
     customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
     if not customers:
         return CustomerResolution(matched=(), to_create=())
-    emails = by_email(client, [c.email for _, c in customers])
+    emails, taken_of = _lookups(client, [customer for _, customer in customers])
     matched: list[ItemOutcome] = []
     unmatched: list[tuple[SyncItem, Customer]] = []
     for item, customer in customers:
@@ -86,7 +127,7 @@ def resolve(client: QuickBooksClient, items: Sequence[SyncItem]) -> CustomerReso
         else:
             unmatched.append((item, customer))
     wanted = [c.name for _, c in unmatched] + [payloads.disambiguated_name(c) for _, c in unmatched]
-    taken = taken_names(client, wanted) if unmatched else set()
+    taken = taken_of(wanted) if unmatched else set()
     to_create: list[SyncItem] = []
     for item, customer in unmatched:
         if _key(customer.name) in taken:

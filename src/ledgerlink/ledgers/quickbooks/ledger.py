@@ -242,15 +242,18 @@ class QuickBooksLedger:
                 payloads.invoice_body(d, mapping, remote_id(i, "contact"), line_items, self.company)
                 for i, d in zip(items, invoices, strict=True)
             ]
-        customers = self._invoice_customers([remote_id(item, "invoice") for item in items])
+        # The engine hands each payment its invoice's customer; only one it could not is looked up.
+        unknown = [remote_id(item, "invoice") for item in items if not item.remote_ids.get("contact")]
+        customers = self._invoice_customers(unknown) if unknown else {}
         bodies: list[payloads.Body] = []
         for item in items:
             payment = item.document
             assert isinstance(payment, Payment)
             invoice_id = remote_id(item, "invoice")
+            customer = item.remote_ids.get("contact") or customers[invoice_id]
             account = payment_account(payment, mapping)
             method = self.company.payment_methods.get(payment.method, "")
-            bodies.append(payloads.payment_body(payment, customers[invoice_id], invoice_id, account, method))
+            bodies.append(payloads.payment_body(payment, customer, invoice_id, account, method))
         return bodies
 
     def _invoice_customers(self, invoice_ids: Sequence[str]) -> dict[str, str]:
@@ -366,6 +369,14 @@ class QuickBooksLedger:
 
     def read(self, response: LedgerResponse, request: LedgerRequest) -> list[ItemOutcome]:
         """One outcome per item of the request."""
+        outcomes = self._outcomes(response, request)
+        if request.step == "create" and request.items[0].kind == ObjectKind.CUSTOMER:
+            # The copy of the company's customers learns what was made; a refusal (or an answer that says
+            # nothing of what was made) drops it.
+            contacts.BOOKS.created(self.client.realm_id, request.items, outcomes, contacts.customer_row)
+        return outcomes
+
+    def _outcomes(self, response: LedgerResponse, request: LedgerRequest) -> list[ItemOutcome]:
         cid = response.correlation_id
         if response.status != 200:
             error = errors.request_error(response.status, response.body, response.headers, request.step, cid)

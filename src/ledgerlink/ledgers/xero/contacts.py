@@ -22,21 +22,17 @@ the customer's ContactNumber, else Xero's first), then by ContactNumber among al
 customer id, which we set); the rest are created, a name an active contact or an earlier customer of the same
 batch holds getting `payloads.disambiguated_name`.
 
-Read once per backfill: a read of every page is this process's copy of the tenant's contacts (`_BOOKS`) for
-`BOOK_FRESH_S`, kept current with the contacts the engine itself creates (`remember_created`), so a long
-push's later claims match without a call. Only a claim of many customers (a backfill's) makes the copy; a
-claim of a few (live sync) always asks Xero with one exact filter, so a contact someone added in Xero a minute
-ago is matched by its email, never duplicated. A refused contact create drops the copy: someone else changed
-the tenant, so the next claim reads again."""
+Read once per backfill: a read of every page is this process's copy of the tenant's contacts (`BOOKS`, the
+rules in ledgers/books.py). Only a claim needing more than one filter (a backfill's) makes or uses it; a claim
+of a few (live sync) always asks Xero with one exact filter."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ledgerlink.ledgers.books import Books
 from ledgerlink.ledgers.contract import (
     Customer,
     CustomerResolution,
@@ -51,67 +47,20 @@ from ledgerlink.ledgers.xero.client import PAGE_SIZE, XeroClient
 # Characters of one where= filter: percent-encoded it stays well inside the 8 KB URL limit of common servers.
 WHERE_BUDGET = 2000
 EVERY_STATUS = {"includeArchived": "true"}
-# How long a read of every contact stands for the tenant's contacts (real seconds): a backfill's claims
-# share it; a contact someone adds in Xero meanwhile is found by email again after this.
-BOOK_FRESH_S = 600.0
 
 Contact = Mapping[str, Any]
+BOOKS = Books()  # this process's copy of each tenant's contacts (ledgers/books.py)
 
 
-@dataclass
-class _Book:
-    """Every contact of one tenant as read (page by page), plus those the engine created since."""
-
-    contacts: list[Contact]
-    read_at: float  # time.monotonic()
-    created: list[Contact] = field(default_factory=list)
-
-
-_BOOKS: dict[str, _Book] = {}
-_BOOKS_LOCK = threading.Lock()
-
-
-def _book(tenant_id: str) -> list[Contact] | None:
-    with _BOOKS_LOCK:
-        book = _BOOKS.get(tenant_id)
-        if book is None or time.monotonic() - book.read_at > BOOK_FRESH_S:
-            _BOOKS.pop(tenant_id, None)
-            return None
-        return [*book.contacts, *book.created]
-
-
-def _keep(tenant_id: str, contacts: list[Contact]) -> None:
-    with _BOOKS_LOCK:
-        _BOOKS[tenant_id] = _Book(contacts, time.monotonic())
-
-
-def forget(tenant_id: str) -> None:
-    """Drop this process's copy of the tenant's contacts: the next claim reads them again."""
-    with _BOOKS_LOCK:
-        _BOOKS.pop(tenant_id, None)
-
-
-def remember_created(tenant_id: str, items: Sequence[SyncItem], outcomes: Sequence[ItemOutcome]) -> None:
-    """Contacts the engine just created, added to the copy (if one is kept) as Xero now holds them."""
-    by_id = {item.record_id: item.document for item in items}
-    made: list[Contact] = []
-    for outcome in outcomes:
-        customer = by_id.get(outcome.record_id)
-        if outcome.error is not None or outcome.remote is None or not isinstance(customer, Customer):
-            continue
-        made.append(
-            {
-                "ContactID": outcome.remote.id,
-                "Name": customer.name,
-                "EmailAddress": customer.email,
-                "ContactNumber": payloads.contact_number(customer),
-                "ContactStatus": "ACTIVE",
-            }
-        )
-    with _BOOKS_LOCK:
-        book = _BOOKS.get(tenant_id)
-        if book is not None:
-            book.created.extend(made)
+def contact_row(customer: Customer, remote: RemoteRef) -> Contact:
+    """A contact the engine just created, as Xero now holds it (for the copy)."""
+    return {
+        "ContactID": remote.id,
+        "Name": customer.name,
+        "EmailAddress": customer.email,
+        "ContactNumber": payloads.contact_number(customer),
+        "ContactStatus": "ACTIVE",
+    }
 
 
 def quoted(value: str) -> str:
@@ -162,17 +111,17 @@ def read_contacts(client: XeroClient, customers: Sequence[Customer]) -> list[Con
     """Every contact (any status) the customers could meet, read the cheaper way (see the module doc)."""
     filters = _filters(customers)
     if len(filters) > 1:
-        kept = _book(client.tenant_id)
+        kept = BOOKS.get(client.tenant_id)
         if kept is not None:
             return kept
         contacts, page_count = _page(client, 1)
         if not contacts:
-            _keep(client.tenant_id, [])
+            BOOKS.keep(client.tenant_id, [])
             return []  # an empty first page: the tenant has no contacts at all
         if page_count is not None and page_count - 1 <= len(filters):
             for number in range(2, page_count + 1):
                 contacts += _page(client, number)[0]
-            _keep(client.tenant_id, contacts)
+            BOOKS.keep(client.tenant_id, contacts)
             return contacts
     found: list[Contact] = []
     for where in filters:

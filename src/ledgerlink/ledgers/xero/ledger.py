@@ -238,10 +238,7 @@ class XeroLedger:
     def _keep_contacts_current(self, items: Sequence[SyncItem], outcomes: list[ItemOutcome]) -> None:
         """The copy of the tenant's contacts learns what was just created; a refused create means the tenant
         changed under it (a name taken since the read), so it is dropped."""
-        if any(outcome.error is not None for outcome in outcomes):
-            contacts.forget(self.client.tenant_id)
-        else:
-            contacts.remember_created(self.client.tenant_id, items, outcomes)
+        contacts.BOOKS.created(self.client.tenant_id, items, outcomes, contacts.contact_row)
 
     @staticmethod
     def _number(item: SyncItem) -> str:
