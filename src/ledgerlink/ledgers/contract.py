@@ -96,9 +96,6 @@ class Payment:
     method: str  # card | bank_transfer | cash | cheque | finance
     currency: str
     reference: str = ""
-    # CashFlow's id of the invoice's customer: the engine hands its ledger id as remote_ids["contact"], so a
-    # ledger whose payment names its customer (QuickBooks) needs no look-up of the invoice.
-    customer_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,8 +236,8 @@ class SyncItem:
     record_id: str
     kind: ObjectKind
     document: Document
-    # Remote ids already known: "contact" for the invoice's customer (invoices, payments, cancellations),
-    # "invoice" for payments and cancellations, "payment" for reversals.
+    # Remote ids already known: "contact" for the invoice's customer, "invoice" for payments and
+    # cancellations, "payment" for reversals.
     remote_ids: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -78,7 +78,6 @@ def payment_document(payment: cf.Payment) -> c.Payment:
         method=payment.method,
         currency=invoice.currency,
         reference=payment.reference,
-        customer_id=str(invoice.customer_id),
     )
 
 

@@ -74,11 +74,7 @@ def dependencies(kind: ObjectKind, document: c.Document) -> list[_Dependency]:
     if isinstance(document, c.Invoice):
         return [(ObjectKind.CUSTOMER, document.customer.id, "contact")]
     if isinstance(document, c.Payment):
-        # The customer is in the ledger whenever its invoice is (the invoice waited for it).
-        return [
-            (ObjectKind.INVOICE, document.invoice_id, "invoice"),
-            (ObjectKind.CUSTOMER, document.customer_id, "contact"),
-        ]
+        return [(ObjectKind.INVOICE, document.invoice_id, "invoice")]
     if isinstance(document, c.PaymentReversal):
         return [
             (ObjectKind.INVOICE, document.payment.invoice_id, "invoice"),

@@ -10,6 +10,7 @@ import pytest
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import ObjectKind, PaymentReversal, SyncItem
 from ledgerlink.ledgers.errors import Conflict, NeedsAttention, UnknownOutcome
+from ledgerlink.ledgers.quickbooks import invoice_customers
 from ledgerlink.ledgers.quickbooks.contacts import IN_LIST
 from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
 
@@ -84,6 +85,25 @@ def test_a_backfills_customers_are_read_once_then_matched_and_named_from_the_cop
     assert [o.remote.id for o in resolution.matched] == [added["Id"]]
 
 
+def test_a_payment_on_an_invoice_made_elsewhere_names_the_customer_quickbooks_holds(au):
+    """An invoice this process did not create (linked to one already in QuickBooks under a customer the
+    bookkeeper made, or made by another consumer): its payment reads the invoice and names that customer,
+    which QuickBooks requires."""
+    body = {"DisplayName": "Made By Hand", "PrimaryEmailAddr": {"Address": "hand@example.com"}}
+    theirs = au.ledger.client.write("Customer", body, "by-hand-customer").body["Customer"]["Id"]
+    made = SyncItem("by-hand", ObjectKind.INVOICE, d.invoice("INV-00777"), {"contact": theirs})
+    (invoice,) = push(au.ledger, [made], au.mapping)
+    invoice_customers.MEMORY.forget(au.realm)  # as if another process had made it
+    pay = d.payment("10.00", invoice_number="INV-00777")
+    before = au.harness.calls(au.realm, method="GET")
+    (paid,) = push(
+        au.ledger, [SyncItem("pay-hand", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
+    )
+    assert au.harness.calls(au.realm, method="GET") == before + 1  # the invoice, for its customer
+    assert paid.error is None
+    assert _by_id(au, "Payment")[paid.remote.id]["CustomerRef"]["value"] == theirs
+
+
 def test_an_invoice_batch_with_one_bad_item_saves_the_rest_in_one_request(au):
     good = [au.invoice_item(f"INV-{n:05d}") for n in range(1, 4)]
     bad = SyncItem("rec-bad", ObjectKind.INVOICE, d.invoice("INV-00099"), {"contact": "99999"})
@@ -144,10 +164,11 @@ def test_every_write_carries_a_requestid_and_every_call_minorversion(au, monkeyp
 def test_payment_partial_and_full_refund(au):
     (invoice,) = push(au.ledger, [au.invoice_item("INV-00020")], au.mapping)  # 1,100.00
     pay = d.payment("500.00", invoice_number="INV-00020")
-    ids = {"invoice": invoice.remote.id, "contact": au.customer_id}  # the engine knows the customer
     before = au.harness.calls(au.realm, method="GET")
-    (paid,) = push(au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, ids)], au.mapping)
-    assert au.harness.calls(au.realm, method="GET") == before  # so no invoice look-up
+    (paid,) = push(
+        au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
+    )
+    assert au.harness.calls(au.realm, method="GET") == before  # created here: its customer is known
     assert paid.error is None and paid.remote.total == Decimal("500.00")
     payment = _by_id(au, "Payment")[paid.remote.id]
     assert payment["DepositToAccountRef"]["value"] == au.harness.clearing_code  # card -> mapped account

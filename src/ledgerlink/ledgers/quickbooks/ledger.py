@@ -42,7 +42,7 @@ from ledgerlink.ledgers.contract import (
     SyncItem,
 )
 from ledgerlink.ledgers.errors import NeedsAttention
-from ledgerlink.ledgers.quickbooks import contacts, errors, items, payloads, results
+from ledgerlink.ledgers.quickbooks import contacts, errors, invoice_customers, items, payloads, results
 from ledgerlink.ledgers.quickbooks.client import QuickBooksClient, quoted
 
 # Kinds created through /batch: the entity each carries and its noun for messages.
@@ -242,18 +242,19 @@ class QuickBooksLedger:
                 payloads.invoice_body(d, mapping, remote_id(i, "contact"), line_items, self.company)
                 for i, d in zip(items, invoices, strict=True)
             ]
-        # The engine hands each payment its invoice's customer; only one it could not is looked up.
-        unknown = [remote_id(item, "invoice") for item in items if not item.remote_ids.get("contact")]
-        customers = self._invoice_customers(unknown) if unknown else {}
+        # An invoice this process created names the customer it was made for; any other is looked up.
+        invoice_ids = [remote_id(item, "invoice") for item in items]
+        customers = invoice_customers.MEMORY.of(self.client.realm_id, invoice_ids)
+        unknown = [i for i in invoice_ids if i not in customers]
+        if unknown:
+            customers.update(self._invoice_customers(unknown))
         bodies: list[payloads.Body] = []
-        for item in items:
+        for item, invoice_id in zip(items, invoice_ids, strict=True):
             payment = item.document
             assert isinstance(payment, Payment)
-            invoice_id = remote_id(item, "invoice")
-            customer = item.remote_ids.get("contact") or customers[invoice_id]
             account = payment_account(payment, mapping)
             method = self.company.payment_methods.get(payment.method, "")
-            bodies.append(payloads.payment_body(payment, customer, invoice_id, account, method))
+            bodies.append(payloads.payment_body(payment, customers[invoice_id], invoice_id, account, method))
         return bodies
 
     def _invoice_customers(self, invoice_ids: Sequence[str]) -> dict[str, str]:
@@ -374,6 +375,8 @@ class QuickBooksLedger:
             # The copy of the company's customers learns what was made; a refusal (or an answer that says
             # nothing of what was made) drops it.
             contacts.BOOKS.created(self.client.realm_id, request.items, outcomes, contacts.customer_row)
+        if request.step == "create" and request.items[0].kind == ObjectKind.INVOICE:
+            invoice_customers.MEMORY.created(self.client.realm_id, request.items, outcomes)
         return outcomes
 
     def _outcomes(self, response: LedgerResponse, request: LedgerRequest) -> list[ItemOutcome]:
