@@ -42,6 +42,9 @@ class SandboxApp:
     redirect_uris: tuple[str, ...]
 
 
+LEDGER_READ_S = 300.0
+
+
 class SandboxControl:
     """A typed client for ``/_sandbox`` (docs/sandbox.md "Control API")."""
 
@@ -52,10 +55,15 @@ class SandboxControl:
         self.timeout = timeout
 
     def _call(
-        self, verb: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+        self,
+        verb: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Any:
         response = self.session.request(
-            verb, f"{self.base_url}/_sandbox{path}", json=body, params=params, timeout=self.timeout
+            verb, f"{self.base_url}/_sandbox{path}", json=body, params=params, timeout=timeout or self.timeout
         )
         if response.status_code >= 400:
             raise SandboxError(f"{verb} /_sandbox{path} -> {response.status_code}: {response.text}")
@@ -169,7 +177,10 @@ class SandboxControl:
 
     def ledger(self, tenant_id: str) -> dict[str, Any]:
         """Contacts, Invoices, Payments (incl. DELETED), CreditNotes, Items in Xero's JSON."""
-        return dict(self._call("GET", f"/tenants/{tenant_id}/ledger"))
+        # The whole books in one answer: 100,000 invoices take the sandbox tens of seconds to render.
+        return dict(
+            self._call("GET", f"/tenants/{tenant_id}/ledger", timeout=max(self.timeout, LEDGER_READ_S))
+        )
 
     def requests(self, tenant_id: str, **filters: Any) -> list[dict[str, Any]]:
         """The tenant's request log; filters: since (seq), method, path (glob), status."""
