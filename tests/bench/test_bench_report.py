@@ -64,6 +64,7 @@ def test_verdicts_follow_the_targets_and_a_run_too_small_has_none():
         "backfill_peak_rss_mb": True,
         "wall_vs_baseline": None,  # no baseline in these results
         "quickbooks_wall_vs_baseline": None,  # no QuickBooks figures in these results
+        "backfill_cpu_us_per_invoice": None,  # no growth or QuickBooks sizes either
         # section 5's phases did not run
         "fairness": None,
         "live_many_p99_s": None,
@@ -167,3 +168,17 @@ def test_a_rerun_of_make_bench_keeps_the_100k_point_make_bench_100k_merged_in():
     assert kept["growth"]["100000"]["measured_on"] == previous["date"]
     assert kept["memory"]["backfill_100k_peak_rss_mb"] == 210.0
     assert kept_from({}, fresh) == fresh
+
+
+def test_whole_backfill_cpu_is_judged_at_the_dearest_size_of_either_ledger():
+    data = copy.deepcopy(RESULTS)
+    point = {"forced_s_worst": 0.0, "wall_vs_baseline": None}  # not rate-bound: no wall verdict
+    data["growth"] = {
+        "1000": {**point, "cpu_us_per_invoice": 900.0},
+        "10000": {**point, "cpu_us_per_invoice": 950.0},
+    }
+    data["quickbooks"] = {"sizes": {"10000": {**point, "cpu_us_per_invoice": 1200.0}}}
+    verdicts = {name: (value, met) for name, value, _, _, met in checks(data)}
+    assert verdicts["backfill_cpu_us_per_invoice"] == (1200.0, False)
+    data["quickbooks"]["sizes"]["10000"]["cpu_us_per_invoice"] = 990.0
+    assert {name: met for name, _, _, _, met in checks(data)}["backfill_cpu_us_per_invoice"] is True
