@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from ledgerlink.ledgers.contract import ItemOutcome, LedgerRequest, LedgerResponse, ObjectKind, SyncItem
@@ -101,9 +102,14 @@ XERO = AnswerKit(
 )
 
 
+def reading_ledger() -> QuickBooksLedger:
+    """A ledger that only reads answers: it calls nothing but knows its company (it keeps what it made)."""
+    return QuickBooksLedger(client=SimpleNamespace(realm_id="hostile-company"))  # type: ignore[arg-type]
+
+
 def _qbo_read(status: int, body: object) -> list[ItemOutcome]:
     request = LedgerRequest("POST", "/batch", items(), "create")
-    return QuickBooksLedger(client=None).read(response(status, body), request)  # type: ignore[arg-type]
+    return reading_ledger().read(response(status, body), request)
 
 
 def _qbo_invoice(number: str, **fields: object) -> dict[str, object]:

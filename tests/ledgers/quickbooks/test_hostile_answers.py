@@ -17,6 +17,7 @@ from ledgerlink.ledgers.quickbooks.client import QuickBooksClient
 from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
 
 from .. import documents as d
+from ..hostile import reading_ledger
 
 INVOICE = d.invoice("INV-00001")
 CANCELLATION = d.cancellation(INVOICE, "1100.00", "100.00")
@@ -39,7 +40,7 @@ def test_a_single_writes_answer_we_cannot_trust_is_unknown(step, entity):
     path, item = STEPS[step]
     request = LedgerRequest("POST", path, (item,), step)
     response = LedgerResponse(200, {ENTITY[step]: entity}, {}, 1.0, "c-1")
-    (outcome,) = QuickBooksLedger(client=None).read(response, request)  # type: ignore[arg-type]
+    (outcome,) = reading_ledger().read(response, request)
     assert isinstance(outcome.error, UnknownOutcome) and outcome.remote is None
 
 
@@ -48,9 +49,7 @@ def test_a_single_writes_fault_without_its_parts_is_still_an_error(step):
     path, item = STEPS[step]
     request = LedgerRequest("POST", path, (item,), step)
     for body in ({"Fault": {"Error": 7}}, {"Fault": "x"}, "<html>Bad Request</html>", None):
-        (outcome,) = QuickBooksLedger(client=None).read(  # type: ignore[arg-type]
-            LedgerResponse(400, body, {}, 1.0, "c-1"), request
-        )
+        (outcome,) = reading_ledger().read(LedgerResponse(400, body, {}, 1.0, "c-1"), request)
         assert isinstance(outcome.error, LedgerError) and outcome.remote is None
 
 
