@@ -32,7 +32,10 @@ TARGETS = {
     # The whole backfill's CPU (connect, claims, payloads, answers, records), the largest of every size and
     # ledger: flat with N and within the target means the most expensive size meets it.
     "backfill_cpu_us_per_invoice": ("≤", 1000.0),
+    "backfill_100k_peak_rss_mb": ("≤", 300.0),  # from `make bench-100k`, when it has run
 }
+# The issue sets the wall target at 10,000 invoices (100,000 runs at another time scale, where CPU binds).
+TARGET_SIZE = "10000"
 TEMPLATE = Path(__file__).with_name("BENCHMARKS.md.tmpl")
 FLOOR_TERMS = {
     "setup": "POST identity:/connect/token, GET identity:/connections, GET /Accounts, GET /TaxRates",
@@ -162,6 +165,7 @@ def checks(data: dict[str, Any]) -> list[tuple[str, float | None, str, float, bo
         "wall_vs_baseline": _wall_vs_baseline(data),
         "quickbooks_wall_vs_baseline": quickbooks.wall_vs_baseline(data),
         "backfill_cpu_us_per_invoice": _backfill_cpu(data),
+        "backfill_100k_peak_rss_mb": data["memory"].get("backfill_100k_peak_rss_mb"),
     }
     from bench import many
 
@@ -179,7 +183,7 @@ def _wall_vs_baseline(data: dict[str, Any]) -> float | None:
     10,000), from a run the rate limits bind: only then does it say who uses them better."""
     growth = data.get("growth") or {}
     if growth:
-        largest = growth[max(growth, key=int)]
+        largest = growth.get(TARGET_SIZE) or growth[max(growth, key=int)]
         return largest["wall_vs_baseline"] if largest["forced_s_worst"] else None
     backfill = data["xero"]["backfill"]
     bound = backfill.get("forced_s_worst", backfill.get("forced_s"))
@@ -212,7 +216,7 @@ def _why_backfill_cpu(value: float | None, target: float, data: dict[str, Any]) 
 
 def _why_wall_vs_baseline(value: float | None, target: float, data: dict[str, Any]) -> str:
     growth = data["growth"]
-    point = growth[max(growth, key=int)]
+    point = growth.get(TARGET_SIZE) or growth[max(growth, key=int)]
     text = (
         f"- **Xero wall / baseline {value} (target <= {target:g}) at {point['invoices']:,} invoices**: "
         f"{point['wall_s']} s against the baseline's {point['baseline_wall_s']} s and a forced "
@@ -297,6 +301,11 @@ def _why(name: str, value: float | None, target: float, data: dict[str, Any]) ->
         return _why_wall_vs_baseline(value, target, data)
     if name == "backfill_cpu_us_per_invoice":
         return _why_backfill_cpu(value, target, data)
+    if name == "backfill_100k_peak_rss_mb":
+        return (
+            f"- **peak RSS at 100,000 invoices {value} MB (target <= {target:g})**: the backfill process, "
+            "measured from the start of the push (section 1b's table, `make bench-100k`)."
+        )
     if name == "backfill_peak_rss_mb":
         return f"- **peak RSS {value} MB (target <= {target:g})**: see section 4."
     from bench import many
