@@ -23,6 +23,7 @@ import requests
 
 from bench.calls import sandbox_calls
 from bench.dataset import Books, Spec
+from bench.floor import ratio
 from bench.xero_api import SCOPES
 from ledgerlink.cashflow.models import Invoice as CashFlowInvoice
 from ledgerlink.cashflow.models import Payment as CashFlowPayment
@@ -46,12 +47,32 @@ class BaselineResult:
     by_endpoint: dict[str, int] = field(default_factory=dict)
 
 
+def baseline_json(
+    product_calls: int, product_wall_s: float, baseline: BaselineResult, client: str
+) -> dict[str, Any]:
+    """An integrator's run on the same books, and the product against it (wall_vs_baseline <= 0.95 wins);
+    the same figures for either ledger's SDK client."""
+    return {
+        "client": client,
+        "invoices": baseline.invoices,
+        "calls": baseline.calls,
+        "api_calls": baseline.api_calls,
+        "rate_limited": baseline.rate_limited,
+        "wall_s": baseline.wall_s,
+        "slept_s": baseline.slept_s,
+        "cpu_s": baseline.cpu_s,
+        "by_endpoint": baseline.by_endpoint,
+        "wall_vs_baseline": ratio(product_wall_s, baseline.wall_s),
+        "calls_vs_baseline": ratio(product_calls, baseline.calls),
+    }
+
+
 def _named(value: Any) -> str:
     """An SDK enum's name ("ACTIVE"), or the plain string it may come as."""
     return str(getattr(value, "value", value))
 
 
-def _batches(items: list[T], size: int = BATCH) -> Iterator[list[T]]:
+def batches(items: list[T], size: int = BATCH) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -155,7 +176,7 @@ class Integrator:
         wrapper, field = getattr(accounting, collection), collection.lower()
         send = getattr(self.api, f"create_{field}")
         made: list[Any] = []
-        for batch in _batches(models):
+        for batch in batches(models):
             answered = self.call(
                 f"PUT /{collection}",
                 lambda batch=batch: getattr(

@@ -28,12 +28,13 @@ from bench.backfill import (
     run_backfill,
     shape_of,
 )
+from bench.baseline import BaselineResult, baseline_json
 from bench.calls import last_seq
 from bench.dataset import Books, Spec, build_books
 from bench.floor import MINUTE_S, BackfillShape, Floor, XeroRules, ratio
 from bench.floor import calls_floor as floor_terms
 from bench.growth import product_figures, spec_for
-from bench.quickbooks_baseline import QuickBooksBaselineResult, run_quickbooks_baseline
+from bench.quickbooks_baseline import run_quickbooks_baseline
 from ledgerlink.devtools.sandboxes import RunningSandbox
 from tests.sync.xero_world import connect_through_views
 
@@ -220,7 +221,13 @@ def measure(settings: Any, invoices: int, time_scale: float, tick: Tick) -> dict
     return figures(spec, product, baseline)
 
 
-def figures(spec: Spec, product: BackfillResult, baseline: QuickBooksBaselineResult) -> dict[str, Any]:
+QUICKBOOKS_BASELINE = (
+    "python-quickbooks + intuit-oauth: batches of 30, one bulk customer read, "
+    "sleep Retry-After (else 60 ledger s) on a 429"
+)
+
+
+def figures(spec: Spec, product: BackfillResult, baseline: BaselineResult) -> dict[str, Any]:
     shape = shape_of(spec)
     floor = product.floor
     scale = product.time_scale
@@ -244,17 +251,7 @@ def figures(spec: Spec, product: BackfillResult, baseline: QuickBooksBaselineRes
         "cpu_s": product.cpu_s,
         "worker_runs": product.runs,
         "idle_gaps_s": product.idle_gaps_s,
-        "baseline": {
-            "client": "python-quickbooks + intuit-oauth: batches of 30, one bulk customer read, "
-            "sleep Retry-After (else 60 ledger s) on a 429",
-            "calls": baseline.calls,
-            "api_calls": baseline.api_calls,
-            "rate_limited": baseline.rate_limited,
-            "wall_s": baseline.wall_s,
-            "slept_s": baseline.slept_s,
-            "cpu_s": baseline.cpu_s,
-            "by_endpoint": baseline.by_endpoint,
-        },
+        "baseline": baseline_json(product.calls, product.wall_s, baseline, QUICKBOOKS_BASELINE),
         "calls_vs_baseline": ratio(product.calls, baseline.calls),
         "wall_vs_baseline": ratio(product.wall_s, baseline.wall_s),
     }

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from bench.baseline import _invoices, _payments
+from bench.baseline import BaselineResult, _invoices, _payments, batches
 from bench.calls import sandbox_calls
 from bench.dataset import Books, Spec
 from ledgerlink.devtools.sandboxes import RunningSandbox
@@ -33,23 +32,6 @@ SCOPE = "com.intuit.quickbooks.accounting"
 THROTTLED = 3001  # ThrottleExceeded
 INTUIT_THROTTLE_WAIT_S = 60.0  # "wait 60 s" (quickbooks.md 0.6): ledger seconds
 T = TypeVar("T")
-
-
-@dataclass
-class QuickBooksBaselineResult:
-    invoices: int
-    calls: int
-    api_calls: int
-    rate_limited: int
-    wall_s: float
-    cpu_s: float
-    slept_s: float
-    by_endpoint: dict[str, int] = field(default_factory=dict)
-
-
-def _batches(items: list[T], size: int = BATCH) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Integrator:
@@ -146,7 +128,7 @@ class Integrator:
         from quickbooks.batch import batch_create
 
         made: list[Any] = []
-        for batch in _batches(objects):
+        for batch in batches(objects, BATCH):
             answered = self.call(f"batch {entity}", lambda batch=batch: batch_create(batch, qb=self.qb))
             if answered.faults:
                 first = answered.faults[0].Error[0]
@@ -221,7 +203,7 @@ def backfill(integrator: Integrator, books: Books) -> None:
 
 def run_quickbooks_baseline(
     sandbox: RunningSandbox, realm: str, marker: int, books: Books, spec: Spec, time_scale: float
-) -> QuickBooksBaselineResult:
+) -> BaselineResult:
     """The integrator's backfill of `books` into a company seeded like the product's, timed from the token
     exchange to the last payment; its calls and 429s counted from the sandbox's log."""
     integrator = Integrator(sandbox, realm, time_scale)
@@ -230,7 +212,7 @@ def run_quickbooks_baseline(
     backfill(integrator, books)
     wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     api_calls = sandbox_calls(sandbox.control, realm, marker)
-    return QuickBooksBaselineResult(
+    return BaselineResult(
         invoices=spec.invoices,
         calls=api_calls + integrator.identity_calls,
         api_calls=api_calls,

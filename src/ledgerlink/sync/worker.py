@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import itertools
 import logging
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,7 +38,7 @@ from ledgerlink.ledgers.errors import (
     UnknownOutcome,
 )
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
-from ledgerlink.ledgers.signals import SyncBlocked, ledger_call_made, sync_requested
+from ledgerlink.ledgers.signals import SyncBlocked, sync_requested
 from ledgerlink.sync import audit, doorbell, leases, ordering, ratelimit, transitions
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
@@ -537,21 +536,14 @@ class _Run(DoubtfulRecords, Outcomes):
     @contextlib.contextmanager
     def metered_apart(self, permitted: int = 0) -> Iterator[None]:
         """Charge the tenant's budget with the calls this thread makes inside beyond the `permitted` ones
-        (a ledger's own reads while building or matching), whether or not they succeed."""
-        made = [0]
-        thread = threading.get_ident()
-
-        def heard(sender: object, provider: str = "", **_: object) -> None:
-            if threading.get_ident() == thread and provider == self.session.provider:
-                made[0] += 1
-
-        uid = f"metered-apart-{thread}-{id(made)}"
-        ledger_call_made.connect(heard, dispatch_uid=uid, weak=False)
+        (a ledger's own reads while building or matching), whether or not they succeed: counted as the
+        audit counts them (`audit.calls_so_far`)."""
+        before = audit.calls_so_far()
         try:
             yield
         finally:
-            ledger_call_made.disconnect(dispatch_uid=uid)
-            ratelimit.charge(self.session.provider, self.session.tenant_id, made[0] - permitted)
+            made = audit.calls_so_far() - before
+            ratelimit.charge(self.session.provider, self.session.tenant_id, made - permitted)
 
     def call_lookup(self, item: SyncItem) -> RemoteRef | None:
         return self.call(
