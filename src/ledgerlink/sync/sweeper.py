@@ -29,14 +29,21 @@ class SweepReport:
     events_planned: int
     connections_rung: int
     leases_expired: int
+    waiters_woken: int
 
 
 def sweep(now: dt.datetime | None = None) -> SweepReport:
-    """Plan missed events, free lapsed leases, and ring every active connection that has due records."""
+    """Plan missed events, free lapsed leases, wake records whose wake-up was lost, and ring every active
+    connection that has due records."""
     now = now or timezone.now()
     planned = outbox.materialise_missed_events(now)
     expired = SyncRecord.objects.filter(state=SyncState.IN_FLIGHT, lease_expires_at__lt=now).update(
         state=SyncState.PENDING, lease_owner="", lease_expires_at=None
+    )
+    # Settling a record wakes its waiters at once and parking one re-checks its blocker (`transitions`);
+    # should a wake-up be missed all the same, the record waits a minute here, not the deferral's hour.
+    woken = SyncRecord.objects.filter(state=SyncState.PENDING, waiting_on__state=SyncState.SYNCED).update(
+        waiting_on=None, next_attempt_at=now
     )
     due = SyncRecord.objects.filter(
         state__in=DUE_STATES, next_attempt_at__lte=now, connection__status=ConnectionStatus.ACTIVE
@@ -48,7 +55,7 @@ def sweep(now: dt.datetime | None = None) -> SweepReport:
         from ledgerlink.sync.history import refresh_progress
 
         refresh_progress(push)
-    return SweepReport(planned, len(connection_ids), expired)
+    return SweepReport(planned, len(connection_ids), expired, woken)
 
 
 def connections_needing_keep_alive(now: dt.datetime | None = None) -> list[int]:

@@ -18,6 +18,7 @@ from ledgerlink.ledgers.contract import RemoteRef
 from ledgerlink.ledgers.errors import LedgerError
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState
+from ledgerlink.sync.ordering import SETTLED_STATES
 from ledgerlink.sync.policy import MAX_TRANSIENT_ATTEMPTS, backoff_delay
 from ledgerlink.sync.ratelimit import time_scale
 
@@ -219,9 +220,12 @@ def defer(record: SyncRecord, waiting_on: SyncRecord, reason: str) -> None:
 _DEFER_FIELDS = ("state", "waiting_on", "last_error", "next_attempt_at", "lease_owner", "lease_expires_at")
 
 
-def defer_all(waits: Sequence[tuple[SyncRecord, SyncRecord, str]]) -> None:
+def defer_all(
+    waits: Sequence[tuple[SyncRecord, SyncRecord, str]], released_by: Sequence[str] = SETTLED_STATES
+) -> None:
     """`defer` for many records at once (a claim's payments whose invoices are still held over): one
-    prepared UPDATE run per record, as `_store_synced` does, instead of a model save each."""
+    prepared UPDATE run per record, as `_store_synced` does, instead of a model save each. A record whose
+    blocker reached one of `released_by` meanwhile goes again at once (`_wake_released`)."""
     if not waits:
         return
     now = timezone.now()
@@ -238,6 +242,28 @@ def defer_all(waits: Sequence[tuple[SyncRecord, SyncRecord, str]]) -> None:
     rows = [[*(_db_value(field, record) for field in fields), record.pk] for record, _, _ in waits]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(statement, rows)
+    _wake_released(waits, released_by)
+
+
+def _wake_released(waits: Sequence[tuple[SyncRecord, SyncRecord, str]], released_by: Sequence[str]) -> None:
+    """Close the lost wake-up: a blocker settling on another consumer wakes its waiters in the same
+    transaction (`mark_all_synced`), but under READ COMMITTED that UPDATE may run before our deferral is
+    committed and the commit land after we look. So each blocker is read under a row lock, skipping rows
+    locked now: a blocker read unlocked has no settle in progress, and any later settle's wake-up sees our
+    deferral; a locked one may be mid-settle, so its waiters go again (at worst they park once more)."""
+    blocker_ids = {blocker.pk for _, blocker, _ in waits}
+    with transaction.atomic():
+        unlocked = dict(
+            SyncRecord.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=blocker_ids)
+            .values_list("pk", "state")
+        )
+    released = {pk for pk in blocker_ids if pk not in unlocked or unlocked[pk] in released_by}
+    woken = [record.pk for record, blocker, _ in waits if blocker.pk in released]
+    if woken:
+        SyncRecord.objects.filter(pk__in=woken, state=SyncState.PENDING).update(
+            waiting_on=None, next_attempt_at=timezone.now()
+        )
 
 
 def pause_connection(connection: Connection, message: str) -> int:

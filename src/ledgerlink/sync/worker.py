@@ -43,7 +43,7 @@ from ledgerlink.sync import audit, doorbell, leases, ordering, ratelimit, transi
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
 from ledgerlink.sync.doubts import DoubtfulRecords
-from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord
+from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.outcomes import Outcomes, RunStopped
 from ledgerlink.sync.policy import request_key
 from ledgerlink.sync.preflight import preflight_problems
@@ -305,19 +305,11 @@ class _Run(DoubtfulRecords, Outcomes):
         transitions.defer_all(
             [(record, blocker, ordering.waiting_reason(blocker, name)) for record, blocker in waits]
         )
-        # A blocker may have settled between our look-up and the deferral: its waiters go again at once.
-        settled = set(
-            SyncRecord.objects.filter(
-                pk__in={blocker.pk for _, blocker in waits}, state__in=ordering.SETTLED_STATES
-            ).values_list("pk", flat=True)
-        )
-        self._wake([record for record, blocker in waits if blocker.pk in settled])
 
     def _wait_for(self, waits: list[tuple[SyncRecord, _Dependency]]) -> None:
         """Park each record behind its dependency, creating the dependency's record when there is none (a
         payment on an invoice issued before the connection carries that invoice over first)."""
         deferrals = []
-        gone: set[tuple[str, str]] = set()  # (subject type, id) of dependencies to look for in the ledger
         for dep_kind in {dependency[0] for _, dependency in waits}:
             of_kind = [(record, dependency) for record, dependency in waits if dependency[0] == dep_kind]
             known = {
@@ -335,19 +327,8 @@ class _Run(DoubtfulRecords, Outcomes):
                 if dep_id not in known:
                     known[dep_id] = self._dependency_record(record, dep_kind, dep_id)
                 deferrals.append((record, known[dep_id], reason))
-                gone.add((SUBJECT_TYPES[dep_kind], dep_id))
-        transitions.defer_all(deferrals)
-        # A dependency may have synced between our look-up and the deferral: its waiters go again at once.
-        synced: set[tuple[str, str]] = set()
-        for subject_type in {subject_type for subject_type, _ in gone}:
-            ids = [dep_id for kind, dep_id in gone if kind == subject_type]
-            rows = RemoteLink.objects.filter(
-                connection=self.connection, subject_type=subject_type, subject_id__in=ids
-            ).values_list("subject_id", flat=True)
-            synced.update((subject_type, subject_id) for subject_id in rows)
-        self._wake(
-            [record for record, (dep_kind, dep_id, _) in waits if (SUBJECT_TYPES[dep_kind], dep_id) in synced]
-        )
+        # Only its dependency in the ledger lets a record go on: one skipped would leave it nothing to name.
+        transitions.defer_all(deferrals, released_by=(SyncState.SYNCED,))
 
     def _dependency_record(self, record: SyncRecord, dep_kind: ObjectKind, dep_id: str) -> SyncRecord:
         dependency, _ = SyncRecord.objects.get_or_create(
@@ -364,13 +345,6 @@ class _Run(DoubtfulRecords, Outcomes):
             },
         )
         return dependency
-
-    @staticmethod
-    def _wake(records: list[SyncRecord]) -> None:
-        if records:
-            SyncRecord.objects.filter(pk__in=[record.pk for record in records]).update(
-                next_attempt_at=timezone.now(), waiting_on=None
-            )
 
     def _tax_rate_names(self) -> dict[str, str]:
         if self._tax_names is None:

@@ -6,11 +6,12 @@ from ledgerlink.sync.sweeper import sweep
 
 
 class Command(BaseCommand):
-    help = "Plan missed events, free lapsed leases and ring every connection with due sync records."
+    help = "Plan missed events, free lapsed leases, wake lost waiters, ring connections with due records."
 
     def handle(self, *args: object, **options: object) -> None:
         report = sweep()
         self.stdout.write(
             f"planned {report.events_planned} missed record(s), "
-            f"freed {report.leases_expired} lapsed lease(s), rang {report.connections_rung} connection(s)"
+            f"freed {report.leases_expired} lapsed lease(s), woke {report.waiters_woken} waiting record(s), "
+            f"rang {report.connections_rung} connection(s)"
         )
