@@ -97,19 +97,29 @@ class LedgerWorld:
         assert len(numbers) == len(set(numbers)), f"duplicates in {self.harness.provider}: {sorted(numbers)}"
         return sorted(numbers)
 
-    def issue(self, amount: str = "1100.00", *, issue_date: dt.date | None = None) -> Invoice:
-        """A one-line invoice priced as the organisation prices (tax included, but for US sales tax)."""
+    def issue(
+        self, amount: str = "1100.00", *, issue_date: dt.date | None = None, customer: Any = None
+    ) -> Invoice:
+        """A one-line invoice priced as the organisation prices (tax included, but for US sales tax), to
+        the world's customer unless another is given."""
         line = services.LineInput("system", "Panel bank", Decimal(1), Decimal(amount), self.gst.id)
-        return self.issue_lines([line], inclusive=self.company.inclusive, issue_date=issue_date)
+        return self.issue_lines(
+            [line], inclusive=self.company.inclusive, issue_date=issue_date, customer=customer
+        )
 
     def issue_lines(
-        self, lines: list[services.LineInput], *, inclusive: bool = False, issue_date: dt.date | None = None
+        self,
+        lines: list[services.LineInput],
+        *,
+        inclusive: bool = False,
+        issue_date: dt.date | None = None,
+        customer: Any = None,
     ) -> Invoice:
         """An invoice of these lines, issued (emits invoice.issued), due in 14 days."""
         draft = services.create_invoice(
             self.organisation,
             services.InvoiceInput(
-                customer_id=self.customer.id,
+                customer_id=(customer or self.customer).id,
                 kind="custom",
                 due_date=(issue_date or timezone.localdate()) + dt.timedelta(days=14),
                 tax_inclusive=inclusive,

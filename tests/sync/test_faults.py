@@ -19,8 +19,10 @@ from ledgerlink.cashflow.models import Invoice, Membership
 from ledgerlink.ledgers.charts import chart_for, refresh_chart
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus, TaxRateMapping
+from ledgerlink.sync import worker
 from ledgerlink.sync.models import Attempt, RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.requeue import retry_failed
+from ledgerlink.sync.worker import sync_connection
 
 from .ledger_world import COMPANIES, LedgerWorld, start_world
 from .steps import map_from_suggestion
@@ -229,6 +231,33 @@ def test_a_server_error_is_retried_once_checked_and_keeps_the_ledgers_trace_id(w
     (failed,) = Attempt.objects.filter(connection=world.connection, response_status=500)
     assert failed.correlation_id and failed.idempotency_key  # what the ledger's support asks for
     assert world.numbers() == [invoice.number]
+
+
+def test_a_name_taken_between_the_match_and_the_create_goes_again_under_one_that_differs(world, monkeypatch):
+    """Two consumers, two namesakes (found by the chaos smoke): the other consumer creates its Ada Lovelace
+    after our match read found the name free and before our create, so the ledger refuses ours. It goes
+    again, once, under a name that tells the two apart; nobody is asked to fix anything."""
+    ours = world.issue()
+    namesake = services.create_customer(
+        world.organisation,
+        services.CustomerInput(name=world.customer.name, email="ada.other@example.com", city="Perth"),
+    )
+    theirs: list[Invoice] = []
+    real_match = worker._Run.match_customers
+
+    def match_then_lose_the_name(run, ready):  # type: ignore[no-untyped-def]
+        left = real_match(run, ready)
+        if not theirs:  # the other consumer's whole sync lands between our read and our write
+            theirs.append(world.issue("220.00", customer=namesake))
+            sync_connection(world.connection.pk, budget_s=30)
+        return left
+
+    monkeypatch.setattr(worker._Run, "match_customers", match_then_lose_the_name)
+    world.drain()
+    assert states() == {SyncState.SYNCED}
+    names = set(world.harness.customer_numbers(world.tenant_id))
+    assert names == {"Ada Lovelace", "Ada Lovelace (ada@example.com)"}
+    assert world.numbers() == sorted([ours.number, theirs[0].number])
 
 
 # --- Unknown outcomes: the answer lost after the ledger saved ----------------------------------------------

@@ -63,6 +63,13 @@ class Retry(LedgerError):
         self.maybe_written = maybe_written
 
 
+#: Said after a ledger's refusal of a customer whose name was free when matched: the next attempt reads the
+#: names again and sends a name that tells the namesakes apart (each provider's `disambiguated_name`).
+NAME_RACE = (
+    "Another customer took that name since it was checked; it will be sent again under one that differs."
+)
+
+
 class TokenExpired(Retry):
     """The ledger refused the access token as expired (clock skew): refresh it, then go again."""
 

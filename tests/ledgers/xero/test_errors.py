@@ -31,7 +31,7 @@ TENANT = "tenant"
         (400, "validation_archived_account.json", {}, NeedsAttention, True, None),
         (400, "validation_tax_type.json", {}, NeedsAttention, True, None),
         (400, "validation_overpayment.json", {}, NeedsAttention, False, None),
-        (400, "validation_contact_name.json", {}, NeedsAttention, False, None),
+        (400, "validation_contact_name.json", {}, Retry, None, (0, "item", False)),
         (400, "validation_duplicate_number.json", {}, Conflict, None, None),
         (401, "token_expired_401.json", {}, TokenExpired, None, (0, "item", False)),
         (401, "unauthorized_401.json", {}, Reconnect, None, None),

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledgerlink.ledgers import answers, http
-from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, TokenExpired
+from ledgerlink.ledgers.errors import (
+    NAME_RACE,
+    Conflict,
+    LedgerError,
+    NeedsAttention,
+    Reconnect,
+    Retry,
+    TokenExpired,
+)
 
 NAME = "QuickBooks"
 # Intuit: on a throttle answer wait 60 s before trying again (quickbooks.md 5); no Retry-After documented.
@@ -86,7 +94,9 @@ def fault_error(fault: Fault, noun: str, correlation_id: str = "", status: int |
     if fault.code == DUPLICATE_DOC_NUMBER:
         return Conflict(f"{NAME} already has this {noun}: {text}", code="duplicate", **ids)
     if fault.code == DUPLICATE_NAME:
-        return NeedsAttention(f"{NAME} refused the {noun}: {text}", code="name_taken", **ids)
+        # The match read found the name free (or we picked one that tells namesakes apart): someone took it
+        # since, another consumer or app. Going again reads the names afresh and picks another.
+        return Retry(f"{NAME} refused the {noun}: {text} {NAME_RACE}", after_s=0, code="name_taken", **ids)
     if fault.code == STALE_SYNC_TOKEN:
         # Someone changed the object in QuickBooks since it was read: read it again and go again.
         return Retry(

@@ -12,7 +12,15 @@ from typing import Any
 
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.answers import objects
-from ledgerlink.ledgers.errors import Conflict, LedgerError, NeedsAttention, Reconnect, Retry, TokenExpired
+from ledgerlink.ledgers.errors import (
+    NAME_RACE,
+    Conflict,
+    LedgerError,
+    NeedsAttention,
+    Reconnect,
+    Retry,
+    TokenExpired,
+)
 
 # Xero's guidance for "The Organisation is offline": it lasts minutes; retry after about 5 (xero.md 6).
 ORGANISATION_OFFLINE_RETRY_S = 300.0
@@ -58,9 +66,13 @@ def validation_error(messages: list[str], noun: str, correlation_id: str = "") -
     text = " ".join(messages) or "Xero gave no reason."
     lowered = text.lower()
     if "contact name" in lowered and "already assigned" in lowered:
-        # Name clash among active contacts: data the user (or a disambiguated name) must fix.
-        return NeedsAttention(
-            f"Xero refused the {noun}: {text}", code="contact_name_taken", correlation_id=correlation_id
+        # The match read found the name free (or we picked one that tells namesakes apart): someone took it
+        # since, another consumer or app. Going again reads the names afresh and picks another.
+        return Retry(
+            f"Xero refused the {noun}: {text} {NAME_RACE}",
+            after_s=0,
+            code="contact_name_taken",
+            correlation_id=correlation_id,
         )
     if "must be unique" in lowered or ("contact number" in lowered and "already assigned" in lowered):
         # "Invoice # must be unique." / a ContactNumber already used: the object is already in Xero.
