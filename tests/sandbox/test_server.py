@@ -3,6 +3,7 @@ body size limit, a dropped response leaving the server healthy, and the state fi
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import time
@@ -48,6 +49,23 @@ def test_oversized_body_is_refused(xero: Xero) -> None:
         headers={**xero.headers(), "Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_a_body_cut_short_by_a_client_that_went_away_is_never_answered(xero: Xero) -> None:
+    """A client killed mid-request: the request must not be served, or its answer (a 400 "body is empty")
+    would be stored under the idempotency key and returned to the client's honest replay."""
+    host, port = xero.sandbox.base_url.removeprefix("http://").split(":")
+    body = json.dumps({"Contacts": [{"Name": "Cut Short Pty Ltd"}]}).encode()
+    head = {**xero.headers(), "Content-Type": "application/json", "Idempotency-Key": "cut-short-1"}
+    request = f"PUT /api.xro/2.0/Contacts HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+    request += "".join(f"{name}: {value}\r\n" for name, value in head.items()) + "\r\n"
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request.encode() + body[:10])
+        sock.shutdown(socket.SHUT_WR)  # gone before the rest of the body
+        assert sock.recv(65536) == b""  # closed without an answer
+    replay = xero.session.put(xero.api + "/Contacts", data=body, headers=head)
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["Contacts"][0]["Name"] == "Cut Short Pty Ltd"
 
 
 def test_state_file_survives_a_restart(tmp_path) -> None:

@@ -53,7 +53,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length < 0 or length > MAX_BODY_BYTES:
             return None
-        return self.rfile.read(length) if length else b""
+        return self._read_exactly(length)
+
+    def _read_exactly(self, size: int) -> bytes:
+        """A body cut short means the client went away mid-request (killed, or its connection dropped): a
+        real ledger's front end never hands such a request on, so neither may the sandbox. Answering it (a
+        400 "body is empty") would store that answer under the request's idempotency key, and the client's
+        honest replay of the whole request would get the stored refusal back."""
+        data = self.rfile.read(size) if size else b""
+        if len(data) < size:
+            raise ConnectionError(f"the client sent {len(data)} of {size} bytes and went away")
+        return data
 
     def _read_chunked(self) -> bytes | None:
         body = bytearray()
@@ -63,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
                 while self.rfile.readline().strip():
                     pass
                 return bytes(body)
-            body += self.rfile.read(size)
+            body += self._read_exactly(size)
             self.rfile.readline()
             if len(body) > MAX_BODY_BYTES:
                 return None
