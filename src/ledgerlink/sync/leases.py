@@ -61,7 +61,9 @@ def claim(connection_id: int, owner: str, limit: int, now: dt.datetime | None = 
         # The exact expiry marks this claim's rows apart from any the owner still holds from before.
         expires = now + lease_length()
         lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": expires}
-        SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(**lease)
+        # Still free and due: on SQLite the candidates were read before this transaction.
+        taken = SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES)
+        taken.filter(next_attempt_at__lte=now).update(**lease)
         # Records whose last request's outcome is unknown travel with all the companions of that request, due
         # or not, so a replay rebuilds the very request its idempotency key was first used for.
         keys = set(
