@@ -21,7 +21,7 @@ class ManyConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tenants-orgs", type=int, default=300, help="organisations synced at once")
+    parser.add_argument("--tenants-orgs", type=int, default=1000, help="organisations synced at once")
     parser.add_argument("--tenants-invoices", type=int, default=20, help="invoices per organisation")
     parser.add_argument("--scale-orgs", type=int, default=40, help="organisations per consumer count")
     parser.add_argument("--scale-invoices", type=int, default=25, help="invoices per organisation")

@@ -79,8 +79,9 @@ def measure_count(
     issue_all(made, each, lambda _: None)
     if latency_ms:
         sandbox.control.set_faults({"kind": "latency", "latency_ms": latency_ms})
-    with rung_at_once(connection_ids(made), fleet(env, count, web=False)) as started:
-        wait_synced(before + orgs * each, 600.0)
+    rung = connection_ids(made)
+    with rung_at_once(rung, fleet(env, count, web=False)) as started:
+        wait_synced(rung, before + orgs * each, 600.0)
         wall_s = time.perf_counter() - started
     sandbox.control.clear_faults()
     objects = orgs * (each + CUSTOMERS)

@@ -472,6 +472,9 @@ def test_a_worker_that_lost_its_lease_sends_nothing_and_gives_its_slot_back(
     ledger.build = build_then_lose_the_lease
     run(connection, ledger)
     assert ledger.sent == []
+    # The write-ahead mark shares the renewal's transaction: a lost lease marks nothing as maybe sent.
+    invoice = SyncRecord.objects.get(connection=connection, kind=ObjectKind.INVOICE)
+    assert (invoice.idempotency_key, invoice.attempts, invoice.unknown_outcome_since) == ("", 0, None)
     assert TenantBudget.objects.get(tenant_id=connection.tenant_id).in_flight == {}
 
 

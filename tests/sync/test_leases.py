@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ledgerlink.cashflow import events
@@ -24,6 +26,19 @@ def test_two_claims_never_share_a_record(connection, organisation, customer, gst
     assert len(first) == 4 and len(second) == 2
     assert not {r.pk for r in first} & {r.pk for r in second}
     assert leases.claim(connection.pk, "worker-c", 100) == []
+
+
+def test_a_claim_that_finds_nothing_writes_nothing(connection, organisation, customer, gst):
+    """A run ends on a claim that finds nothing; on SQLite a transaction would take the one write lock
+    (IMMEDIATE) just to learn that, queueing every other worker behind it."""
+    issue(organisation, customer, gst)
+    leases.claim(connection.pk, "worker-a", 100)
+    with CaptureQueriesContext(db) as statements:
+        assert leases.claim(connection.pk, "worker-b", 100) == []
+    sql = [s["sql"] for s in statements.captured_queries]
+    assert all(s.lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE")) for s in sql), sql
+    if not db.features.has_select_for_update_skip_locked:
+        assert len(sql) == 1 and sql[0].startswith("SELECT"), sql
 
 
 def test_a_lapsed_lease_passes_to_another_worker(connection, organisation, customer, gst, settings):

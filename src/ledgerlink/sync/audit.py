@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.utils import timezone
 
 from ledgerlink.ledgers.contract import ItemOutcome, LedgerRequest, LedgerResponse
@@ -96,8 +97,10 @@ class AttemptLog:
         finally:
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
             attempt.calls_used = calls_so_far() - calls_before or 1  # in-process ledgers send no signal
-            attempt.save()
-            # The attempt is new, so its links are only inserted: `records.set` would first read the (empty)
-            # set back and build the rows through the related manager, a few ms per call.
-            link = Attempt.records.through
-            link.objects.bulk_create([link(attempt_id=attempt.pk, syncrecord_id=r.pk) for r in records])
+            # One commit for the attempt and its links (each is a write transaction of its own otherwise).
+            with transaction.atomic():
+                attempt.save()
+                # The attempt is new, so its links are only inserted: `records.set` would first read the
+                # (empty) set back and build the rows through the related manager, a few ms per call.
+                link = Attempt.records.through
+                link.objects.bulk_create([link(attempt_id=attempt.pk, syncrecord_id=r.pk) for r in records])

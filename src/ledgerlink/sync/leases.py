@@ -45,17 +45,25 @@ def due_records(connection_id: int, now: dt.datetime) -> QuerySet[SyncRecord]:
 def claim(connection_id: int, owner: str, limit: int, now: dt.datetime | None = None) -> list[SyncRecord]:
     """Lease up to `limit` due records of one connection to `owner`, oldest first, and return them."""
     now = now or timezone.now()
+    candidates = due_records(connection_id, now).order_by("sequence", "id")
+    skip_locked = db.features.has_select_for_update_skip_locked
+    # SQLite: a claim's transaction takes the one write lock as it begins (IMMEDIATE), so the candidates are
+    # read before it; a run's last claim, which finds nothing, then locks nothing. The UPDATE re-checks
+    # every row, so a record another worker took meanwhile is simply not ours.
+    ids = [] if skip_locked else list(candidates.values_list("id", flat=True)[:limit])
+    if not skip_locked and not ids:
+        return []
     with transaction.atomic():
-        candidates = due_records(connection_id, now).order_by("sequence", "id")
-        if db.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        ids = list(candidates.values_list("id", flat=True)[:limit])
+        if skip_locked:
+            ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
         if not ids:
             return []
         # The exact expiry marks this claim's rows apart from any the owner still holds from before.
         expires = now + lease_length()
         lease = {"state": SyncState.IN_FLIGHT, "lease_owner": owner, "lease_expires_at": expires}
-        SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES).update(**lease)
+        # Still free and due: on SQLite the candidates were read before this transaction.
+        taken = SyncRecord.objects.filter(_lease_free(now), id__in=ids, state__in=DUE_STATES)
+        taken.filter(next_attempt_at__lte=now).update(**lease)
         # Records whose last request's outcome is unknown travel with all the companions of that request, due
         # or not, so a replay rebuilds the very request its idempotency key was first used for.
         keys = set(

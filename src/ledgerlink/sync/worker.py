@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import TaxRate
@@ -161,10 +162,13 @@ class _Run(DoubtfulRecords, Outcomes):
 
     def execute(self) -> None:
         resume: float | None = None
+        holding = False  # whether this run may still hold leases (a clean finish has released them all)
         try:
             while time.monotonic() < self.deadline:
+                holding = True
                 records = leases.claim(self.connection.pk, self.owner, CLAIM_BATCH)
                 if not records and not self._carried:
+                    holding = False  # the last pass released what it held, and this claim took nothing
                     break
                 self.keep_carried_leases()
                 self.report.claimed += len(records)
@@ -186,7 +190,8 @@ class _Run(DoubtfulRecords, Outcomes):
             resume = AFTER_CRASH_S
             raise
         finally:
-            leases.release_unfinished(self.owner, self.connection.pk, dt.timedelta(seconds=resume or 0))
+            if holding:
+                leases.release_unfinished(self.owner, self.connection.pk, dt.timedelta(seconds=resume or 0))
             self.report.resume_in_s = resume
             if resume is not None:
                 doorbell.ring(self.connection.pk, delay_s=resume)
@@ -439,11 +444,10 @@ class _Run(DoubtfulRecords, Outcomes):
         holder = self.take_permit(request.cost)
         answer: object = None  # what the ledger said about our budget: a response, or a Retry's wait
         try:
-            if not leases.renew([record.pk for record in mine], self.owner):
+            ledger = self.session.ready()
+            if not self.mark_sent(mine, key):
                 log.info("lease lost on %s records; leaving them to their new holder", len(mine))
                 return []
-            ledger = self.session.ready()
-            self.mark_sent(mine, key)
             with self.audit.timed(request, key, mine) as attempt:
                 self.report.calls += 1
                 answer = response = ledger.send(request, key)
@@ -467,20 +471,27 @@ class _Run(DoubtfulRecords, Outcomes):
                 self.give_back(holder, answer)
         return self.apply_outcomes(records, outcomes, request)
 
-    def mark_sent(self, records: list[SyncRecord], key: str) -> None:
+    def mark_sent(self, records: list[SyncRecord], key: str) -> bool:
         """Write-ahead, committed before the request leaves: these records may be in the ledger from now
-        on. A replay of the same key keeps its first send time (the key's lifetime counts from there)."""
+        on. A replay of the same key keeps its first send time (the key's lifetime counts from there). One
+        transaction with the lease's renewal: False, and nothing marked, when the lease on any was lost."""
         now = timezone.now()
         ids = [record.pk for record in records]
-        SyncRecord.objects.filter(pk__in=ids).exclude(
-            idempotency_key=key, unknown_outcome_since__isnull=False
-        ).update(unknown_outcome_since=now)
-        SyncRecord.objects.filter(pk__in=ids).update(idempotency_key=key, attempts=F("attempts") + 1)
+        replay = Q(idempotency_key=key, unknown_outcome_since__isnull=False)
+        with transaction.atomic():
+            if not leases.renew(ids, self.owner, now):
+                return False
+            SyncRecord.objects.filter(pk__in=ids).update(
+                unknown_outcome_since=Case(When(replay, then=F("unknown_outcome_since")), default=Value(now)),
+                idempotency_key=key,
+                attempts=F("attempts") + 1,
+            )
         for record in records:
             if record.idempotency_key != key or record.unknown_outcome_since is None:
                 record.unknown_outcome_since = now
             record.idempotency_key = key
             record.attempts += 1
+        return True
 
     # --- calls other than sends -------------------------------------------------------------------------
 
