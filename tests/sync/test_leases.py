@@ -36,6 +36,27 @@ def test_a_lapsed_lease_passes_to_another_worker(connection, organisation, custo
     assert leases.renew([r.pk for r in held], "dead-worker", now=later) is False  # the old owner may not send
 
 
+def test_a_claim_takes_the_oldest_due_across_states(connection, organisation, customer, gst, settings):
+    """Oldest by (sequence, id) whichever due state a record is in (each state is read apart, along its own
+    index), skipping what is parked for later or held by a live lease."""
+    for _ in range(4):
+        issue(organisation, customer, gst)
+    records = list(SyncRecord.objects.filter(connection=connection).order_by("sequence", "id"))
+    assert len(records) == 5  # the customer, then its four invoices
+    now = timezone.now()
+    lapsed = now - dt.timedelta(seconds=1)
+    SyncRecord.objects.filter(pk=records[0].pk).update(next_attempt_at=now + dt.timedelta(hours=1))
+    SyncRecord.objects.filter(pk=records[1].pk).update(state=SyncState.RETRYING)
+    SyncRecord.objects.filter(pk=records[2].pk).update(
+        state=SyncState.IN_FLIGHT, lease_owner="live", lease_expires_at=now + dt.timedelta(minutes=1)
+    )
+    SyncRecord.objects.filter(pk=records[3].pk).update(
+        state=SyncState.IN_FLIGHT, lease_owner="dead", lease_expires_at=lapsed
+    )
+    taken = leases.claim(connection.pk, "worker", 3, now=now)
+    assert [r.pk for r in taken] == [records[1].pk, records[3].pk, records[4].pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claimers_split_the_records(connection, organisation, customer, gst):
     needs_real_concurrency()
