@@ -4,9 +4,11 @@ through cashflow's own services (so every row and event is what the product make
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db import transaction
 
@@ -14,6 +16,7 @@ from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Customer, Organisation, TaxRate
 
 Tick = Callable[[int], None]
+T = TypeVar("T")
 CHUNK = 200  # objects per transaction: far fewer commits, still a bounded transaction
 HISTORY_DAYS = 730
 
@@ -36,13 +39,27 @@ class Spec:
         return len(range(0, self.customers, self.matched_every))
 
 
+@dataclass(frozen=True, slots=True)
+class BenchCustomer:
+    """What the bench reads of a customer it made. Not the model instance: 60,000 of those (100,000
+    invoices) held ~90 MB through the backfill, counted in its peak RSS though the product never sees them."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+
+    @classmethod
+    def of(cls, customer: Customer) -> BenchCustomer:
+        return cls(customer.id, customer.name, customer.email)
+
+
 @dataclass(frozen=True)
 class Books:
     organisation: Organisation
     gst: TaxRate
-    customers: list[Customer]
+    customers: list[BenchCustomer]
 
-    def already_in_ledger(self, spec: Spec) -> list[Customer]:
+    def already_in_ledger(self, spec: Spec) -> list[BenchCustomer]:
         """The customers whose contact the tenant has before the backfill (a third by default)."""
         return self.customers[:: spec.matched_every]
 
@@ -58,8 +75,8 @@ def invoice_amount(n: int) -> Decimal:
     return Decimal(500 + (n * 37) % 9000) + Decimal(n % 100) / 100
 
 
-def _chunked(count: int, tick: Tick, make: Callable[[int], object]) -> list[object]:
-    made: list[object] = []
+def _chunked(count: int, tick: Tick, make: Callable[[int], T]) -> list[T]:
+    made: list[T] = []
     for start in range(0, count, CHUNK):
         with transaction.atomic():
             made += [make(n) for n in range(start, min(start + CHUNK, count))]
@@ -73,17 +90,19 @@ def build_books(name: str, spec: Spec, tick: Tick = lambda _: None) -> Books:
     organisation = services.create_organisation(name, "AU")
     gst = services.create_tax_rate(organisation, "GST 10%", Decimal("10"))
     customers = _chunked(
-        spec.customers, tick, lambda n: services.create_customer(organisation, customer_input(n))
+        spec.customers,
+        tick,
+        lambda n: BenchCustomer.of(services.create_customer(organisation, customer_input(n))),
     )
     start = dt.date.today() - dt.timedelta(days=HISTORY_DAYS)
 
-    def invoice(n: int) -> object:
+    def invoice(n: int) -> None:
         issued = start + dt.timedelta(days=n * HISTORY_DAYS // spec.invoices)
         line = services.LineInput("service", f"Panel clean {n}", Decimal(1), invoice_amount(n), gst.id)
         draft = services.create_invoice(
             organisation,
             services.InvoiceInput(
-                customer_id=customers[n % spec.customers].id,  # type: ignore[attr-defined]
+                customer_id=customers[n % spec.customers].id,
                 kind="custom",
                 due_date=issued + dt.timedelta(days=14),
                 tax_inclusive=True,
@@ -99,7 +118,6 @@ def build_books(name: str, spec: Spec, tick: Tick = lambda _: None) -> Books:
                 else (issued_invoice.total * 4 / 10).quantize(Decimal("0.01"))
             )
             services.record_payment(issued_invoice, amount, "bank_transfer", received_on=issued)
-        return issued_invoice
 
-    _chunked(spec.invoices, tick, invoice)
-    return Books(organisation, gst, customers)  # type: ignore[arg-type]
+    _chunked(spec.invoices, tick, invoice)  # the invoices are not kept: the bench reads them back
+    return Books(organisation, gst, customers)

@@ -176,6 +176,21 @@ def test_refresh_rotates_once_and_saves_the_new_refresh_token(connected, harness
     assert stored.refresh_token == refreshed.refresh_token
 
 
+def test_the_refresh_margin_is_a_ledger_minute_at_the_sandbox_time_scale(connected, settings):
+    """Against a sandbox at scale 100 a token lives 18 real seconds: the minute of margin is 0.6 s of it, not
+    all of it (an unscaled minute refreshed before every call of a fast bench run)."""
+    connection, _ = connected
+    settings.LEDGERLINK_SYNC_TIME_SCALE = 100.0
+    Connection.objects.filter(pk=connection.pk).update(
+        access_expires_at=timezone.now() + dt.timedelta(seconds=10)
+    )
+    assert ensure_fresh_token(connection.pk).access_token == connection.access_token  # 10 s: still fresh
+    Connection.objects.filter(pk=connection.pk).update(
+        access_expires_at=timezone.now() + dt.timedelta(seconds=0.3)
+    )
+    assert ensure_fresh_token(connection.pk).access_token != connection.access_token  # inside 0.6 s
+
+
 def test_a_rejected_token_is_refreshed_only_if_nobody_did_since(connected):
     connection, _ = connected
     first = ensure_fresh_token(connection.pk, rejected_access_token=connection.access_token)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ledgerlink.cashflow import events
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.sync import leases, outbox
-from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
+from ledgerlink.sync.models import DUE_STATES, Attempt, SyncRecord, SyncState
 from ledgerlink.sync.sweeper import purge_old_attempts, sweep
 
 from .conftest import in_threads, issue, needs_real_concurrency, run
@@ -37,8 +37,8 @@ def test_a_claim_that_finds_nothing_writes_nothing(connection, organisation, cus
         assert leases.claim(connection.pk, "worker-b", 100) == []
     sql = [s["sql"] for s in statements.captured_queries]
     assert all(s.lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE")) for s in sql), sql
-    if not db.features.has_select_for_update_skip_locked:
-        assert len(sql) == 1 and sql[0].startswith("SELECT"), sql
+    if not db.features.has_select_for_update_skip_locked:  # reads alone, outside any transaction
+        assert len(sql) == len(DUE_STATES) and all(s.startswith("SELECT") for s in sql), sql
 
 
 def test_a_lapsed_lease_passes_to_another_worker(connection, organisation, customer, gst, settings):
@@ -49,6 +49,27 @@ def test_a_lapsed_lease_passes_to_another_worker(connection, organisation, custo
     taken = leases.claim(connection.pk, "live-worker", 100, now=later)
     assert {r.pk for r in taken} == {r.pk for r in held}
     assert leases.renew([r.pk for r in held], "dead-worker", now=later) is False  # the old owner may not send
+
+
+def test_a_claim_takes_the_oldest_due_across_states(connection, organisation, customer, gst, settings):
+    """Oldest by (sequence, id) whichever due state a record is in (each state is read apart, along its own
+    index), skipping what is parked for later or held by a live lease."""
+    for _ in range(4):
+        issue(organisation, customer, gst)
+    records = list(SyncRecord.objects.filter(connection=connection).order_by("sequence", "id"))
+    assert len(records) == 5  # the customer, then its four invoices
+    now = timezone.now()
+    lapsed = now - dt.timedelta(seconds=1)
+    SyncRecord.objects.filter(pk=records[0].pk).update(next_attempt_at=now + dt.timedelta(hours=1))
+    SyncRecord.objects.filter(pk=records[1].pk).update(state=SyncState.RETRYING)
+    SyncRecord.objects.filter(pk=records[2].pk).update(
+        state=SyncState.IN_FLIGHT, lease_owner="live", lease_expires_at=now + dt.timedelta(minutes=1)
+    )
+    SyncRecord.objects.filter(pk=records[3].pk).update(
+        state=SyncState.IN_FLIGHT, lease_owner="dead", lease_expires_at=lapsed
+    )
+    taken = leases.claim(connection.pk, "worker", 3, now=now)
+    assert [r.pk for r in taken] == [records[1].pk, records[3].pk, records[4].pk]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,6 +13,7 @@ from django.core.management import call_command
 
 from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Customer, Invoice
+from ledgerlink.ledgers.xero.contacts import BOOKS as CONTACT_BOOKS
 from ledgerlink.sync import worker
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import HistoricalPush, SyncRecord, SyncState
@@ -133,11 +134,13 @@ def test_batches_fill_across_claims(small_world, monkeypatch):
 def test_a_backfill_reads_the_contacts_once_across_its_claims(world, monkeypatch):
     """Claims of 50 records spread the 60 customers over several claims of about twenty, most more than
     one where= filter's worth: the first claim reads every contact (one page), the later large ones match
-    from that copy, kept current with the contacts the push itself created. No contact is created twice."""
+    from that copy, kept current with the contacts the push itself created. No contact is created twice.
+    Once nothing is left to sync the copy is dropped: a finished backfill's stays in no worker."""
     monkeypatch.setattr(worker, "CLAIM_BATCH", 50)
     start_push(world.organisation.pk, Selection())
     world.drain()
     assert set(SyncRecord.objects.values_list("state", flat=True)) == {SyncState.SYNCED}
+    assert world.tenant_id not in CONTACT_BOOKS.tenants()
     # One read of every contact for the claims of many customers; the last claim, a few, asks Xero with one
     # exact filter, as a live sync does (a copy is never trusted for a handful: exactness first).
     reads = world.control.requests(world.tenant_id, method="GET", path="*/contacts")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,13 +19,20 @@ from ledgerlink.ledgers.errors import Reconnect
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.ledgers.registry import oauth_for
 
-REFRESH_MARGIN = dt.timedelta(seconds=60)
+REFRESH_MARGIN = dt.timedelta(seconds=60)  # ledger time
+
+
+def refresh_margin() -> dt.timedelta:
+    """REFRESH_MARGIN at the sandbox's time scale (LEDGERLINK_SYNC_TIME_SCALE, as the rate limiter reads it):
+    a token lives 30 ledger minutes, so at a scale of 30 or more an unscaled minute would refresh before
+    every call and the bench would measure sign-ins instead of syncing."""
+    return REFRESH_MARGIN / float(getattr(settings, "LEDGERLINK_SYNC_TIME_SCALE", 1.0))
 
 
 def _needs_refresh(connection: Connection, rejected_access_token: str | None, now: dt.datetime) -> bool:
     if rejected_access_token and connection.access_token == rejected_access_token:
         return True
-    return connection.access_expires_at is None or connection.access_expires_at - now <= REFRESH_MARGIN
+    return connection.access_expires_at is None or connection.access_expires_at - now <= refresh_margin()
 
 
 def _store(connection: Connection, tokens: TokenSet, now: dt.datetime) -> None:

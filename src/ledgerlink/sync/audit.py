@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,10 +98,24 @@ class AttemptLog:
         finally:
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
             attempt.calls_used = calls_so_far() - calls_before or 1  # in-process ledgers send no signal
-            # One commit for the attempt and its links (each is a write transaction of its own otherwise).
-            with transaction.atomic():
+            with transaction.atomic():  # one commit for the attempt and its links, not one per link
                 attempt.save()
-                # The attempt is new, so its links are only inserted: `records.set` would first read the
-                # (empty) set back and build the rows through the related manager, a few ms per call.
-                link = Attempt.records.through
-                link.objects.bulk_create([link(attempt_id=attempt.pk, syncrecord_id=r.pk) for r in records])
+                _link(attempt, records)
+
+
+def _link(attempt: Attempt, records: Sequence[SyncRecord]) -> None:
+    """The attempt's links to its records, inserted by one prepared statement run per link. The attempt is
+    new, so there is nothing to read back (`records.set` would, and build the rows through the related
+    manager); `bulk_create` built a model instance per link, a twentieth of the engine's CPU per invoice."""
+    meta, quote = Attempt.records.through._meta, db.ops.quote_name
+    columns = ", ".join(quote(_column(meta.get_field(name))) for name in ("attempt", "syncrecord"))
+    # Only the link table's own table and column names, quoted, are formatted in; values are parameters.
+    statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s)"  # noqa: S608
+    with db.cursor() as cursor:
+        cursor.executemany(statement, [(attempt.pk, record.pk) for record in records])
+
+
+def _column(field: object) -> str:
+    column = getattr(field, "column", None)
+    assert isinstance(column, str)  # both sides of the link are foreign keys, each a column of its own
+    return column

@@ -149,14 +149,20 @@ SUBJECT_TYPES: dict[ObjectKind, str] = {
 def load_documents(
     kind: ObjectKind, organisation_id: object, subject_ids: list[str]
 ) -> dict[str, c.Document]:
-    """The documents for `subject_ids` of one kind, scoped to the organisation, by subject id."""
+    """The documents for `subject_ids` of one kind, scoped to the organisation, by subject id.
+
+    Read by primary key alone and scoped here: with the organisation in the query SQLite walked the
+    organisation's index, every invoice it has, for each claim's thousand (O(N) per claim: the item that
+    grew most from 10,000 to 100,000 invoices). Unordered: the result is keyed by id."""
     model, build, related, prefetched = _LOADERS[kind]
     rows = (
-        model.objects.filter(organisation_id=organisation_id, id__in=subject_ids)
+        model.objects.filter(id__in=subject_ids)
         .select_related(*related)
         .prefetch_related(*prefetched)
+        .order_by()
     )
-    return {str(row.id): build(row) for row in rows}
+    scope = str(organisation_id)
+    return {str(row.id): build(row) for row in rows if str(row.organisation_id) == scope}
 
 
 def cashflow_total_minor(document: c.Document) -> int | None:

@@ -42,7 +42,12 @@ class SyncRecord(models.Model):
     subject_id = models.CharField(max_length=64)
     event_id = models.CharField(max_length=64, blank=True, default="")  # the DomainEvent that caused it
     history_push = models.ForeignKey(
-        "sync.HistoricalPush", null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+        "sync.HistoricalPush",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="records",
+        db_index=False,  # `sync_record_push_progress` leads with it
     )
     # Ordering inside one connection: the id of the CashFlow event that made the object (CashFlow's own
     # order), then kind. Everything touching one invoice (it, its payments, their reversals, its
@@ -90,9 +95,13 @@ class SyncRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["connection", "state", "next_attempt_at"], name="sync_record_due"),
+            # A claim walks each due state in CashFlow's order and stops at its batch (leases.claim).
+            models.Index(fields=["connection", "state", "sequence", "id"], name="sync_record_claim"),
             models.Index(fields=["organisation", "state"], name="sync_record_org_state"),
             models.Index(fields=["subject_type", "subject_id"], name="sync_record_subject"),
             models.Index(fields=["connection", "chain", "sequence"], name="sync_record_chain"),
+            # A push's progress is counted from the index alone (`history.refresh_progress`, every run).
+            models.Index(fields=["history_push", "kind", "state"], name="sync_record_push_progress"),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ledgerlink.cashflow.models import TaxRate
+from ledgerlink.ledgers import books
 from ledgerlink.ledgers import contract as c
 from ledgerlink.ledgers.contract import (
     SEND_ORDER,
@@ -44,7 +45,7 @@ from ledgerlink.sync import audit, doorbell, leases, ordering, ratelimit, transi
 from ledgerlink.sync.audit import AttemptLog
 from ledgerlink.sync.documents import SUBJECT_TYPES, cashflow_total_minor, load_documents
 from ledgerlink.sync.doubts import DoubtfulRecords
-from ledgerlink.sync.models import HistoricalPush, RemoteLink, SyncRecord, SyncState
+from ledgerlink.sync.models import DUE_STATES, HistoricalPush, RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.outcomes import Outcomes, RunStopped
 from ledgerlink.sync.policy import request_key
 from ledgerlink.sync.preflight import preflight_problems
@@ -196,6 +197,15 @@ class _Run(DoubtfulRecords, Outcomes):
             if resume is not None:
                 doorbell.ring(self.connection.pk, delay_s=resume)
         self.refresh_pushes()
+        if resume is None:
+            self.release_copies()
+
+    def release_copies(self) -> None:
+        """A run that found nothing left to claim: once nothing of the connection is open (no other worker
+        holds a record, none waits), drop this process's copy of the tenant's customers (ledgers/books.py),
+        which a finished backfill has no more use for."""
+        if not SyncRecord.objects.filter(connection=self.connection, state__in=DUE_STATES).exists():
+            books.release(self.session.tenant_id)
 
     def carried_ids(self) -> list[int]:
         """Records held over from the last claim in a part-filled batch."""

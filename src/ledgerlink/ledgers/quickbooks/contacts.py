@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ledgerlink.ledgers.books import Books, Row
+from ledgerlink.ledgers.books import Books, Index, Row
 from ledgerlink.ledgers.building import chunks
 from ledgerlink.ledgers.contract import (
     Customer,
@@ -36,7 +36,6 @@ NAME_HOLDERS = ("Customer", "Vendor", "Employee")
 EVERY_STATUS = "Active IN (true, false)"
 # Values per IN (...): keeps a query's URL well inside common 8 KB limits.
 IN_LIST = 50
-BOOKS = Books()  # this process's copy of each company's customers and names (ledgers/books.py)
 
 
 def _key(text: Any) -> str:
@@ -93,15 +92,36 @@ def _emails(rows: Iterable[Row]) -> dict[str, list[Row]]:
     return found
 
 
+class CustomerIndex(Index):
+    """A company's customers by email (each kept as the id, name and status a match reads) and every name a
+    customer, vendor or employee holds: the process's copy (`BOOKS`)."""
+
+    def __init__(self) -> None:
+        self.by_email: dict[str, list[Row]] = {}
+        self.names: set[str] = set()
+
+    def add(self, row: Row) -> None:
+        self.names.add(_key(row.get("DisplayName")))
+        email = (row.get("PrimaryEmailAddr") or {}).get("Address")
+        if email:
+            kept = {key: row[key] for key in ("Id", "DisplayName", "Active") if key in row}
+            self.by_email.setdefault(_key(email), []).append(kept)
+
+    def taken(self, wanted: Iterable[str]) -> set[str]:
+        return {name for name in map(_key, wanted) if name in self.names}
+
+
+BOOKS: Books[CustomerIndex] = Books(CustomerIndex)  # this process's copy of each company's customers
+
+
 def _lookups(
     client: QuickBooksClient, customers: Sequence[Customer]
-) -> tuple[dict[str, list[Row]], Callable[[list[str]], set[str]]]:
+) -> tuple[Mapping[str, list[Row]], Callable[[list[str]], set[str]]]:
     """Customers by email, and the taken-name check: from the copy for a claim of many, else asked exactly."""
     if len(customers) <= IN_LIST:
         return by_email(client, [c.email for c in customers]), lambda names: taken_names(client, names)
-    rows = BOOKS.read_once(client.realm_id, lambda: _read_book(client))
-    names = {_key(row.get("DisplayName")) for row in rows}
-    return _emails(rows), lambda wanted: {n for n in map(_key, wanted) if n in names}
+    index = BOOKS.read_once(client.realm_id, lambda: _read_book(client))
+    return index.by_email, index.taken
 
 
 def is_active(row: Mapping[str, Any]) -> bool:

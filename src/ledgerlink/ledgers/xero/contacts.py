@@ -29,10 +29,10 @@ of a few (live sync) always asks Xero with one exact filter."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from ledgerlink.ledgers.books import Books
+from ledgerlink.ledgers.books import Books, Index
 from ledgerlink.ledgers.contract import (
     Customer,
     CustomerResolution,
@@ -49,7 +49,6 @@ WHERE_BUDGET = 2000
 EVERY_STATUS = {"includeArchived": "true"}
 
 Contact = Mapping[str, Any]
-BOOKS = Books()  # this process's copy of each tenant's contacts (ledgers/books.py)
 
 
 def contact_row(customer: Customer, remote: RemoteRef) -> Contact:
@@ -107,8 +106,9 @@ def _page(client: XeroClient, number: int) -> tuple[list[Contact], int | None]:
     return list(body.get("Contacts") or []), (int(count) if count is not None else None)
 
 
-def read_contacts(client: XeroClient, customers: Sequence[Customer]) -> list[Contact]:
-    """Every contact (any status) the customers could meet, read the cheaper way (see the module doc)."""
+def contact_index(client: XeroClient, customers: Sequence[Customer]) -> ContactIndex:
+    """Every contact (any status) the customers could meet, read the cheaper way (see the module doc) and
+    indexed; a paged read is kept as the tenant's copy."""
     filters = _filters(customers)
     if len(filters) > 1:
         kept = BOOKS.get(client.tenant_id)
@@ -116,40 +116,34 @@ def read_contacts(client: XeroClient, customers: Sequence[Customer]) -> list[Con
             return kept
         contacts, page_count = _page(client, 1)
         if not contacts:
-            BOOKS.keep(client.tenant_id, [])
-            return []  # an empty first page: the tenant has no contacts at all
+            return BOOKS.keep(client.tenant_id, [])  # an empty first page: the tenant has no contacts at all
         if page_count is not None and page_count - 1 <= len(filters):
             for number in range(2, page_count + 1):
                 contacts += _page(client, number)[0]
-            BOOKS.keep(client.tenant_id, contacts)
-            return contacts
+            return BOOKS.keep(client.tenant_id, contacts)
     found: list[Contact] = []
     for where in filters:
         found += client.get_all("/Contacts", "Contacts", {**EVERY_STATUS, "where": where})
-    return found
+    return ContactIndex.of(found)
 
 
-@dataclass(frozen=True)
-class ContactIndex:
-    """The contacts read, keyed the ways a customer is matched."""
+class ContactIndex(Index):
+    """The contacts read, keyed the ways a customer is matched, each kept as the id and number a match
+    reports (a whole contact also carries addresses and phones, which no match reads)."""
 
-    by_email: Mapping[str, tuple[Contact, ...]]  # active contacts only, in Xero's order
-    by_number: Mapping[str, Contact]  # every status
-    active_names: frozenset[str]
+    def __init__(self) -> None:
+        self.by_email: dict[str, list[Contact]] = {}  # active contacts only, in Xero's order
+        self.by_number: dict[str, Contact] = {}  # every status
+        self.active_names: set[str] = set()
 
-    @classmethod
-    def of(cls, contacts: Iterable[Contact]) -> ContactIndex:
-        by_email: dict[str, list[Contact]] = {}
-        by_number: dict[str, Contact] = {}
-        names: set[str] = set()
-        for contact in contacts:
-            if contact.get("ContactNumber"):
-                by_number.setdefault(_key(contact["ContactNumber"]), contact)
-            if _active(contact):
-                names.add(_key(contact.get("Name")))
-                if contact.get("EmailAddress"):
-                    by_email.setdefault(_key(contact["EmailAddress"]), []).append(contact)
-        return cls({k: tuple(v) for k, v in by_email.items()}, by_number, frozenset(names))
+    def add(self, contact: Contact) -> None:
+        kept = {"ContactID": contact.get("ContactID"), "ContactNumber": contact.get("ContactNumber")}
+        if contact.get("ContactNumber"):
+            self.by_number.setdefault(_key(contact["ContactNumber"]), kept)
+        if _active(contact):
+            self.active_names.add(_key(contact.get("Name")))
+            if contact.get("EmailAddress"):
+                self.by_email.setdefault(_key(contact["EmailAddress"]), []).append(kept)
 
     def match(self, customer: Customer) -> Contact | None:
         """The contact this customer already is: by email among active ones, else by our ContactNumber."""
@@ -161,13 +155,17 @@ class ContactIndex:
         return self.by_number.get(number)
 
 
+BOOKS: Books[ContactIndex] = Books(ContactIndex)  # this process's copy of each tenant's contacts
+
+
 def resolve(client: XeroClient, items: Sequence[SyncItem]) -> CustomerResolution:
     """Customers matched to existing contacts, and the rest to create (names made unique among active)."""
     customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
     if not customers:
         return CustomerResolution(matched=(), to_create=())
-    index = ContactIndex.of(read_contacts(client, [customer for _, customer in customers]))
-    taken_names = set(index.active_names)
+    index = contact_index(client, [customer for _, customer in customers])
+    # The names this claim takes, beside the index's (shared with the process's other claims: left as it is).
+    taken_names: set[str] = set()
     matched, to_create = [], []
     for item, customer in customers:
         contact = index.match(customer)
@@ -182,7 +180,7 @@ def resolve(client: XeroClient, items: Sequence[SyncItem]) -> CustomerResolution
         # it finds by name, so a customer would land on a same-name contact with another email; and nothing
         # Xero publishes (API docs, OpenAPI spec; xero.md 11 lists it open) says the contact it creates keeps
         # the nested EmailAddress or ContactNumber, which every later match by email or number relies on.
-        if _key(customer.name) in taken_names:
+        if _key(customer.name) in index.active_names or _key(customer.name) in taken_names:
             customer = replace(customer, name=payloads.disambiguated_name(customer))
             item = replace(item, document=customer)
         taken_names.add(_key(customer.name))
