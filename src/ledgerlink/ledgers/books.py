@@ -49,9 +49,12 @@ class Copies(Generic[T]):
             return kept[0]
 
     def keep(self, tenant_id: str, value: T) -> None:
-        """`value` as just read from the ledger."""
+        """`value` as just read from the ledger. Stale copies of other tenants go at the same time, so a
+        long-lived consumer holds only the tenants it served in the last `BOOK_FRESH_S`."""
+        now = time.monotonic()
         with self._lock:
-            self._kept[tenant_id] = (value, time.monotonic())
+            self._kept = {t: kept for t, kept in self._kept.items() if now - kept[1] <= BOOK_FRESH_S}
+            self._kept[tenant_id] = (value, now)
 
     def forget(self, tenant_id: str) -> None:
         """Drop the tenant's copy: the next use reads again."""
