@@ -23,6 +23,9 @@ class XeroRules:
     # Connecting: the token exchange, GET /connections (which tenant), GET /Accounts and GET /TaxRates
     # (the codes every invoice line needs). Tracking categories are optional, so not in the floor.
     setup_calls: int = 4
+    # Whether a list's first page says how many pages there are (Xero's `pagination.pageCount`): if not, a
+    # list of exactly N full pages ends only when page N + 1 comes back short.
+    page_count_known: bool = True
 
 
 XERO = XeroRules()
@@ -60,12 +63,17 @@ class Floor:
 
 def calls_floor(shape: BackfillShape, rules: XeroRules = XERO) -> Floor:
     """Setup, one paged read of the tenant's active contacts (a page of `page_size` answers every email and
-    name at once; one call even when the tenant is empty, to learn that it is), then full batches of contacts
-    to create, invoices and payments."""
+    name at once; one call even when the tenant is empty, to learn that it is; one more after an exact
+    number of full pages where no page says how many there are), then full batches of contacts to create,
+    invoices and payments."""
     to_create = max(shape.customers - shape.existing_contacts, 0)
+    if rules.page_count_known:
+        contact_reads = max(1, math.ceil(shape.existing_contacts / rules.page_size))
+    else:
+        contact_reads = shape.existing_contacts // rules.page_size + 1
     return Floor(
         setup=rules.setup_calls,
-        contact_reads=max(1, math.ceil(shape.existing_contacts / rules.page_size)),
+        contact_reads=contact_reads,
         contact_writes=math.ceil(to_create / rules.batch),
         invoice_writes=math.ceil(shape.invoices / rules.batch),
         payment_writes=math.ceil(shape.payments / rules.batch),

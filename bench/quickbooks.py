@@ -60,9 +60,19 @@ class QuickBooksRules(XeroRules):
     batch_per_minute: int = 40  # batch requests per app and company (the 120 per company binds no single app)
     # Connecting: the token exchange (not metered against the company), then what every line and payment
     # needs: the accounts (a bank to deposit in), the tax codes (GST) and the items (a line needs an ItemRef).
+    # Three more the ledger requires of any client that does not know the company beforehand
+    # (quickbooks.md 2.2, 2.4, 2.5): the tax rates (a TaxCode names its rates only by TaxRateRef; the rate a
+    # line is charged, which must be CashFlow's for the totals to agree, is on the TaxRate); the preferences
+    # (CustomTxnNumbers decides whether a DocNumber sent is kept at all, and the tax model whether lines
+    # carry GST codes or TAX/NON); and one item create per line type the books use (the bench's books use
+    # one, "service"): a line posts to its item's income account, and the bench company holds no item on the
+    # account the mapping names (its seeded "Services" posts to another).
     # Display names are unique across customers, vendors and employees too; the floor leaves that to luck,
     # as the baseline does.
-    setup_calls: int = 4
+    setup_calls: int = 7
+    # A query answer says nothing of how many rows there are (quickbooks.md 2.9: totalCount only for
+    # count(*)): 2,000 customers take a third, empty page to end.
+    page_count_known: bool = False
 
 
 QBO = QuickBooksRules()

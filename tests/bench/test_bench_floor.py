@@ -26,6 +26,13 @@ def test_partial_batches_and_pages_round_up_and_an_empty_tenant_is_still_read_on
     assert calls_floor(BackfillShape(10, 0, 3000, 2001)).contact_reads == 3
 
 
+def test_without_a_page_count_an_exact_number_of_full_pages_takes_one_more_read_to_end():
+    rules = XeroRules(page_count_known=False)
+    reads = [calls_floor(BackfillShape(10, 0, 3000, n), rules).contact_reads for n in (0, 999, 1000, 2000)]
+    assert reads == [1, 1, 2, 3]
+    assert calls_floor(BackfillShape(10, 0, 3000, 2000)).contact_reads == 2  # Xero's pageCount says so
+
+
 def test_forced_time_waits_for_each_further_minute_window_and_each_further_day():
     assert forced_seconds(0) == forced_seconds(60) == 0.0
     assert forced_seconds(61) == forced_seconds(120) == 60.0

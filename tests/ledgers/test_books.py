@@ -1,10 +1,14 @@
-"""A process's copy of a tenant's customers (ledgers/books.py): indexed once, added to as the engine creates
-customers, shared by the claims rather than rebuilt or copied for each, and dropped on a refusal or when the
-engine releases the tenant."""
+"""A process's copies of a tenant's ledger (ledgers/books.py): read once while fresh, read again after, never
+held for tenants long gone; the customer copy indexed once, added to as the engine creates customers, shared
+by the claims rather than rebuilt or copied for each, dropped on a refusal or when the engine releases the
+tenant, and answering a backfill's claims of a few only."""
 
 from __future__ import annotations
 
-from ledgerlink.ledgers.books import Books, Index, Row, release
+import pytest
+
+from ledgerlink.ledgers import books
+from ledgerlink.ledgers.books import BOOK_FRESH_S, Books, Copies, Index, Row, release
 from ledgerlink.ledgers.contract import Customer, ItemOutcome, ObjectKind, RemoteRef, SyncItem
 from ledgerlink.ledgers.errors import NeedsAttention
 
@@ -61,3 +65,59 @@ def test_a_refused_create_drops_the_copy_and_release_drops_every_providers():
     assert (xero.tenants(), quickbooks.tenants()) == ([], [])
     _created(xero, "t2", 4)  # a create after the release keeps nothing
     assert xero.get("t2") is None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(books, "time", fake)
+    return fake
+
+
+def test_a_copy_is_read_once_while_fresh_and_again_after(clock):
+    copies: Copies[int] = Copies()
+    reads: list[str] = []
+
+    def read() -> int:
+        reads.append("read")
+        return len(reads)
+
+    assert copies.read_once("t", read) == copies.read_once("t", read) == 1
+    clock.now += BOOK_FRESH_S
+    assert copies.read_once("t", read) == 1  # still fresh at the limit
+    clock.now += 1
+    assert copies.read_once("t", read) == 2
+    copies.forget("t")
+    assert copies.get("t") is None and copies.read_once("t", read) == 3
+
+
+def test_keeping_a_copy_lets_stale_copies_of_other_tenants_go(clock):
+    copies: Copies[str] = Copies()
+    copies.keep("gone", "old")
+    clock.now += BOOK_FRESH_S + 1
+    copies.keep("here", "new")
+    assert list(copies._kept) == ["here"]
+
+
+def _customer(record_id: str, historical: bool) -> SyncItem:
+    return SyncItem(record_id, ObjectKind.CUSTOMER, d.customer(1), historical=historical)
+
+
+def test_the_customer_copy_answers_a_claim_of_a_few_only_when_every_record_is_a_backfills(clock):
+    customers: Books[Names] = Books(Names)
+    backfill = [_customer("a", True), _customer("b", True)]
+    assert customers.held_for("t", backfill) is None  # none held: the claim asks the ledger
+    kept = customers.keep("t", [{"Name": "Existing"}])
+    assert customers.held_for("t", backfill) is kept
+    assert customers.held_for("t", [*backfill, _customer("live", False)]) is None
+    assert customers.held_for("t", []) is None
+    clock.now += BOOK_FRESH_S + 1
+    assert customers.held_for("t", backfill) is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -153,25 +153,41 @@ class LedgerWorld:
         return {state for _, state, _ in states} == {SyncState.SYNCED}
 
 
+BeforeConnect = Callable[[Organisation, TaxRate], None]
+
+
 def start_world(
-    request: pytest.FixtureRequest, settings: Any, company: Company, mapped: bool = True
+    request: pytest.FixtureRequest,
+    settings: Any,
+    company: Company,
+    mapped: bool = True,
+    before_connect: BeforeConnect | None = None,
 ) -> Iterator[LedgerWorld]:
     """The world for one test, inside frozen (ticking) time; faults are cleared after it."""
     harness = HARNESSES[company.harness](request)
     harness.configure(settings)
     with time_machine.travel(TODAY, tick=True) as clock:
-        yield build_world(harness, company, clock, mapped)
+        yield build_world(harness, company, clock, mapped, before_connect)
     harness.clear_faults()
 
 
-def build_world(harness: Harness, company: Company, clock: Any = None, mapped: bool = True) -> LedgerWorld:
+def build_world(
+    harness: Harness,
+    company: Company,
+    clock: Any = None,
+    mapped: bool = True,
+    before_connect: BeforeConnect | None = None,
+) -> LedgerWorld:
     """An installer in the company's country with its tax rate and one customer, connected by an
-    administrator and (unless told not to) mapped from the suggestion."""
+    administrator and (unless told not to) mapped from the suggestion. `before_connect` writes the books
+    a historical push will carry (issued before the connection)."""
     organisation = services.create_organisation("Sunny Roofs", company.country)
     gst = services.create_tax_rate(organisation, company.tax_name, Decimal(company.tax_percent))
     customer = services.create_customer(
         organisation, services.CustomerInput(name="Ada Lovelace", email="ada@example.com", city="Sydney")
     )
+    if before_connect is not None:
+        before_connect(organisation, gst)
     user = get_user_model().objects.create_user(f"admin-{uuid.uuid4().hex[:12]}", password="x" * 12)
     Membership.objects.create(user=user, organisation=organisation, role=Role.ADMIN)
     enable_connector(organisation, user)

@@ -239,6 +239,9 @@ class SyncItem:
     # Remote ids already known: "contact" for the invoice's customer, "invoice" for payments and
     # cancellations, "payment" for reversals.
     remote_ids: Mapping[str, str] = field(default_factory=dict)
+    # Part of a historical push (a backfill), not live sync: a ledger may answer its customer match from the
+    # copy the backfill's earlier claims read (ledgers/books.py).
+    historical: bool = False
 
 
 @dataclass(frozen=True)

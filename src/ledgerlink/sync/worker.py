@@ -311,7 +311,13 @@ class _Run(DoubtfulRecords, Outcomes):
             if remote_id is None:
                 return None, dependency
             remote_ids[key] = remote_id
-        item = SyncItem(record_id=str(record.pk), kind=kind, document=document, remote_ids=remote_ids)
+        item = SyncItem(
+            record_id=str(record.pk),
+            kind=kind,
+            document=document,
+            remote_ids=remote_ids,
+            historical=record.history_push_id is not None,
+        )
         return item, None
 
     def _wait_in_order(self, waits: list[tuple[SyncRecord, SyncRecord]]) -> None:

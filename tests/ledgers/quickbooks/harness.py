@@ -35,10 +35,10 @@ class QuickBooksHarness(SandboxProcess):
     bank_code: str = "1"
     clearing_code: str = "3"  # Undeposited Funds: card takings wait there for the bank deposit
     tax_code: str = "4"
-    # Instant setup: accounts, tax codes, tax rates, preferences, payment methods (and, in the callback,
-    # CompanyInfo for the company's name).
-    setup_reads: ClassVar[int] = 5
-    connect_reads: ClassVar[int] = 6  # and CompanyInfo, for the company's name
+    # Instant setup: accounts, tax codes, tax rates, preferences (and, in the callback, CompanyInfo for the
+    # company's name). Payment methods wait for the first payment that names one.
+    setup_reads: ClassVar[int] = 4
+    connect_reads: ClassVar[int] = 5  # and CompanyInfo, for the company's name
     customer_match_reads: ClassVar[int] = 4  # emails, then names among customers, vendors and employees
     one_tenant_per_grant: ClassVar[bool] = True  # Intuit's consent picks one company
     rotates_every_refresh: ClassVar[bool] = False  # Intuit rotates about once a day

@@ -94,7 +94,8 @@ def test_a_payment_on_an_invoice_made_elsewhere_names_the_customer_quickbooks_ho
     made = SyncItem("by-hand", ObjectKind.INVOICE, d.invoice("INV-00777"), {"contact": theirs})
     (invoice,) = push(au.ledger, [made], au.mapping)
     invoice_customers.MEMORY.forget(au.realm)  # as if another process had made it
-    pay = d.payment("10.00", invoice_number="INV-00777")
+    # A bank transfer has no PaymentMethod, so the one read counted is the invoice's.
+    pay = d.payment("10.00", method="bank_transfer", invoice_number="INV-00777")
     before = au.harness.calls(au.realm, method="GET")
     (paid,) = push(
         au.ledger, [SyncItem("pay-hand", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
@@ -119,7 +120,25 @@ def test_an_invoice_batch_with_one_bad_item_saves_the_rest_in_one_request(au):
     assert all(o.remote.total == Decimal("1100.00") for o in outcomes if o.error is None)
     items = {i["Name"]: i for i in au.documents("Item")}
     assert items["CashFlow system"]["IncomeAccountRef"]["value"] == au.harness.sales_code
-    assert len(items) == 3  # the seeded Services, ours, and the rounding item bound alike
+    # The seeded Services and ours: no invoice needed a tax rounding line, so no rounding item was made.
+    assert len(items) == 2
+
+
+def test_a_refused_create_drops_the_companys_copies_so_the_next_build_reads_them_again(au):
+    """Settings and items are read once per process and company (a backfill's claims share them), until
+    QuickBooks refuses something built from them: then the next build reads what QuickBooks holds now."""
+    push(au.ledger, [au.invoice_item("INV-00001")], au.mapping)
+    other_claim = QuickBooksLedger(au.ledger.client)  # a later claim builds a ledger of its own
+    before = au.harness.calls(au.realm, method="GET")
+    other_claim.build([au.invoice_item("INV-00002")], au.mapping)
+    assert au.harness.calls(au.realm, method="GET") == before  # the copies stood
+    bad = SyncItem("rec-bad", ObjectKind.INVOICE, d.invoice("INV-00099"), {"contact": "99999"})
+    (refused,) = push(other_claim, [bad], au.mapping)
+    assert isinstance(refused.error, NeedsAttention)
+    before = au.harness.calls(au.realm, method="GET")
+    other_claim.build([au.invoice_item("INV-00002")], au.mapping)
+    # Read again: the preferences, the tax codes and rates, the items.
+    assert au.harness.calls(au.realm, method="GET") == before + 4
 
 
 def test_batches_are_cut_at_thirty(au):
@@ -168,7 +187,9 @@ def test_payment_partial_and_full_refund(au):
     (paid,) = push(
         au.ledger, [SyncItem("pay", ObjectKind.PAYMENT, pay, {"invoice": invoice.remote.id})], au.mapping
     )
-    assert au.harness.calls(au.realm, method="GET") == before  # created here: its customer is known
+    # One read, the company's payment methods (a card payment names one; read once per company), and not
+    # the invoice: created here, its customer is known.
+    assert au.harness.calls(au.realm, method="GET") == before + 1
     assert paid.error is None and paid.remote.total == Decimal("500.00")
     payment = _by_id(au, "Payment")[paid.remote.id]
     assert payment["DepositToAccountRef"]["value"] == au.harness.clearing_code  # card -> mapped account
@@ -276,6 +297,9 @@ def test_a_us_invoice_uses_tax_and_non_and_its_total_equals_cashflows_to_the_cen
         if line["DetailType"] == "SalesItemLineDetail"
     ]
     assert codes == ["TAX", "TAX", "NON"]  # the last one is the one-cent rounding line
+    # Its item was made for it, on first use, bound to the invoice's first revenue account.
+    items = {i["Name"]: i for i in qbo.remote_documents(ledger.client.realm_id, "Item")}
+    assert items["CashFlow rounding"]["IncomeAccountRef"] == items["CashFlow system"]["IncomeAccountRef"]
 
 
 def test_a_us_company_without_custom_numbers_is_told_to_turn_them_on(qbo):

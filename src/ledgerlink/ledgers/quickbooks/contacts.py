@@ -10,8 +10,9 @@ same name.
 
 Read once per backfill: a claim of more customers than one IN list holds (a backfill's) reads every customer
 (any status) and every vendor's and employee's name in one paged query each, keeps them as this process's
-copy (`BOOKS`, the rules in ledgers/books.py) and answers its matches and name checks from it; a claim of a
-few (live sync) always asks QuickBooks with the exact queries above."""
+copy (`BOOKS`, the rules in ledgers/books.py) and answers its matches and name checks from it, as does a
+backfill's tail claim of a few while the copy is held; any other claim of a few (live sync) asks QuickBooks
+with the exact queries above."""
 
 from __future__ import annotations
 
@@ -115,12 +116,15 @@ BOOKS: Books[CustomerIndex] = Books(CustomerIndex)  # this process's copy of eac
 
 
 def _lookups(
-    client: QuickBooksClient, customers: Sequence[Customer]
+    client: QuickBooksClient, items: Sequence[SyncItem], customers: Sequence[Customer]
 ) -> tuple[Mapping[str, list[Row]], Callable[[list[str]], set[str]]]:
-    """Customers by email, and the taken-name check: from the copy for a claim of many, else asked exactly."""
-    if len(customers) <= IN_LIST:
+    """Customers by email, and the taken-name check: from the copy for a claim of many (or a backfill's
+    tail, while the copy is held), else asked exactly."""
+    index = BOOKS.held_for(client.realm_id, items)
+    if index is None and len(customers) <= IN_LIST:
         return by_email(client, [c.email for c in customers]), lambda names: taken_names(client, names)
-    index = BOOKS.read_once(client.realm_id, lambda: _read_book(client))
+    if index is None:
+        index = BOOKS.read_once(client.realm_id, lambda: _read_book(client))
     return index.by_email, index.taken
 
 
@@ -134,7 +138,7 @@ def resolve(client: QuickBooksClient, items: Sequence[SyncItem]) -> CustomerReso
     customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
     if not customers:
         return CustomerResolution(matched=(), to_create=())
-    emails, taken_of = _lookups(client, [customer for _, customer in customers])
+    emails, taken_of = _lookups(client, items, [customer for _, customer in customers])
     matched: list[ItemOutcome] = []
     unmatched: list[tuple[SyncItem, Customer]] = []
     for item, customer in customers:

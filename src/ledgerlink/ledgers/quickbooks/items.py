@@ -4,17 +4,23 @@ A QuickBooks sales line has no account of its own; it posts to its Item's `Incom
 2.4). So each line type gets an item bound to the account its mapping names, found by name or created on
 first use. An item of that name bound to another account (the mapping changed since) is left alone, so
 earlier invoices keep the account they posted to: a new item named with the account is made instead. Items
-are found in one query per build and remembered for the ledger's life."""
+are found in one query and remembered as this process's copy of the company's items (`ITEMS`, the rules in
+ledgers/books.py), with those it made, so a backfill's builds after the first need no call. The rounding
+line's item is found or made only when a document needs a rounding line (`LineItems`)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ledgerlink.ledgers.books import Copies
 from ledgerlink.ledgers.contract import AccountRef
 from ledgerlink.ledgers.quickbooks import contacts, errors, payloads
 from ledgerlink.ledgers.quickbooks.client import QuickBooksClient
+
+Known = dict[tuple[str, str], str]  # item id by (name, income account id)
+ITEMS: Copies[Known] = Copies()
 
 
 def _fold(name: Any) -> str:
@@ -32,23 +38,28 @@ class ItemCatalog:
 
     def __init__(self, client: QuickBooksClient) -> None:
         self.client = client
-        self._known: dict[tuple[str, str], str] = {}
+
+    @property
+    def _known(self) -> Known:
+        # The process's copy, begun empty: filled by the look-ups and creates below.
+        return ITEMS.read_once(self.client.realm_id, dict)
 
     def for_lines(self, lines: Mapping[str, AccountRef]) -> dict[str, str]:
         """Item ids by line type, found or created bound to each line type's income account."""
         wanted = {
             line_type: (payloads.item_label(line_type), account) for line_type, account in lines.items()
         }
-        if any((name, account.id) not in self._known for name, account in wanted.values()):
-            self._find(list(wanted.values()))
+        known = self._known
+        if any((name, account.id) not in known for name, account in wanted.values()):
+            self._find(known, list(wanted.values()))
         found = {}
         for line_type, (name, account) in wanted.items():
-            if (name, account.id) not in self._known:
-                self._known[(name, account.id)] = self._create(name, account)
-            found[line_type] = self._known[(name, account.id)]
+            if (name, account.id) not in known:
+                known[(name, account.id)] = self._create(name, account)
+            found[line_type] = known[(name, account.id)]
         return found
 
-    def _find(self, wanted: list[tuple[str, AccountRef]]) -> None:
+    def _find(self, known: Known, wanted: list[tuple[str, AccountRef]]) -> None:
         """One query for every name the wanted items may carry (active items only: an inactive one would be
         refused on a line, 610)."""
         candidates = sorted({c for name, account in wanted for c in (name, renamed(name, account))})
@@ -61,7 +72,7 @@ class ItemCatalog:
             for candidate in (name, renamed(name, account)):
                 item_id, bound_to = existing.get(_fold(candidate), ("", ""))
                 if item_id and bound_to == account.id:
-                    self._known.setdefault((name, account.id), item_id)
+                    known.setdefault((name, account.id), item_id)
                     break
 
     def _create(self, name: str, account: AccountRef) -> str:
@@ -80,3 +91,26 @@ class ItemCatalog:
         raise errors.request_error(
             response.status, response.body, response.headers, "item", response.correlation_id
         )
+
+
+class LineItems(Mapping[str, str]):
+    """Item ids by line type for one build: the lines' own, found or made before it; `later` ones (the tax
+    rounding line's) found or made on first use, since most documents need no rounding line (tax-inclusive
+    ones never do) and a company should not get an item nothing posts through."""
+
+    def __init__(self, catalog: ItemCatalog, found: Mapping[str, str], later: Mapping[str, AccountRef]):
+        self._catalog = catalog
+        self._found = dict(found)
+        self._later = later
+
+    def __getitem__(self, line_type: str) -> str:
+        if line_type not in self._found:
+            account = self._later[line_type]  # KeyError for a line type this build has no account for
+            self._found.update(self._catalog.for_lines({line_type: account}))
+        return self._found[line_type]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._later, **self._found})
+
+    def __len__(self) -> int:
+        return len({**self._later, **self._found})

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 
 from ledgerlink.ledgers import answers
+from ledgerlink.ledgers.books import Copies
 from ledgerlink.ledgers.building import MappingMissing, chunks, payment_account, remote_id, web_link
 from ledgerlink.ledgers.contract import (
     AccountRef,
@@ -76,6 +77,10 @@ WEB_PAGES: Mapping[ObjectKind, str] = {
 # A stale SyncToken is re-read and retried this many times within one send before it is left to the engine.
 STALE_RETRIES = 2
 US_PSEUDO_CODES = (payloads.US_TAXABLE, payloads.US_NON_TAXABLE)
+# This process's copies of each company's settings and payment methods (ledgers/books.py): a backfill's claims
+# each build a ledger, and without these each would read the same preferences and tax tables again.
+COMPANIES: Copies[payloads.Company] = Copies()
+PAYMENT_METHODS: Copies[Mapping[str, str]] = Copies()
 
 
 class QuickBooksLedger:
@@ -98,7 +103,6 @@ class QuickBooksLedger:
 
     def __init__(self, client: QuickBooksClient) -> None:
         self.client = client
-        self._company: payloads.Company | None = None
         self.items = items.ItemCatalog(client)
 
     @classmethod
@@ -121,16 +125,17 @@ class QuickBooksLedger:
     def load_chart(self) -> Chart:
         """Accounts (inactive ones too, so a mapping to one is reported), tax codes with their sales rates,
         and the preferences that decide bodies: custom transaction numbers, the sales-tax model and
-        multicurrency (kept on the ledger as `company`)."""
+        multicurrency (kept as this process's copy of the `company`, which the backfill that follows
+        builds from)."""
         accounts = self.client.query("Account", contacts.EVERY_STATUS, "account list")
         codes, rates = self._tax_tables()
-        self._company = self._read_company(codes, rates)
+        company = self._read_company(codes, rates)
+        COMPANIES.keep(self.client.realm_id, company)
         tax_codes = [_tax_code(c, rates) for c in codes]
-        if self._company.us_sales_tax:
-            tax_codes = _us_line_codes(tax_codes, self._company)
+        if company.us_sales_tax:
+            tax_codes = _us_line_codes(tax_codes, company)
         # With multicurrency off the company takes its home currency only; with it on, the currencies it
         # has added are not listed here, so pre-flight leaves the currency to QuickBooks.
-        company = self._company
         only = (company.home_currency,) if company.home_currency and not company.multicurrency else ()
         return Chart(
             accounts=tuple(_account(a) for a in accounts), tax_rates=tuple(tax_codes), currencies=only
@@ -146,9 +151,26 @@ class QuickBooksLedger:
 
     @property
     def company(self) -> payloads.Company:
-        if self._company is None:
-            self._company = self._read_company(*self._tax_tables())
-        return self._company
+        """The company's settings, read once per process and company while fresh (ledgers/books.py)."""
+        return COMPANIES.read_once(self.client.realm_id, lambda: self._read_company(*self._tax_tables()))
+
+    def payment_method(self, method: str) -> str:
+        """The company's PaymentMethod id for a CashFlow method, "" for none. Read only when a payment has
+        a method QuickBooks names (bank transfers have none), then kept like the company's settings."""
+        if method not in PAYMENT_METHOD_NAMES:
+            return ""
+        ids = PAYMENT_METHODS.read_once(self.client.realm_id, self._read_payment_methods)
+        return ids.get(method, "")
+
+    def _read_payment_methods(self) -> Mapping[str, str]:
+        methods = {
+            str(m.get("Name") or "").strip().casefold(): str(m["Id"])
+            for m in self.client.query("PaymentMethod", noun="payment method list")
+        }
+        return {
+            ours: next((methods[n] for n in names if n in methods), "")
+            for ours, names in PAYMENT_METHOD_NAMES.items()
+        }
 
     def _read_company(self, codes: list[Any], rates: Mapping[str, Decimal]) -> payloads.Company:
         prefs = (self.client.get("/preferences", noun="company preferences") or {}).get("Preferences") or {}
@@ -161,15 +183,7 @@ class QuickBooksLedger:
         us_code = next(
             (code for code, found in code_rates.items() if found and code not in US_PSEUDO_CODES), ""
         )
-        methods = {
-            str(m.get("Name") or "").strip().casefold(): str(m["Id"])
-            for m in self.client.query("PaymentMethod", noun="payment method list")
-        }
         return payloads.Company(
-            payment_methods={
-                ours: next((methods[n] for n in names if n in methods), "")
-                for ours, names in PAYMENT_METHOD_NAMES.items()
-            },
             us_sales_tax=us,
             custom_numbers=bool((prefs.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers")),
             home_currency=str((currency.get("HomeCurrency") or {}).get("value") or ""),
@@ -185,7 +199,7 @@ class QuickBooksLedger:
         """Matched by email in one query; names made unique across customers, vendors and employees."""
         return contacts.resolve(self.client, items)
 
-    def _line_items(self, documents: Sequence[Invoice], mapping: ResolvedMapping) -> dict[str, str]:
+    def _line_items(self, documents: Sequence[Invoice], mapping: ResolvedMapping) -> items.LineItems:
         accounts: dict[str, AccountRef] = {}
         for invoice in documents:
             for line in invoice.lines:
@@ -193,10 +207,9 @@ class QuickBooksLedger:
                 if account is None:
                     raise MappingMissing(f"No account mapping for {line.line_type} lines.")
                 accounts.setdefault(line.line_type, account)
-        if accounts:
-            # The tax rounding line posts with the invoice's first revenue account: it is revenue's rounding.
-            accounts.setdefault(payloads.ROUNDING, next(iter(accounts.values())))
-        return self.items.for_lines(accounts)
+        # The tax rounding line posts with the invoice's first revenue account: it is revenue's rounding.
+        rounding = {payloads.ROUNDING: next(iter(accounts.values()))} if accounts else {}
+        return items.LineItems(self.items, self.items.for_lines(accounts), rounding)
 
     # --- Build --------------------------------------------------------------------------------------------
 
@@ -253,7 +266,7 @@ class QuickBooksLedger:
             payment = item.document
             assert isinstance(payment, Payment)
             account = payment_account(payment, mapping)
-            method = self.company.payment_methods.get(payment.method, "")
+            method = self.payment_method(payment.method)
             bodies.append(payloads.payment_body(payment, customers[invoice_id], invoice_id, account, method))
         return bodies
 
@@ -377,7 +390,17 @@ class QuickBooksLedger:
             contacts.BOOKS.created(self.client.realm_id, request.items, outcomes, contacts.customer_row)
         if request.step == "create" and request.items[0].kind == ObjectKind.INVOICE:
             invoice_customers.MEMORY.created(self.client.realm_id, request.items, outcomes)
+        if request.step == "create" and any(isinstance(o.error, NeedsAttention) for o in outcomes):
+            # Refused: perhaps for something the copies say (an item made inactive, a preference changed
+            # since): the next build reads the company again.
+            self.forget_copies()
         return outcomes
+
+    def forget_copies(self) -> None:
+        """Drop this process's copies of the company's settings, payment methods and items."""
+        COMPANIES.forget(self.client.realm_id)
+        PAYMENT_METHODS.forget(self.client.realm_id)
+        items.ITEMS.forget(self.client.realm_id)
 
     def _outcomes(self, response: LedgerResponse, request: LedgerRequest) -> list[ItemOutcome]:
         cid = response.correlation_id

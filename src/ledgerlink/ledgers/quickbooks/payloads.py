@@ -133,7 +133,8 @@ ROUNDING_PER_LINE = Decimal("0.005")
 
 @dataclass(frozen=True)
 class Company:
-    """What a company's preferences and tax codes decide about a body (read once per ledger)."""
+    """What a company's preferences and tax codes decide about a body (read once per process and company
+    while fresh: ledger.COMPANIES)."""
 
     us_sales_tax: bool  # US model: lines TAX/NON, tax computed on the transaction (quickbooks.md 2.2)
     custom_numbers: bool  # Preferences.SalesFormsPrefs.CustomTxnNumbers: DocNumber kept as sent
@@ -142,7 +143,6 @@ class Company:
     code_rates: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)  # TaxCode id -> sales rates
     us_code: str = ""  # the jurisdiction code automated sales tax applies when none is sent
     zero_code: str = ""  # a 0% code for the rounding line ("NON" in the US); "" when the company has none
-    payment_methods: Mapping[str, str] = field(default_factory=dict)  # CashFlow method -> PaymentMethod id
 
 
 def ref(value: str) -> QboRef:

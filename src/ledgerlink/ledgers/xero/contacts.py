@@ -23,8 +23,9 @@ customer id, which we set); the rest are created, a name an active contact or an
 batch holds getting `payloads.disambiguated_name`.
 
 Read once per backfill: a read of every page is this process's copy of the tenant's contacts (`BOOKS`, the
-rules in ledgers/books.py). Only a claim needing more than one filter (a backfill's) makes or uses it; a claim
-of a few (live sync) always asks Xero with one exact filter."""
+rules in ledgers/books.py). Only a claim needing more than one filter (a backfill's) makes it; it answers such
+claims and a backfill's tail claims of a few while it is held; any other claim of a few (live sync) asks Xero
+with one exact filter."""
 
 from __future__ import annotations
 
@@ -106,9 +107,15 @@ def _page(client: XeroClient, number: int) -> tuple[list[Contact], int | None]:
     return list(body.get("Contacts") or []), (int(count) if count is not None else None)
 
 
-def contact_index(client: XeroClient, customers: Sequence[Customer]) -> ContactIndex:
+def contact_index(
+    client: XeroClient, customers: Sequence[Customer], items: Sequence[SyncItem] = ()
+) -> ContactIndex:
     """Every contact (any status) the customers could meet, read the cheaper way (see the module doc) and
-    indexed; a paged read is kept as the tenant's copy."""
+    indexed; a paged read is kept as the tenant's copy, and a backfill's tail (`items` all from a historical
+    push) is answered from the copy while one is held."""
+    held = BOOKS.held_for(client.tenant_id, items)
+    if held is not None:
+        return held
     filters = _filters(customers)
     if len(filters) > 1:
         kept = BOOKS.get(client.tenant_id)
@@ -163,7 +170,7 @@ def resolve(client: XeroClient, items: Sequence[SyncItem]) -> CustomerResolution
     customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
     if not customers:
         return CustomerResolution(matched=(), to_create=())
-    index = contact_index(client, [customer for _, customer in customers])
+    index = contact_index(client, [customer for _, customer in customers], items)
     # The names this claim takes, beside the index's (shared with the process's other claims: left as it is).
     taken_names: set[str] = set()
     matched, to_create = [], []
