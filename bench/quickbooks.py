@@ -68,7 +68,8 @@ class QuickBooksRules(XeroRules):
     # one, "service"): a line posts to its item's income account, and the bench company holds no item on the
     # account the mapping names (its seeded "Services" posts to another).
     # Display names are unique across customers, vendors and employees too; the floor leaves that to luck,
-    # as the baseline does.
+    # as the baseline does, and the product learns of a clash from QuickBooks' refusal (ledgers/quickbooks/
+    # contacts.py), so neither reads vendors or employees in books where no name clashes.
     setup_calls: int = 7
     # A query answer says nothing of how many rows there are (quickbooks.md 2.9: totalCount only for
     # count(*)): 2,000 customers take a third, empty page to end.

@@ -39,7 +39,7 @@ class QuickBooksHarness(SandboxProcess):
     # company's name). Payment methods wait for the first payment that names one.
     setup_reads: ClassVar[int] = 4
     connect_reads: ClassVar[int] = 5  # and CompanyInfo, for the company's name
-    customer_match_reads: ClassVar[int] = 4  # emails, then names among customers, vendors and employees
+    customer_match_reads: ClassVar[int] = 2  # emails, then names among customers (contacts.name_holders)
     one_tenant_per_grant: ClassVar[bool] = True  # Intuit's consent picks one company
     rotates_every_refresh: ClassVar[bool] = False  # Intuit rotates about once a day
     keeps_customer_ids: ClassVar[bool] = False

@@ -14,6 +14,7 @@ from sync.ledger_world import COMPANIES, LedgerWorld, start_world
 from ledgerlink.cashflow import services
 from ledgerlink.cashflow.models import Invoice
 from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.ledgers.errors import NAME_RACE
 from ledgerlink.ledgers.quickbooks import contacts
 from ledgerlink.ledgers.quickbooks.client import QuickBooksClient
 from ledgerlink.ledgers.quickbooks.contacts import EVERY_STATUS
@@ -21,7 +22,7 @@ from ledgerlink.ledgers.registry import open_ledger
 from ledgerlink.ledgers.tokens import ensure_fresh_token
 from ledgerlink.sync import worker
 from ledgerlink.sync.history import Selection, start_push
-from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.models import Attempt, SyncRecord, SyncState
 from ledgerlink.sync.worker import sync_connection
 
 pytestmark = pytest.mark.xdist_group("xero-sandbox")
@@ -173,15 +174,16 @@ def test_a_backfill_reads_the_companys_settings_items_and_customers_once_whateve
     control = world.harness.sandbox.control
     assert control.count(world.tenant_id, method="GET", path="*/preferences") == 1  # when it connected
     read = Counter(entity for entity, _ in queries)
-    # The customers (any status), vendors' and employees' names once; the items once; the payment methods
-    # once, for the card payment; no tax tables again; no customer asked about one by one.
-    assert read == {"Customer": 1, "Vendor": 1, "Employee": 1, "Item": 1, "PaymentMethod": 1}
+    # The customers (any status) once (no name was refused, so no vendors' or employees' names); the items
+    # once; the payment methods once, for the card payment; no tax tables again; no customer asked about
+    # one by one.
+    assert read == {"Customer": 1, "Item": 1, "PaymentMethod": 1}
     assert all(where == EVERY_STATUS for entity, where in queries if entity in contacts.NAME_HOLDERS)
     # Batches: customers 30 + 30 + 2, invoices 30 + 30 + 2, the 2 payments; one item made (no invoice
     # needed a tax rounding line, so no rounding item).
     assert control.count(world.tenant_id, method="POST", path="*/batch") == 7
     assert control.count(world.tenant_id, method="POST", path="*/item") == 1
-    assert world.harness.calls(world.tenant_id) - connected == 7 + 1 + 5  # batches, the item, five reads
+    assert world.harness.calls(world.tenant_id) - connected == 7 + 1 + 3  # batches, the item, three reads
 
 
 def test_a_live_sync_asks_quickbooks_exactly_even_while_a_backfills_copy_is_held(backfill_world, queries):
@@ -211,3 +213,21 @@ def test_a_live_sync_asks_quickbooks_exactly_even_while_a_backfills_copy_is_held
     ]
     assert [c["Id"] for c in graces] == [theirs]
     assert remote_invoice(world, invoice.number)["CustomerRef"]["value"] == theirs
+
+
+def test_a_customer_named_like_a_vendor_is_refused_once_then_synced_under_a_name_that_differs(world):
+    """Names are checked among QuickBooks' customers alone until one is refused: CashFlow's "Sunny Supplies"
+    (a seeded vendor's name) is refused (6240), goes again at once, now checked against vendors too, and is
+    made once under a name that tells it apart; nobody is asked to fix anything."""
+    sunny = services.create_customer(
+        world.organisation, services.CustomerInput(name="Sunny Supplies", email="sunny@example.com")
+    )
+    invoice = world.issue("220.00", customer=sunny)
+    world.drain()
+    assert world.all_synced()
+    (refused,) = Attempt.objects.filter(connection=world.connection, error_message__contains=NAME_RACE)
+    assert refused.records.get().kind == ObjectKind.CUSTOMER
+    named = "Sunny Supplies (sunny@example.com)"
+    names = [c["DisplayName"] for c in world.harness.remote_documents(world.tenant_id, "Customer")]
+    assert names.count(named) == 1 and "Sunny Supplies" not in names
+    assert remote_invoice(world, invoice.number)["CustomerRef"]["name"] == named

@@ -9,7 +9,7 @@ import pytest
 
 from ledgerlink.ledgers import http
 from ledgerlink.ledgers.contract import ObjectKind, PaymentReversal, SyncItem
-from ledgerlink.ledgers.errors import Conflict, NeedsAttention, UnknownOutcome
+from ledgerlink.ledgers.errors import NAME_RACE, Conflict, NeedsAttention, Retry, UnknownOutcome
 from ledgerlink.ledgers.quickbooks import invoice_customers
 from ledgerlink.ledgers.quickbooks.contacts import IN_LIST
 from ledgerlink.ledgers.quickbooks.ledger import QuickBooksLedger
@@ -29,32 +29,63 @@ def test_customers_are_matched_by_email_in_one_query_and_clashing_names_get_a_su
         "b", ObjectKind.CUSTOMER, d.customer(2, name="Robert", email="CUSTOMER1@example.com")
     )
     same_name = SyncItem("c", ObjectKind.CUSTOMER, d.customer(3, name="Customer 1"))
-    vendor_name = SyncItem("v", ObjectKind.CUSTOMER, d.customer(4, name="Sunny Supplies"))  # a seeded vendor
     before = au.harness.calls(au.realm, method="GET")
-    resolution = au.ledger.resolve_customers([same_email, same_name, vendor_name])
-    # One query by email, then one per name holder (customers, vendors, employees): QuickBooks has no OR.
-    assert au.harness.calls(au.realm, method="GET") == before + 4
+    resolution = au.ledger.resolve_customers([same_email, same_name])
+    # One query by email, then one for the names among customers: QuickBooks has no OR.
+    assert au.harness.calls(au.realm, method="GET") == before + 2
     assert [(o.record_id, o.remote.id) for o in resolution.matched] == [("b", au.customer_id)]
     created = push(au.ledger, list(resolution.to_create), au.mapping)
     assert all(o.error is None for o in created)
     names = sorted(c["DisplayName"] for c in au.documents("Customer"))
-    assert names == [
-        "Customer 1",
-        "Customer 1 (customer3@example.com)",
-        "Sunny Supplies (customer4@example.com)",
-    ]
+    assert names == ["Customer 1", "Customer 1 (customer3@example.com)"]
 
 
-def test_a_backfills_customers_are_read_once_then_matched_and_named_from_the_copy(au):
-    """A claim of more customers than one IN list reads every customer, vendor name and employee name once;
-    later claims match by email and avoid clashing names without a call; a live sync still asks."""
+def test_a_name_a_vendor_holds_is_refused_once_then_vendors_and_employees_are_checked_too(au):
+    """Names are checked among customers alone until QuickBooks refuses one (6240): that customer is sent
+    again at once, and from then on this company's vendors' and employees' names are checked as well, so
+    the second attempt goes under a name that tells it apart, and no customer is made twice."""
+    vendor_name = SyncItem("v", ObjectKind.CUSTOMER, d.customer(4, name="Sunny Supplies"))  # a seeded vendor
+    (refused,) = push(au.ledger, list(au.ledger.resolve_customers([vendor_name]).to_create), au.mapping)
+    assert isinstance(refused.error, Retry) and refused.error.after_s == 0
+    assert "refused" in str(refused.error) and NAME_RACE in str(refused.error)
+
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers([vendor_name])
+    assert au.harness.calls(au.realm, method="GET") == before + 4  # emails; customers, vendors, employees
+    (made,) = push(au.ledger, list(resolution.to_create), au.mapping)
+    assert made.error is None
+    names = sorted(c["DisplayName"] for c in au.documents("Customer"))
+    assert names == ["Customer 1", "Sunny Supplies (customer4@example.com)"]
+
+
+def test_a_refused_name_in_a_backfill_drops_the_copy_and_the_next_read_holds_every_name_list(au):
     many = IN_LIST + 1
     first = [SyncItem(f"a{n}", ObjectKind.CUSTOMER, d.customer(n + 10)) for n in range(many)]
-    first[0] = SyncItem("b", ObjectKind.CUSTOMER, d.customer(2, name="Robert", email="customer1@example.com"))
     first[1] = SyncItem("v", ObjectKind.CUSTOMER, d.customer(4, name="Sunny Supplies"))  # a seeded vendor
     before = au.harness.calls(au.realm, method="GET")
     resolution = au.ledger.resolve_customers(first)
+    assert au.harness.calls(au.realm, method="GET") == before + 1  # the customers
+    outcomes = push(au.ledger, list(resolution.to_create), au.mapping)
+    assert [o.record_id for o in outcomes if o.error is not None] == ["v"]
+
+    again = [first[1]] + [SyncItem(f"b{n}", ObjectKind.CUSTOMER, d.customer(n + 200)) for n in range(many)]
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers(again)
     assert au.harness.calls(au.realm, method="GET") == before + 3  # customers, vendors, employees
+    names = {item.record_id: item.document.name for item in resolution.to_create}
+    assert names["v"] == "Sunny Supplies (customer4@example.com)"
+    assert all(o.error is None for o in push(au.ledger, list(resolution.to_create), au.mapping))
+
+
+def test_a_backfills_customers_are_read_once_then_matched_and_named_from_the_copy(au):
+    """A claim of more customers than one IN list reads every customer once; later claims match by email and
+    avoid clashing names without a call; a live sync still asks."""
+    many = IN_LIST + 1
+    first = [SyncItem(f"a{n}", ObjectKind.CUSTOMER, d.customer(n + 10)) for n in range(many)]
+    first[0] = SyncItem("b", ObjectKind.CUSTOMER, d.customer(2, name="Robert", email="customer1@example.com"))
+    before = au.harness.calls(au.realm, method="GET")
+    resolution = au.ledger.resolve_customers(first)
+    assert au.harness.calls(au.realm, method="GET") == before + 1  # the customers, any status
     assert [(o.record_id, o.remote.id) for o in resolution.matched] == [("b", au.customer_id)]
     assert all(o.error is None for o in push(au.ledger, list(resolution.to_create), au.mapping))
 

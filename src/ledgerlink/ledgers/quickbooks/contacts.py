@@ -3,8 +3,12 @@
 Matched by email, in one query for the whole batch (`PrimaryEmailAddr.Address IN (...)`, inactive customers
 included: a customer made inactive in QuickBooks is still the same person, but using it on an invoice would
 fail with 610, so an inactive match is not linked and a new customer is made under a distinct name).
-QuickBooks has no OR, so the names are a second query per name list: Customer, Vendor and Employee, since
-DisplayName is unique across all three, inactive ones included (6240, quickbooks.md 2.3). A customer whose
+QuickBooks has no OR, so the names are a second query per name list. DisplayName is unique across
+customers, vendors and employees, inactive ones included (6240, quickbooks.md 2.3), but a homeowner sharing a
+supplier's or an employee's name is rare: the names are checked among customers alone until QuickBooks
+refuses one for this company, and among all three from then on (`NAME_CLASHES`). The refused customer is
+sent again at once (`errors.fault_error`) and its next match picks a name that tells it apart, so the rare
+clash costs one refused batch item where checking always would cost two queries per match. A customer whose
 name is taken gets `payloads.disambiguated_name`, and so does a second customer of the same batch with the
 same name.
 
@@ -20,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ledgerlink.ledgers.books import Books, Index, Row
+from ledgerlink.ledgers.books import Books, Copies, Index, Row
 from ledgerlink.ledgers.building import chunks
 from ledgerlink.ledgers.contract import (
     Customer,
@@ -34,6 +38,9 @@ from ledgerlink.ledgers.quickbooks import payloads
 from ledgerlink.ledgers.quickbooks.client import QuickBooksClient, quoted
 
 NAME_HOLDERS = ("Customer", "Vendor", "Employee")
+# Companies where QuickBooks refused a customer's name (6240) in this process lately: their vendors' and
+# employees' names are checked too while this stands (`BOOK_FRESH_S`; a later clash teaches it again).
+NAME_CLASHES: Copies[bool] = Copies()
 EVERY_STATUS = "Active IN (true, false)"
 # Values per IN (...): keeps a query's URL well inside common 8 KB limits.
 IN_LIST = 50
@@ -57,11 +64,23 @@ def by_email(client: QuickBooksClient, emails: Iterable[str]) -> dict[str, list[
     return _emails(rows)
 
 
+def name_holders(realm_id: str) -> tuple[str, ...]:
+    """The lists a new customer's name is checked against: customers', and vendors' and employees' too once
+    the company refused a name (`NAME_CLASHES`)."""
+    return NAME_HOLDERS if NAME_CLASHES.get(realm_id) else NAME_HOLDERS[:1]
+
+
+def learn_clash(realm_id: str) -> None:
+    """QuickBooks refused a customer's name: check every name list of this company from now on."""
+    NAME_CLASHES.keep(realm_id, True)
+
+
 def taken_names(client: QuickBooksClient, names: Iterable[str]) -> set[str]:
-    """Which of these display names a customer, vendor or employee of any status already holds."""
+    """Which of these display names a customer (or, see `name_holders`, a vendor or employee) of any status
+    already holds."""
     wanted = list(names)
     taken: set[str] = set()
-    for entity in NAME_HOLDERS:
+    for entity in name_holders(client.realm_id):
         for clause in in_clauses("DisplayName", wanted):
             rows = client.query(entity, f"{clause} AND {EVERY_STATUS}", "name look-up")
             taken.update(_key(row.get("DisplayName")) for row in rows)
@@ -69,10 +88,10 @@ def taken_names(client: QuickBooksClient, names: Iterable[str]) -> set[str]:
 
 
 def _read_book(client: QuickBooksClient) -> list[Row]:
-    """Every customer as QuickBooks holds it, then every vendor's and employee's name alone (no email: they
-    only ever take a name, never match a customer)."""
+    """Every customer as QuickBooks holds it, then (see `name_holders`) every vendor's and employee's name
+    alone (no email: they only ever take a name, never match a customer)."""
     rows: list[Row] = list(client.query("Customer", EVERY_STATUS, "customer list"))
-    for entity in NAME_HOLDERS[1:]:
+    for entity in name_holders(client.realm_id)[1:]:
         rows += [
             {"DisplayName": r.get("DisplayName")} for r in client.query(entity, EVERY_STATUS, "name list")
         ]
@@ -94,8 +113,8 @@ def _emails(rows: Iterable[Row]) -> dict[str, list[Row]]:
 
 
 class CustomerIndex(Index):
-    """A company's customers by email (each kept as the id, name and status a match reads) and every name a
-    customer, vendor or employee holds: the process's copy (`BOOKS`)."""
+    """A company's customers by email (each kept as the id, name and status a match reads) and every name
+    a customer (and, see `name_holders`, a vendor or employee) holds: the process's copy (`BOOKS`)."""
 
     def __init__(self) -> None:
         self.by_email: dict[str, list[Row]] = {}
@@ -134,7 +153,7 @@ def is_active(row: Mapping[str, Any]) -> bool:
 
 def resolve(client: QuickBooksClient, items: Sequence[SyncItem]) -> CustomerResolution:
     """Customers matched to existing active customers by email, and the rest to create with names no
-    customer, vendor or employee holds."""
+    customer (or, see `name_holders`, vendor or employee) holds."""
     customers = [(item, item.document) for item in items if isinstance(item.document, Customer)]
     if not customers:
         return CustomerResolution(matched=(), to_create=())

@@ -34,6 +34,7 @@ THROTTLED = "3001"
 STALE_SYNC_TOKEN = "5010"
 DUPLICATE_DOC_NUMBER = "6140"
 DUPLICATE_NAME = "6240"
+NAME_TAKEN = "name_taken"  # the code of the Retry a 6240 becomes
 SYSTEM_FAULT = "10000"
 # Codes a mapping change can fix: an unknown (2500) or inactive (610) reference, a US line code other than
 # TAX/NON (6100), an item on an A/R or A/P account (6430), a global-tax line without a code (6000 naming the
@@ -96,7 +97,7 @@ def fault_error(fault: Fault, noun: str, correlation_id: str = "", status: int |
     if fault.code == DUPLICATE_NAME:
         # The match read found the name free (or we picked one that tells namesakes apart): someone took it
         # since, another consumer or app. Going again reads the names afresh and picks another.
-        return Retry(f"{NAME} refused the {noun}: {text} {NAME_RACE}", after_s=0, code="name_taken", **ids)
+        return Retry(f"{NAME} refused the {noun}: {text} {NAME_RACE}", after_s=0, code=NAME_TAKEN, **ids)
     if fault.code == STALE_SYNC_TOKEN:
         # Someone changed the object in QuickBooks since it was read: read it again and go again.
         return Retry(

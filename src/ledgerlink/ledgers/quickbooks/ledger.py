@@ -388,6 +388,8 @@ class QuickBooksLedger:
             # The copy of the company's customers learns what was made; a refusal (or an answer that says
             # nothing of what was made) drops it.
             contacts.BOOKS.created(self.client.realm_id, request.items, outcomes, contacts.customer_row)
+            if any(o.error is not None and o.error.code == errors.NAME_TAKEN for o in outcomes):
+                contacts.learn_clash(self.client.realm_id)
         if request.step == "create" and request.items[0].kind == ObjectKind.INVOICE:
             invoice_customers.MEMORY.created(self.client.realm_id, request.items, outcomes)
         if request.step == "create" and any(isinstance(o.error, NeedsAttention) for o in outcomes):
