@@ -75,13 +75,25 @@ def configure(settings, sandbox: RunningSandbox, tier: str = "") -> SandboxApp: 
     return app
 
 
-def connect_through_views(
-    client: Client, sandbox: RunningSandbox, app: SandboxApp, organisation, tenant_id: str, provider="xero"
-):
-    """An administrator enables the connector, presses Connect, consents in "Xero" (or QuickBooks, whose
-    redirect also names the company chosen), comes back."""
+def an_admin(organisation):  # type: ignore[no-untyped-def]
+    """A user who administers the organisation (signing up hashes a password: a second's CPU, not sync's)."""
     user = get_user_model().objects.create_user(f"admin-{uuid.uuid4().hex[:12]}", password="x" * 12)
     Membership.objects.create(user=user, organisation=organisation, role=Role.ADMIN)
+    return user
+
+
+def connect_through_views(
+    client: Client,
+    sandbox: RunningSandbox,
+    app: SandboxApp,
+    organisation,
+    tenant_id: str,
+    provider="xero",
+    admin=None,
+):
+    """An administrator (`admin`, or one made now) enables the connector, presses Connect, consents in
+    "Xero" (or QuickBooks, whose redirect also names the company chosen), comes back."""
+    user = admin or an_admin(organisation)
     enable_connector(organisation, user, "127.0.0.1", "pytest")
     client.force_login(user)
     start = client.post(f"/connections/{provider}/connect/", {"organisation": str(organisation.pk)})
