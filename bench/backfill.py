@@ -7,6 +7,7 @@ the tenant's books: every object exactly once."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import threading
 import time
@@ -37,6 +38,7 @@ from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 from ledgerlink.ledgers.models import Connection
 from ledgerlink.sync.history import Selection, start_push
 from ledgerlink.sync.models import SyncRecord, SyncState
+from ledgerlink.sync.tasks import freeze_startup_objects
 from ledgerlink.sync.worker import RunReport, sync_connection
 from tests.sync.xero_world import an_admin, configure, connect_through_views, map_from_suggestion
 
@@ -134,6 +136,17 @@ class Watcher:
 
 
 @contextlib.contextmanager
+def started_consumer() -> Iterator[None]:
+    """The bench process as a consumer is once started: what lives now (Django, the books just built) frozen
+    out of the collector's sight, as a consumer's startup hook does (sync/tasks.py), then let go after."""
+    freeze_startup_objects()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
 def watching(connection_id: object, progress: Progress, every_s: float = 0.5) -> Iterator[Watcher]:
     """Report synced invoices to `progress` from a side thread (its own read-only database connection)."""
     stop = threading.Event()
@@ -177,7 +190,7 @@ def run_backfill(
     # The engine's limiter measures Xero's minute and day at the sandbox's scale (its own setting).
     engine_time = override_settings(LEDGERLINK_SYNC_TIME_SCALE=time_scale)
     admin = an_admin(books.organisation)  # signed up before: its password hash is not the backfill's CPU
-    with CallTally() as tally, memory.peak_rss() as peak, engine_time:
+    with CallTally() as tally, memory.peak_rss() as peak, engine_time, started_consumer():
         started, cpu_started = time.perf_counter(), time.process_time()
         connection = ledger.connect(Client(), sandbox, app, books.organisation, tenant_id, admin=admin)
         map_from_suggestion(connection, books.gst)

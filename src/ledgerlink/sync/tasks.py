@@ -4,12 +4,13 @@ catching up, see sweeper.py). The same tasks run on SqliteHuey (embedded) and Re
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections.abc import Callable
 from typing import ParamSpec, Protocol
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ def _db_periodic_task(
     """huey's `db_periodic_task(crontab(...))`, typed."""
     decorator: Callable[[Callable[[], None]], HueyTask[[]]] = db_periodic_task(validate_datetime)
     return decorator
+
+
+def freeze_startup_objects() -> None:
+    """Everything alive once a consumer has started (Django, the apps, their modules) lives as long as the
+    process: moved out of the collector's sight, so the full collections a long sync's allocations trigger
+    scan only what the sync made (they were about a seventh of a backfill's CPU)."""
+    gc.freeze()
+
+
+HUEY.on_startup()(freeze_startup_objects)  # each worker, once started
 
 
 @_db_task()
