@@ -6,6 +6,7 @@ customers already contacts), so every size is the same shape. Each size gets its
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,9 +131,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench import report
 
-    points = [
+    # Each point says when and how it was measured: `make bench` keeps it beside figures of its own date.
+    args_given = sys.argv[1:] if argv is None else argv
+    stamp = {
+        "measured_on": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench.growth", *args_given]),
+    }
+    measured = [
         measure(settings, n, args.time_scale, IDEMPOTENCY_RETENTION_S, lambda _: None) for n in args.invoices
     ]
+    points = [GrowthPoint({**point.figures, **stamp}) for point in measured]
     results = merge(json.loads(args.results.read_text()), points)
     report.write_json(results, args.results)
     report.write_markdown(results, args.markdown)
