@@ -15,8 +15,7 @@ invoices is untouched: only records of the same invoice wait for each other.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from typing import Any
 
 from ledgerlink.ledgers.contract import SEND_ORDER, ObjectKind
 from ledgerlink.sync.models import SyncRecord, SyncState
@@ -31,34 +30,43 @@ def position(record: SyncRecord) -> tuple[int, int, int]:
     return (record.sequence, _KIND_RANK[record.kind], record.pk)
 
 
-def earliest_open_predecessor(record: SyncRecord, chain_members: Iterable[SyncRecord]) -> SyncRecord | None:
-    """The earliest unsettled record of `record`'s chain that comes before it, if any (pure)."""
-    mine = position(record)
-    earlier = [
-        other
-        for other in chain_members
-        if other.pk != record.pk and other.state not in SETTLED_STATES and position(other) < mine
-    ]
-    return min(earlier, key=position, default=None)
+# What a blocker is read with: enough to place it in its chain and to tell the user why a record waits. In
+# the model's own field order, which `Model.from_db` expects of a partial row.
+_MEMBER_FIELDS = tuple(
+    field.attname
+    for field in SyncRecord._meta.concrete_fields
+    if field.attname in {"id", "chain", "sequence", "kind", "state", "last_error"}
+)
+_PLACE = tuple(_MEMBER_FIELDS.index(name) for name in ("chain", "sequence", "kind", "id"))
 
 
 def blockers(connection_id: int, records: list[SyncRecord]) -> dict[int, SyncRecord]:
-    """For each of `records` that must wait, the record it waits for (one query for all of them)."""
+    """For each of `records` that must wait, the record it waits for (one query for all of them): the
+    earliest unsettled record of its chain, when that one comes before it.
+
+    The chains' open members are read as plain rows and only each chain's earliest becomes a record: a
+    backfill's claim has a thousand open members, and a model instance each cost more than the rest."""
     chains = {record.chain for record in records if record.chain and record.kind != ObjectKind.CUSTOMER}
     if not chains:
         return {}
     open_members = SyncRecord.objects.filter(connection_id=connection_id, chain__in=chains).exclude(
         state__in=SETTLED_STATES
     )
-    by_chain: dict[str, list[SyncRecord]] = defaultdict(list)
-    for member in open_members.only("id", "chain", "sequence", "kind", "state", "last_error"):
-        by_chain[member.chain].append(member)
-    found = {}
-    for record in records:
-        blocker = earliest_open_predecessor(record, by_chain.get(record.chain, ()))
-        if blocker is not None:
-            found[record.pk] = blocker
-    return found
+    earliest: dict[str, tuple[tuple[int, int, int], tuple[Any, ...]]] = {}
+    for row in open_members.values_list(*_MEMBER_FIELDS):
+        chain, sequence, kind, pk = (row[i] for i in _PLACE)
+        place = (sequence, _KIND_RANK[kind], pk)
+        if chain not in earliest or place < earliest[chain][0]:
+            earliest[chain] = (place, row)
+    first = {
+        chain: SyncRecord.from_db(open_members.db, _MEMBER_FIELDS, row)
+        for chain, (_, row) in earliest.items()
+    }
+    return {
+        record.pk: first[record.chain]
+        for record in records
+        if record.chain in earliest and earliest[record.chain][0] < position(record)
+    }
 
 
 def waiting_reason(blocker: SyncRecord, ledger_name: str) -> str:
