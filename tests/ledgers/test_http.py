@@ -186,3 +186,25 @@ def test_an_answer_under_the_limit_is_read_whole(small_limit):
     for url in _serve("huge", 200 * 1024):
         exchange = http.send(CONTEXT, "GET", url)
         assert len(exchange.content) == 200 * 1024 and exchange.json() == []
+
+
+@pytest.fixture
+def environment_read_afresh() -> Iterator[None]:
+    http._environment.cache_clear()
+    yield
+    http._environment.cache_clear()
+
+
+def test_the_proxy_the_environment_names_carries_ledger_calls_and_no_proxy_bypasses_it(
+    monkeypatch, environment_read_afresh
+):
+    """Read once per origin, as requests would read it per request: HTTP_PROXY is used, NO_PROXY's hosts go
+    direct."""
+    for url in _serve("ok"):
+        monkeypatch.setenv("HTTP_PROXY", url.split("/api.xro")[0])
+        monkeypatch.setenv("NO_PROXY", "direct.invalid")
+        answer = http.send(CONTEXT, "GET", "http://ledger.invalid/api.xro/2.0/Invoices")
+        assert answer.status == 200 and answer.correlation_id == "c-7"  # the loopback proxy answered
+        with pytest.raises(Retry) as raised:  # went direct: the name does not resolve, nothing was sent
+            http.send(CONTEXT, "GET", "http://direct.invalid/api.xro/2.0/Invoices")
+        assert raised.value.code == "unreachable"

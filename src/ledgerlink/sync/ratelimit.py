@@ -152,7 +152,8 @@ def _prune(budget: TenantBudget, limits: RateLimits, now: dt.datetime, now_s: fl
     if budget.minute_remaining is not None and _report_outlived(budget, limits, now_s):
         budget.minute_remaining = None  # the ledger's window that reported it has certainly rolled over
     # Kept a margin past the minute: a call this old may still bound the window a remaining-count came from.
-    budget.minute_calls = [t for t in budget.minute_calls if t > now_s - minute_s() - WINDOW_MARGIN_S]
+    oldest_kept = now_s - minute_s() - WINDOW_MARGIN_S
+    budget.minute_calls = [t for t in budget.minute_calls if t > oldest_kept]
     budget.in_flight = {h: exp for h, exp in budget.in_flight.items() if exp > now_s}
     if budget.probe_at is not None and budget.probe_at < now_s - minute_s():
         budget.probe_at = None  # its answer never came back: another may go
