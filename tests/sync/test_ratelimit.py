@@ -4,6 +4,7 @@ remaining-count headers; and correctness when many workers take from it at once.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import threading
 
 import pytest
@@ -168,7 +169,7 @@ def test_concurrent_workers_never_exceed_the_budget():
     budget = TenantBudget.objects.get(tenant_id="race")
     assert len(granted) == LIMITS.in_flight  # nobody released: the in-flight cap binds first
     assert sorted(budget.in_flight) == sorted(granted)
-    assert len(budget.minute_calls) == LIMITS.in_flight
+    assert ratelimit.logged_calls(budget.minute_calls) == LIMITS.in_flight
 
 
 @pytest.mark.django_db
@@ -334,5 +335,33 @@ def test_a_permit_that_sent_nothing_gives_its_calls_back(db):
     assert acquire("xero", "t1", "lookup", LIMITS, now=at(1)) == 0
     ratelimit.refund("xero", "t1", "lookup", LIMITS, now=at(1))
     budget = TenantBudget.objects.get(tenant_id="t1")
-    assert (len(budget.minute_calls), budget.day_count, budget.in_flight) == (9, 9, {})
+    assert (ratelimit.logged_calls(budget.minute_calls), budget.day_count, budget.in_flight) == (9, 9, {})
     assert acquire("xero", "t1", "send", LIMITS, now=at(2)) == 0  # the 10th call of the minute still fits
+
+
+def test_the_call_log_migration_keeps_every_logged_call(db):
+    """Migration 0005: a log of one timestamp per call becomes one entry of one call each, and back."""
+    from django.apps import apps
+
+    migration = importlib.import_module("ledgerlink.sync.migrations.0005_call_log_entries")
+    TenantBudget.objects.create(provider="xero", tenant_id="old", minute_calls=[epoch(1), epoch(1), epoch(2)])
+    migration.to_entries(apps, None)
+    budget = TenantBudget.objects.get(tenant_id="old")
+    assert budget.minute_calls == [[epoch(1), 1], [epoch(1), 1], [epoch(2), 1]]
+    assert ratelimit.logged_calls(budget.minute_calls) == 3
+    migration.to_timestamps(apps, None)
+    assert TenantBudget.objects.get(tenant_id="old").minute_calls == [epoch(1), epoch(1), epoch(2)]
+
+
+def test_a_batch_is_one_log_entry_counted_as_its_items(db):
+    """QuickBooks meters a batch's items: one permit of 30 is one entry worth 30 calls, and the minute's
+    count, the wait for the oldest calls to age out and a refund all read it as 30."""
+    metered = RateLimits(per_minute=40, per_day=1000, in_flight=10)
+    assert acquire("quickbooks", "r1", "a", metered, now=at(0), cost=30) == 0
+    budget = TenantBudget.objects.get(tenant_id="r1")
+    assert budget.minute_calls == [[epoch(0), 30]]
+    assert acquire("quickbooks", "r1", "b", metered, now=at(1), cost=30) > 0  # 60 would pass the 40
+    assert acquire("quickbooks", "r1", "b", metered, now=at(1), cost=10) == 0
+    ratelimit.refund("quickbooks", "r1", "b", metered, cost=10, now=at(1))
+    budget = TenantBudget.objects.get(tenant_id="r1")
+    assert (ratelimit.logged_calls(budget.minute_calls), budget.day_count) == (30, 30)

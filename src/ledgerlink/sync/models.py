@@ -211,7 +211,8 @@ class TenantBudget(models.Model):
 
     provider = models.CharField(max_length=16)
     tenant_id = models.CharField(max_length=64)
-    minute_calls = models.JSONField(default=list)  # epoch seconds of calls in the last 60 s
+    # [epoch seconds, calls] per permit or charge in the last 60 s, oldest first (ratelimit.CallLog)
+    minute_calls = models.JSONField(default=list)
     day_started_at = models.DateTimeField(default=timezone.now)
     day_count = models.PositiveIntegerField(default=0)
     in_flight = models.JSONField(default=dict)  # holder -> epoch seconds when the slot lapses
