@@ -63,9 +63,9 @@ class Retry(LedgerError):
         self.maybe_written = maybe_written
 
 
-#: Said after a ledger's refusal of a customer whose name was free when matched (taken since, or, in
-#: QuickBooks, held by a vendor or employee not yet checked): the next attempt reads the names again and sends
-#: a name that tells the namesakes apart (each provider's `disambiguated_name`).
+#: Said after a ledger's refusal of a customer whose name was free when matched (taken since, or held by
+#: another kind of contact the match did not check): the next attempt reads the names again and sends a name
+#: that tells the namesakes apart (each provider's `disambiguated_name`).
 NAME_RACE = "It will be sent again at once under a name that tells it apart."
 
 

@@ -67,7 +67,7 @@ def _session() -> requests.Session:
 @functools.lru_cache(maxsize=64)
 def _environment(origin: str) -> tuple[dict[str, str], bool | str]:
     """The proxies (HTTPS_PROXY, NO_PROXY, ...) and CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) the
-    environment names for `origin` ("https://api.xero.com"), as requests would find them: read once per
+    environment names for `origin` ("https://ledger.example"), as requests would find them: read once per
     origin, where requests read them again on every request (a twentieth of a backfill's CPU)."""
     proxies = requests.utils.get_environ_proxies(origin)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")

@@ -40,8 +40,9 @@ REPORTS_KEPT = 16
 
 
 # The own log of calls taken (`TenantBudget.minute_calls`): one [epoch seconds, calls] entry per permit or
-# charge, oldest first. A QuickBooks batch's 30 items are one entry, not 30: the log is read and written
-# with every permit, and a call each made the limiter's JSON a fifth of a QuickBooks backfill's CPU.
+# charge, oldest first. A batch whose items the ledger meters one by one (30 a request) is one entry, not 30:
+# the log is read and written with every permit, and an entry per call made the limiter's JSON a fifth of
+# such a ledger's backfill CPU.
 CallLog = list[list[float]]
 
 
