@@ -44,8 +44,9 @@ def blockers(connection_id: int, records: list[SyncRecord]) -> dict[int, SyncRec
     """For each of `records` that must wait, the record it waits for (one query for all of them): the
     earliest unsettled record of its chain, when that one comes before it.
 
-    The chains' open members are read as plain rows and only each chain's earliest becomes a record: a
-    backfill's claim has a thousand open members, and a model instance each cost more than the rest."""
+    The chains' open members are read as plain rows, and only the earliest of a chain that holds one of
+    `records` back becomes a record: a backfill's claim has a thousand open members, and a model instance
+    each cost more than the rest."""
     chains = {record.chain for record in records if record.chain and record.kind != ObjectKind.CUSTOMER}
     if not chains:
         return {}
@@ -58,15 +59,16 @@ def blockers(connection_id: int, records: list[SyncRecord]) -> dict[int, SyncRec
         place = (sequence, _KIND_RANK[kind], pk)
         if chain not in earliest or place < earliest[chain][0]:
             earliest[chain] = (place, row)
-    first = {
-        chain: SyncRecord.from_db(open_members.db, _MEMBER_FIELDS, row)
-        for chain, (_, row) in earliest.items()
-    }
-    return {
-        record.pk: first[record.chain]
-        for record in records
-        if record.chain in earliest and earliest[record.chain][0] < position(record)
-    }
+    # Only a chain that holds a record back needs its earliest as a record (most hold none back).
+    first: dict[str, SyncRecord] = {}
+    waits: dict[int, SyncRecord] = {}
+    for record in records:
+        if record.chain in earliest and earliest[record.chain][0] < position(record):
+            if record.chain not in first:
+                row = earliest[record.chain][1]
+                first[record.chain] = SyncRecord.from_db(open_members.db, _MEMBER_FIELDS, row)
+            waits[record.pk] = first[record.chain]
+    return waits
 
 
 def waiting_reason(blocker: SyncRecord, ledger_name: str) -> str:
