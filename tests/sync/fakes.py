@@ -103,7 +103,10 @@ class FakeLedger:
             for start in range(0, len(of_kind), self.max_batch):
                 chunk = of_kind[start : start + self.max_batch]
                 body = tuple((i.document.id, tuple(sorted(i.remote_ids.items()))) for i in chunk)
-                requests.append(LedgerRequest("PUT", f"/{kind.value}s", chunk, "create", body=body))
+                cost = len(chunk) if self.limits.items_metered else 1
+                requests.append(
+                    LedgerRequest("PUT", f"/{kind.value}s", chunk, "create", body=body, cost=cost)
+                )
         for item in items:
             if item.kind == ObjectKind.PAYMENT_REVERSAL:
                 step = "repost_payment" if "deleted_payment" in item.remote_ids else "delete_payment"

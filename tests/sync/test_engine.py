@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ledgerlink.cashflow import services
-from ledgerlink.ledgers.contract import ObjectKind
+from ledgerlink.ledgers.contract import ObjectKind, RateLimits
 from ledgerlink.ledgers.errors import NeedsAttention, Reconnect, Retry, UnknownOutcome
 from ledgerlink.ledgers.models import Connection, ConnectionStatus, PaymentAccountMapping
 from ledgerlink.sync import worker
@@ -516,3 +516,37 @@ def test_a_run_stopped_by_the_rate_limit_rings_its_successor_early_to_build_whil
     assert report.resume_in_s is not None
     assert 30 - worker.PREPARE_LEAD_S - 1 < report.resume_in_s <= 30 - worker.PREPARE_LEAD_S
     assert worker.PREPARE_LEAD_S < worker.MAX_INLINE_WAIT_S
+
+
+@pytest.mark.parametrize(
+    ("items_metered", "used", "claimed", "writes"),
+    [(False, 58, 100, [50, 50]), (True, 5, 50, [50]), (True, 58, 0, [])],
+    ids=["two calls left", "a batch's items left", "less than a batch's items left"],
+)
+def test_a_run_claims_no_more_than_the_minute_it_has_left_can_send(
+    connection, ledger, organisation, customer, gst, monkeypatch, items_metered, used, claimed, writes
+):
+    """Of a minute of 60, `used` calls are spent. A ledger metering requests has two calls left: two full
+    batches are claimed. One metering each item of a batch has room for one batch of 50, or none: the run
+    then ends at the wait before it claims anything. What is not claimed is not loaded and built now and
+    again after the wait."""
+    limits = RateLimits(per_minute=60, in_flight=5, per_day=5000, items_metered=items_metered)
+    monkeypatch.setattr(ledger, "limits", limits)
+    issue(organisation, customer, gst)
+    run(connection, ledger)  # the customer is in the ledger, and the tenant's budget row exists
+    for _ in range(120):
+        issue(organisation, customer, gst)
+    TenantBudget.objects.filter(tenant_id=connection.tenant_id).update(
+        minute_calls=[[timezone.now().timestamp() - 10, used]]
+    )
+    loaded: list[str] = []
+    load = worker.load_documents
+    monkeypatch.setattr(
+        worker, "load_documents", lambda kind, org, ids: loaded.extend(ids) or load(kind, org, ids)
+    )
+    sent_before = len(ledger.writes())
+    report = run(connection, ledger)
+    assert (report.claimed, len(loaded), report.stopped_for) == (claimed, claimed, "rate limit")
+    assert [n for _, path, n, _ in ledger.writes()[sent_before:]] == writes
+    unclaimed = SyncRecord.objects.filter(connection=connection, state=SyncState.PENDING, attempts=0)
+    assert unclaimed.count() == 120 - claimed

@@ -175,7 +175,7 @@ def test_concurrent_workers_never_exceed_the_budget():
 @pytest.mark.django_db
 def test_headroom_reads_the_shared_budget_without_taking_from_it():
     assert ratelimit.headroom("xero", "t1", LIMITS, now=at(0)) == ratelimit.Headroom(
-        0, 10, 0, 25, 0, 3, 0.0, False, None, None
+        0, 10, 0, 25, 0, 3, 0.0, False, None, None, 10
     )  # never called: all of it
     take(4, at(0))
     assert acquire("xero", "t1", "busy", LIMITS, now=at(1)) == 0  # one still in flight
@@ -183,9 +183,18 @@ def test_headroom_reads_the_shared_budget_without_taking_from_it():
     seen = ratelimit.headroom("xero", "t1", LIMITS, now=at(2))
     assert (seen.minute_used, seen.day_used, seen.in_flight, seen.minute_remaining) == (5, 5, 1, 2)
     assert seen.paused and seen.wait_s == 30
+    assert seen.calls_left == 1  # the ledger's 2 remaining, less the call still in flight
     assert ratelimit.headroom("xero", "t1", LIMITS, now=at(2)) == seen  # reading took nothing
     later = ratelimit.headroom("xero", "t1", LIMITS, now=at(70))  # the minute and the pause are over
     assert (later.minute_used, later.day_used, later.wait_s, later.paused) == (0, 5, 0.0, False)
+    assert later.calls_left == 10
+
+
+@pytest.mark.django_db
+def test_calls_left_is_bounded_by_the_day_as_well_as_the_minute():
+    take(10, at(0))
+    take(10, at(61))
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(122)).calls_left == 5  # 25 a day, 20 taken
 
 
 # --- Pacing by the ledger's own window: its phase learned from what it says -------------------------------
@@ -245,8 +254,12 @@ def test_a_count_that_did_not_go_down_shows_a_window_opened_between_two_calls(db
     assert budget.window_end == pytest.approx(epoch(5.25))
     assert budget.window_end_error_s == pytest.approx(0.25)
     # Calls taken from just before the window opened count against it, in case they landed in it: 7 more.
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(6)).calls_left == 7
     assert take(7, at(6)) == [0.0] * 7
     assert acquire("xero", "t1", "next", LIMITS, now=at(7)) == pytest.approx(65.25 - 7)
+    spent = ratelimit.headroom("xero", "t1", LIMITS, now=at(7))
+    assert (spent.calls_left, spent.wait_s) == (0, pytest.approx(65.25 - 7))
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(65.3)).calls_left == 10  # the next window's
 
 
 def test_a_refused_calls_count_is_no_sign_of_a_new_window(db):
@@ -365,3 +378,27 @@ def test_a_batch_is_one_log_entry_counted_as_its_items(db):
     ratelimit.refund("quickbooks", "r1", "b", metered, cost=10, now=at(1))
     budget = TenantBudget.objects.get(tenant_id="r1")
     assert (ratelimit.logged_calls(budget.minute_calls), budget.day_count) == (30, 30)
+
+
+def test_what_a_permitted_call_hears_is_recorded_by_its_release(db):
+    """One transaction fewer per call: the answer's counts wait for the release that gives the slot back
+    (the slot still counts the call meanwhile); an answer about another tenant, or one no release took, is
+    recorded when the call ends."""
+
+    def heard(tenant: str, remaining: int) -> None:
+        said = RateBudget(minute_remaining=remaining)
+        ratelimit.on_budget_reported(
+            None, provider="xero", tenant_id=tenant, budget=said, sent_at=epoch(0), received_at=epoch(0.1)
+        )
+
+    assert acquire("xero", "t1", "a", LIMITS, now=at(0)) == 0
+    with ratelimit.answers_kept_for_release():
+        heard("t1", 3)
+        heard("t2", 5)
+        assert TenantBudget.objects.get(tenant_id="t1").minute_remaining is None
+        release("xero", "t1", "a", now=at(0.1))
+        assert TenantBudget.objects.get(tenant_id="t1").minute_remaining == 3
+        assert not TenantBudget.objects.filter(tenant_id="t2").exists()
+    assert TenantBudget.objects.get(tenant_id="t2").minute_remaining == 5
+    heard("t1", 2)  # no call under way: recorded at once
+    assert TenantBudget.objects.get(tenant_id="t1").minute_remaining == 2

@@ -19,8 +19,9 @@ ISSUED = dt.date(2026, 11, 16)  # any date: the cost does not depend on it, and 
 # the lease renewal, an attempt and its links shared a commit, and the run's last (empty) claim and release
 # stopped writing. A claim then came to read its candidates one due state at a time (an index walk each that
 # stops at the batch, so a claim no longer sorts every due record of a large backlog): 71 statements. Settling
-# a request's records writes all their fields in one prepared statement, not that and an UPDATE: 69.
-MAX_STATEMENTS = 69
+# a request's records writes all their fields in one prepared statement, not that and an UPDATE: 69. Each
+# claim then came to be sized by the tenant's rate budget, one read of its row (two claims here): 71.
+MAX_STATEMENTS = 71
 MAX_WRITE_TRANSACTIONS = 21  # PostgreSQL: one more, the last claim's (SKIP LOCKED reads in a transaction)
 
 

@@ -347,6 +347,8 @@ class RateLimits:
     per_day: int
     # A slot held longer than this is considered abandoned (a killed worker) and freed.
     slot_ttl_s: float = 180.0
+    # Whether each item of a batch spends a call of its own (a request's `cost` is then its item count).
+    items_metered: bool = False
 
 
 class ConnectionLike(Protocol):

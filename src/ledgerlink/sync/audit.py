@@ -59,23 +59,24 @@ class AttemptLog:
     @contextmanager
     def timed(self, request: LedgerRequest, key: str, records: Sequence[SyncRecord]) -> Iterator[_Entry]:
         """Log one send; an error raised inside is recorded (kind, code, status) and re-raised."""
-        with self._timed(request.method, request.path, records, key) as entry:
+        with self._timed(request.method, request.path, [record.pk for record in records], key) as entry:
             yield entry
 
     @contextmanager
-    def timed_call(self, method: str, what: str, records: Sequence[SyncRecord]) -> Iterator[_Entry]:
-        with self._timed(method, what, records, "") as entry:
+    def timed_call(self, method: str, what: str, record_ids: Sequence[int]) -> Iterator[_Entry]:
+        """Log one read made for the records `record_ids` (a look-up, a customer match)."""
+        with self._timed(method, what, record_ids, "") as entry:
             yield entry
 
     @contextmanager
-    def _timed(self, method: str, path: str, records: Sequence[SyncRecord], key: str) -> Iterator[_Entry]:
+    def _timed(self, method: str, path: str, record_ids: Sequence[int], key: str) -> Iterator[_Entry]:
         attempt = Attempt(
             organisation_id=self.connection.organisation_id,
             connection=self.connection,
             started_at=timezone.now(),
             method=method[:8],
             path=path[:200],
-            item_count=len(records),
+            item_count=len(record_ids),
             idempotency_key=key,
             outcome="unknown_outcome",
         )
@@ -100,10 +101,10 @@ class AttemptLog:
             attempt.calls_used = calls_so_far() - calls_before or 1  # in-process ledgers send no signal
             with transaction.atomic():  # one commit for the attempt and its links, not one per link
                 attempt.save()
-                _link(attempt, records)
+                _link(attempt, record_ids)
 
 
-def _link(attempt: Attempt, records: Sequence[SyncRecord]) -> None:
+def _link(attempt: Attempt, record_ids: Sequence[int]) -> None:
     """The attempt's links to its records, inserted by one prepared statement run per link. The attempt is
     new, so there is nothing to read back (`records.set` would, and build the rows through the related
     manager); `bulk_create` built a model instance per link, a twentieth of the engine's CPU per invoice."""
@@ -112,7 +113,7 @@ def _link(attempt: Attempt, records: Sequence[SyncRecord]) -> None:
     # Only the link table's own table and column names, quoted, are formatted in; values are parameters.
     statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s)"  # noqa: S608
     with db.cursor() as cursor:
-        cursor.executemany(statement, [(attempt.pk, record.pk) for record in records])
+        cursor.executemany(statement, [(attempt.pk, record_id) for record_id in record_ids])
 
 
 def _column(field: object) -> str:

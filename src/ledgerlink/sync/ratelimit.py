@@ -14,8 +14,11 @@ spent window is waited out only to its end.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -239,14 +242,33 @@ def window_bounds(budget: TenantBudget, now_s: float) -> tuple[float, float]:
 def _window_wait(budget: TenantBudget, limits: RateLimits, now_s: float, cost: int) -> float:
     """The phase is known: count this window's calls (and any taken just before it opened that may have
     landed in it), trust a remaining-count certainly from this window, and wait for its end when full."""
-    start, end = window_bounds(budget, now_s)
-    edge = start - budget.window_end_error_s - WINDOW_MARGIN_S
-    counted = sum(int(calls) for taken, calls in budget.minute_calls if taken >= edge)
-    full = counted + cost > limits.per_minute
+    full = _window_calls(budget, now_s) + cost > limits.per_minute
     remaining = budget.minute_remaining
     if remaining is not None and remaining < len(budget.in_flight) + cost:
         full = True
-    return end - now_s if full else 0.0
+    return window_bounds(budget, now_s)[1] - now_s if full else 0.0
+
+
+def _window_calls(budget: TenantBudget, now_s: float) -> int:
+    """Calls counted against the learned window holding `now_s`: those taken in it, and any taken just
+    before it opened that may have landed in it."""
+    start = window_bounds(budget, now_s)[0]
+    edge = start - budget.window_end_error_s - WINDOW_MARGIN_S
+    return sum(int(calls) for taken, calls in budget.minute_calls if taken >= edge)
+
+
+def _calls_left(budget: TenantBudget, limits: RateLimits, now_s: float) -> int:
+    """Calls the tenant's current minute and day may still take, by the own log and the ledger's counts."""
+    if budget.window_end is not None:
+        minute_used = _window_calls(budget, now_s)
+    else:
+        minute_used = logged_calls(budget.minute_calls)
+    left = [limits.per_minute - minute_used, limits.per_day - budget.day_count]
+    if budget.minute_remaining is not None:
+        left.append(budget.minute_remaining - len(budget.in_flight))
+    if budget.day_remaining is not None:
+        left.append(budget.day_remaining)
+    return max(min(left), 0)
 
 
 def _may_probe(budget: TenantBudget, now_s: float) -> bool:
@@ -290,20 +312,23 @@ class Headroom:
     per_day: int
     in_flight: int
     max_in_flight: int
-    wait_s: float  # before the next call may start: 0 when one may start now
+    wait_s: float  # before the next request may start: 0 when one may start now
     paused: bool  # the ledger asked for the wait (Retry-After, an exhausted remaining-count)
     minute_remaining: int | None  # as the ledger last reported them, when it reports them
     day_remaining: int | None
+    calls_left: int  # before the minute or the day is spent (a wait may still come first: `wait_s`)
 
 
-def headroom(provider: str, tenant_id: str, limits: RateLimits, now: dt.datetime | None = None) -> Headroom:
-    """The tenant's budget without taking from it or locking it: the same pruning and wait as `acquire`,
-    on a copy that is never saved (a page may read it as often as it likes)."""
+def headroom(
+    provider: str, tenant_id: str, limits: RateLimits, now: dt.datetime | None = None, cost: int = 1
+) -> Headroom:
+    """The tenant's budget without taking from it or locking it: the same pruning and wait as `acquire`
+    for a request of `cost`, on a copy that is never saved (a page may read it as often as it likes)."""
     now = now or timezone.now()
     budget = TenantBudget.objects.filter(provider=provider, tenant_id=tenant_id).first()
     if budget is None:  # never called: the whole budget is there
         budget = TenantBudget(provider=provider, tenant_id=tenant_id, day_started_at=now)
-    wait = _wait_needed(budget, limits, now)
+    wait = _wait_needed(budget, limits, now, max(1, min(cost, limits.per_minute)))
     paused = bool(budget.paused_until and budget.paused_until > now) or (
         budget.day_remaining is not None and budget.day_remaining <= 0
     )
@@ -318,7 +343,38 @@ def headroom(provider: str, tenant_id: str, limits: RateLimits, now: dt.datetime
         paused=paused,
         minute_remaining=budget.minute_remaining,
         day_remaining=budget.day_remaining,
+        calls_left=_calls_left(budget, limits, now.timestamp()),
     )
+
+
+# What one answer said of a tenant's budget: (provider, tenant, budget, sent_at, received_at, refused).
+_Heard = tuple[str, str, RateBudget, float, float, bool]
+_kept = threading.local()  # `.answers`: this thread's answers waiting for their release, or None
+
+
+@contextlib.contextmanager
+def answers_kept_for_release() -> Iterator[None]:
+    """What the ledger says of the budget during a permitted call is recorded by the `release` that ends
+    the call, in its transaction, instead of in one of its own: a locked read and write fewer per call.
+    The slot is held until then, so other workers count the call meanwhile. Answers no release took (for
+    another tenant, or a call that ended without one) are recorded on the way out."""
+    outer = getattr(_kept, "answers", None)
+    _kept.answers = []
+    try:
+        yield
+    finally:
+        left, _kept.answers = _kept.answers, outer
+        for provider, tenant_id, reported, sent_at, received_at, refused in left:
+            observe(provider, tenant_id, reported, sent_at, received_at, refused)
+
+
+def _take_kept(provider: str, tenant_id: str) -> list[_Heard]:
+    kept: list[_Heard] | None = getattr(_kept, "answers", None)
+    if not kept:
+        return []
+    mine = [answer for answer in kept if answer[:2] == (provider, tenant_id)]
+    kept[:] = [answer for answer in kept if answer[:2] != (provider, tenant_id)]
+    return mine
 
 
 def release(
@@ -328,10 +384,14 @@ def release(
     reported: RateBudget | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    """Give back `holder`'s in-flight slot and record what the ledger said about the remaining budget."""
+    """Give back `holder`'s in-flight slot and record what the ledger said about the remaining budget: the
+    answers kept since the call began (`answers_kept_for_release`), then `reported`."""
     now = now or timezone.now()
+    heard = _take_kept(provider, tenant_id)
     with transaction.atomic():
         budget = _locked_budget(provider, tenant_id)
+        for _, _, said, sent_at, received_at, refused in heard:
+            _record_report(budget, said, sent_at, received_at, refused)
         budget.in_flight.pop(holder, None)
         if reported is not None:
             _record_report(budget, reported, now.timestamp(), now.timestamp(), refused=False)
@@ -404,7 +464,12 @@ def on_budget_reported(
     **_: object,
 ) -> None:
     """`ledgers.signals.rate_budget_reported` receiver."""
-    if provider and tenant_id and budget is not None:
+    if not (provider and tenant_id and budget is not None):
+        return
+    kept: list[_Heard] | None = getattr(_kept, "answers", None)
+    if kept is not None:
+        kept.append((provider, tenant_id, budget, sent_at, received_at, status == 429))
+    else:
         observe(provider, tenant_id, budget, sent_at, received_at, refused=status == 429)
 
 
