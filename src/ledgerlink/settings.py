@@ -120,7 +120,11 @@ def _database() -> dict:
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            # temp_store: a statement's undo journal in memory, not a temporary file written per UPDATE.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                "PRAGMA temp_store=MEMORY;"
+            ),
         },
         "TEST": {"NAME": os.environ.get("LEDGERLINK_SQLITE_TEST_PATH") or None},
     }
