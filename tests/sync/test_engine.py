@@ -519,25 +519,48 @@ def test_a_run_stopped_by_the_rate_limit_rings_its_successor_early_to_build_whil
 
 
 @pytest.mark.parametrize(
-    ("items_metered", "used", "claimed", "writes"),
-    [(False, 58, 100, [50, 50]), (True, 5, 50, [50]), (True, 58, 0, [])],
-    ids=["two calls left", "a batch's items left", "less than a batch's items left"],
+    ("items_metered", "per_minute", "used", "learned", "claimed", "writes"),
+    [
+        (False, 60, 55, True, 250, [50] * 5),
+        (True, 300, 150, True, 150, [50] * 3),
+        (True, 60, 58, True, 0, []),
+        (False, 60, 55, False, 300, [50] * 5),
+    ],
+    ids=[
+        "five calls left",
+        "three batches' items left",
+        "less than a batch's items left",
+        "a sliding minute",
+    ],
 )
-def test_a_run_claims_no_more_than_the_minute_it_has_left_can_send(
-    connection, ledger, organisation, customer, gst, monkeypatch, items_metered, used, claimed, writes
+def test_a_run_claims_no_more_than_the_window_it_has_left_can_send(
+    connection,
+    ledger,
+    organisation,
+    customer,
+    gst,
+    monkeypatch,
+    items_metered,
+    per_minute,
+    used,
+    learned,
+    claimed,
+    writes,
 ):
-    """Of a minute of 60, `used` calls are spent. A ledger metering requests has two calls left: two full
-    batches are claimed. One metering each item of a batch has room for one batch of 50, or none: the run
-    then ends at the wait before it claims anything. What is not claimed is not loaded and built now and
-    again after the wait."""
-    limits = RateLimits(per_minute=60, in_flight=5, per_day=5000, items_metered=items_metered)
+    """`used` calls of the ledger's current window, whose phase is learned, are spent. A ledger metering
+    requests has five calls left: five full batches are claimed. One metering each item of a batch has room
+    for three batches of 50, or for none: the run then ends at the wait before it claims anything. What is
+    not claimed is not loaded and built now and again after the wait. A minute whose phase is unknown is
+    counted as a sliding one, whose calls free up as they age: the run claims as much as ever."""
+    limits = RateLimits(per_minute=per_minute, in_flight=5, per_day=5000, items_metered=items_metered)
     monkeypatch.setattr(ledger, "limits", limits)
     issue(organisation, customer, gst)
     run(connection, ledger)  # the customer is in the ledger, and the tenant's budget row exists
-    for _ in range(120):
+    for _ in range(300):
         issue(organisation, customer, gst)
+    opened = timezone.now().timestamp() - 10
     TenantBudget.objects.filter(tenant_id=connection.tenant_id).update(
-        minute_calls=[[timezone.now().timestamp() - 10, used]]
+        minute_calls=[[opened, used]], window_end=opened + 60 if learned else None, window_end_error_s=0
     )
     loaded: list[str] = []
     load = worker.load_documents
@@ -548,5 +571,5 @@ def test_a_run_claims_no_more_than_the_minute_it_has_left_can_send(
     report = run(connection, ledger)
     assert (report.claimed, len(loaded), report.stopped_for) == (claimed, claimed, "rate limit")
     assert [n for _, path, n, _ in ledger.writes()[sent_before:]] == writes
-    unclaimed = SyncRecord.objects.filter(connection=connection, state=SyncState.PENDING, attempts=0)
-    assert unclaimed.count() == 120 - claimed
+    untried = SyncRecord.objects.filter(connection=connection, state=SyncState.PENDING, attempts=0)
+    assert untried.count() == 300 - sum(writes)

@@ -175,7 +175,7 @@ def test_concurrent_workers_never_exceed_the_budget():
 @pytest.mark.django_db
 def test_headroom_reads_the_shared_budget_without_taking_from_it():
     assert ratelimit.headroom("xero", "t1", LIMITS, now=at(0)) == ratelimit.Headroom(
-        0, 10, 0, 25, 0, 3, 0.0, False, None, None, 10
+        0, 10, 0, 25, 0, 3, 0.0, False, None, None, 10, False
     )  # never called: all of it
     take(4, at(0))
     assert acquire("xero", "t1", "busy", LIMITS, now=at(1)) == 0  # one still in flight
@@ -188,6 +188,14 @@ def test_headroom_reads_the_shared_budget_without_taking_from_it():
     later = ratelimit.headroom("xero", "t1", LIMITS, now=at(70))  # the minute and the pause are over
     assert (later.minute_used, later.day_used, later.wait_s, later.paused) == (0, 5, 0.0, False)
     assert later.calls_left == 10
+
+
+@pytest.mark.django_db
+def test_calls_left_by_a_moment_ahead_counts_the_calls_aging_out_of_the_minute_meanwhile():
+    take(6, at(0))
+    take(4, at(30))
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(58)).calls_left == 0
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(58), horizon_s=3).calls_left == 6
 
 
 @pytest.mark.django_db
@@ -260,6 +268,8 @@ def test_a_count_that_did_not_go_down_shows_a_window_opened_between_two_calls(db
     spent = ratelimit.headroom("xero", "t1", LIMITS, now=at(7))
     assert (spent.calls_left, spent.wait_s) == (0, pytest.approx(65.25 - 7))
     assert ratelimit.headroom("xero", "t1", LIMITS, now=at(65.3)).calls_left == 10  # the next window's
+    # Counted to a moment ahead, a window that ends by then leaves the whole of the next.
+    assert ratelimit.headroom("xero", "t1", LIMITS, now=at(63), horizon_s=3).calls_left == 10
 
 
 def test_a_refused_calls_count_is_no_sign_of_a_new_window(db):

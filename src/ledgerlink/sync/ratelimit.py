@@ -15,11 +15,11 @@ spent window is waited out only to its end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -302,7 +302,7 @@ def _reported_window_end(budget: TenantBudget, limits: RateLimits) -> float:
     return opened + minute_s() + WINDOW_MARGIN_S
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Headroom:
     """What a tenant's shared budget has left now, as every worker's limiter sees it (read, never taken)."""
 
@@ -317,13 +317,21 @@ class Headroom:
     minute_remaining: int | None  # as the ledger last reported them, when it reports them
     day_remaining: int | None
     calls_left: int  # before the minute or the day is spent (a wait may still come first: `wait_s`)
+    window_known: bool  # the phase of the ledger's fixed minute windows is learned
 
 
 def headroom(
-    provider: str, tenant_id: str, limits: RateLimits, now: dt.datetime | None = None, cost: int = 1
+    provider: str,
+    tenant_id: str,
+    limits: RateLimits,
+    now: dt.datetime | None = None,
+    cost: int = 1,
+    horizon_s: float = 0.0,
 ) -> Headroom:
     """The tenant's budget without taking from it or locking it: the same pruning and wait as `acquire`
-    for a request of `cost`, on a copy that is never saved (a page may read it as often as it likes)."""
+    for a request of `cost`, on a copy that is never saved (a page may read it as often as it likes).
+    `calls_left` counts what may start by `horizon_s` from now: calls aging out of the minute meanwhile,
+    or a whole next window when the learned one ends by then, are left too."""
     now = now or timezone.now()
     budget = TenantBudget.objects.filter(provider=provider, tenant_id=tenant_id).first()
     if budget is None:  # never called: the whole budget is there
@@ -332,7 +340,7 @@ def headroom(
     paused = bool(budget.paused_until and budget.paused_until > now) or (
         budget.day_remaining is not None and budget.day_remaining <= 0
     )
-    return Headroom(
+    seen = Headroom(
         minute_used=logged_calls(budget.minute_calls),
         per_minute=limits.per_minute,
         day_used=budget.day_count,
@@ -343,8 +351,13 @@ def headroom(
         paused=paused,
         minute_remaining=budget.minute_remaining,
         day_remaining=budget.day_remaining,
-        calls_left=_calls_left(budget, limits, now.timestamp()),
+        calls_left=0,
+        window_known=budget.window_end is not None,
     )
+    later = now + dt.timedelta(seconds=horizon_s)
+    if horizon_s > 0:
+        _prune(budget, limits, later, later.timestamp())
+    return dataclasses.replace(seen, calls_left=_calls_left(budget, limits, later.timestamp()))
 
 
 # What one answer said of a tenant's budget: (provider, tenant, budget, sent_at, received_at, refused).

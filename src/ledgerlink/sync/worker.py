@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CLAIM_BATCH = 1000  # at most, per claim: a historical push claims many batches of every kind at once
+MIN_CLAIM_BATCHES = 3  # at least, per claim: a backfill sends three kinds (customers, invoices, payments)
 RUN_BUDGET_S = 50.0  # a run hands over to a fresh task before huey's worker is tied up for long
 MAX_INLINE_WAIT_S = 3.0  # rate-limit waits up to this are slept through; longer ones end the run
 # A run that ends on a rate-limit wait rings its successor this much before the budget opens, so claiming,
@@ -198,24 +199,35 @@ class _Run(DoubtfulRecords, Outcomes):
             self.release_copies()
 
     def claim_size(self) -> int:
-        """How many records to claim: about what the tenant's budget can still send before its next wait. A
-        run ends at a long wait and its successor claims again, so whatever it had claimed beyond what it
-        could send was loaded, matched and built twice (a whole claim per run was 18% of a 10,000-invoice
-        backfill's documents). A long wait ahead ends the run before it claims anything; a short one is
-        slept through into the next minute, so the claim is sized for that minute instead. Always at least
-        a batch, on top of what is held over, so a held-over batch can fill up and go."""
+        """How many records to claim: about what the tenant's budget can send before the run would have to
+        stop for it. A run ends at a long wait and its successor claims again, so whatever it had claimed
+        beyond that was loaded, matched and built twice (a whole claim per run was 18% of a 10,000-invoice
+        backfill's documents). A long wait ahead ends the run before it claims anything.
+
+        Sized only where the ledger's fixed minute windows are learned: a window spent is a wait to its
+        end. A sliding minute frees calls as they age, so its waits are mostly short and slept through, and
+        smaller claims there cost passes (each a match, a load, a parking of what waits) for no gain. A
+        short wait into the next window sizes the claim for that window. Never less than
+        `MIN_CLAIM_BATCHES` on top of what is held over: claims of a batch or two, split among kinds, fill
+        none of them and cost a pass each."""
         limits, size = self.session.limits, self.session.ledger.max_batch
         batch_cost = size if limits.items_metered else 1  # what a full batch spends of the minute
-        room = ratelimit.headroom(self.session.provider, self.session.tenant_id, limits, cost=batch_cost)
+        room = ratelimit.headroom(
+            self.session.provider,
+            self.session.tenant_id,
+            limits,
+            cost=batch_cost,
+            horizon_s=MAX_INLINE_WAIT_S,  # a window ending meanwhile is slept into, not stopped for
+        )
         if room.wait_s > 0:
             self.stop_if_long(room.wait_s)
-        if room.calls_left >= batch_cost:
+        if not room.window_known:
+            return CLAIM_BATCH
+        if room.calls_left >= batch_cost or room.wait_s <= 0:
             batches = room.calls_left // batch_cost
-        elif room.wait_s <= 0:
-            batches = 1  # a spent minute lets one call past to learn its window (`ratelimit._may_probe`)
         else:
             batches = limits.per_minute // batch_cost
-        wanted = batches * size - len(self.carried_ids())
+        wanted = max(batches, MIN_CLAIM_BATCHES) * size - len(self.carried_ids())
         return min(CLAIM_BATCH, max(wanted, size))
 
     def release_copies(self) -> None:
