@@ -221,7 +221,7 @@ class _Run(DoubtfulRecords, Outcomes):
         )
         if not room.window_known:
             # Nor is a wait stopped for before the claim: preparing it first often leaves one short
-            # enough to sleep through (stopping up front doubled the runs of a QuickBooks backfill).
+            # enough to sleep through, where stopping up front would end the run and idle.
             return CLAIM_BATCH
         if room.wait_s > 0:
             self.stop_if_long(room.wait_s)
