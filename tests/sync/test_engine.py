@@ -7,6 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.db import connection as db_connection
 from django.db import transaction
 from django.test.utils import CaptureQueriesContext
@@ -552,24 +553,26 @@ def test_a_run_claims_no_more_than_the_window_it_has_left_can_send(
     for three batches of 50, or for none: the run then ends at the wait before it claims anything. What is
     not claimed is not loaded and built now and again after the wait. A minute whose phase is unknown is
     counted as a sliding one, whose calls free up as they age: the run claims as much as ever."""
-    limits = RateLimits(per_minute=per_minute, in_flight=5, per_day=5000, items_metered=items_metered)
-    monkeypatch.setattr(ledger, "limits", limits)
-    issue(organisation, customer, gst)
-    run(connection, ledger)  # the customer is in the ledger, and the tenant's budget row exists
-    for _ in range(300):
+    # A fixed day, ticking: the minute and window are placed relative to it, never to the real date.
+    with time_machine.travel(dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC), tick=True):
+        limits = RateLimits(per_minute=per_minute, in_flight=5, per_day=5000, items_metered=items_metered)
+        monkeypatch.setattr(ledger, "limits", limits)
         issue(organisation, customer, gst)
-    opened = timezone.now().timestamp() - 10
-    TenantBudget.objects.filter(tenant_id=connection.tenant_id).update(
-        minute_calls=[[opened, used]], window_end=opened + 60 if learned else None, window_end_error_s=0
-    )
-    loaded: list[str] = []
-    load = worker.load_documents
-    monkeypatch.setattr(
-        worker, "load_documents", lambda kind, org, ids: loaded.extend(ids) or load(kind, org, ids)
-    )
-    sent_before = len(ledger.writes())
-    report = run(connection, ledger)
-    assert (report.claimed, len(loaded), report.stopped_for) == (claimed, claimed, "rate limit")
-    assert [n for _, path, n, _ in ledger.writes()[sent_before:]] == writes
-    untried = SyncRecord.objects.filter(connection=connection, state=SyncState.PENDING, attempts=0)
-    assert untried.count() == 300 - sum(writes)
+        run(connection, ledger)  # the customer is in the ledger, and the tenant's budget row exists
+        for _ in range(300):
+            issue(organisation, customer, gst)
+        opened = timezone.now().timestamp() - 10
+        TenantBudget.objects.filter(tenant_id=connection.tenant_id).update(
+            minute_calls=[[opened, used]], window_end=opened + 60 if learned else None, window_end_error_s=0
+        )
+        loaded: list[str] = []
+        load = worker.load_documents
+        monkeypatch.setattr(
+            worker, "load_documents", lambda kind, org, ids: loaded.extend(ids) or load(kind, org, ids)
+        )
+        sent_before = len(ledger.writes())
+        report = run(connection, ledger)
+        assert (report.claimed, len(loaded), report.stopped_for) == (claimed, claimed, "rate limit")
+        assert [n for _, path, n, _ in ledger.writes()[sent_before:]] == writes
+        untried = SyncRecord.objects.filter(connection=connection, state=SyncState.PENDING, attempts=0)
+        assert untried.count() == 300 - sum(writes)
