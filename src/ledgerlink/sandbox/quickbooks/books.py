@@ -17,11 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .errors import QBOError, business, invalid_ref, missing, too_long
+from .keys import INDEX, NAME_LISTS, SALES_FORMS
 from .tax import compute_tax
 from .wire import CENT, local_date, money, obj, optional_money, parse_bool, present, ref_value
 
-NAME_LISTS = ("Customer", "Vendor", "Employee")
-SALES_FORMS = ("Invoice", "CreditMemo", "RefundReceipt")
 TRANSACTIONS = (*SALES_FORMS, "Payment")
 # Fields a client may not set: QBO computes them (python-quickbooks sends them with defaults anyway).
 READ_ONLY = frozenset(
@@ -63,26 +62,37 @@ def next_number(previous: str | None) -> str:
     return prefix + str(int(digits) + 1).zfill(len(digits))
 
 
+class BatchSight:
+    """What the items of one batch see: the books as they stood when it began, so an item cannot see what
+    an earlier item created (quickbooks.md §3). Kept as what the batch created, not as a copy of every id
+    the company holds, which cost each batch the size of the books."""
+
+    def __init__(self) -> None:
+        self.created: set[str] = set()
+
+    def sees(self, entity: str, id_: str) -> bool:
+        return f"{entity}:{id_}" not in self.created
+
+
 class Books:
-    """A company's ledger during one call. ``visible`` (batch only) is the set of ``Entity:Id`` that
-    existed when the batch began: items cannot see what earlier items created (quickbooks.md §3)."""
+    """A company's ledger during one call; ``sight`` during a batch."""
 
     def __init__(
         self,
         ledger: dict[str, Any],
         now: float,
         params: dict[str, str],
-        visible: frozenset[str] | None = None,
+        sight: BatchSight | None = None,
     ) -> None:
         self.ledger = ledger
         self.now = now
         self.params = params
-        self.visible = visible
+        self.sight = sight
         self.us = ledger["region"] == "US"
 
     # -- lookups ----------------------------------------------------------------------------------------
     def can_see(self, entity: str, id_: str) -> bool:
-        return self.visible is None or f"{entity}:{id_}" in self.visible
+        return self.sight is None or self.sight.sees(entity, id_)
 
     def get(self, entity: str, id_: str) -> dict[str, Any]:
         """Read by id: 610 when deleted or unknown (quickbooks.md §2.8)."""
@@ -182,6 +192,9 @@ class Books:
             )
         record.update(domain="QBO", sparse=False)
         self.ledger[entity][record["Id"]] = record
+        INDEX.saved(self.ledger, entity, record, current)
+        if current is None and self.sight is not None:
+            self.sight.created.add(f"{entity}:{record['Id']}")
         self.settle(_settled_by(entity, current, record))
         return record
 
@@ -232,10 +245,8 @@ class Books:
         name = self._display_name(fields)
         own_id = None if current is None else current["Id"]
         for kind in NAME_LISTS:
-            for other in self.ledger[kind].values():
-                if other["DisplayName"].casefold() == name.casefold() and not (
-                    kind == "Customer" and other["Id"] == own_id
-                ):
+            for other in INDEX.with_key(self.ledger, kind, "DisplayName", name):
+                if not (kind == "Customer" and other["Id"] == own_id):
                     raise QBOError(
                         "6240",
                         "Duplicate Name Exists Error",
@@ -316,8 +327,8 @@ class Books:
         if len(number) > DOC_NUMBER_MAX:
             raise too_long("DocNumber", DOC_NUMBER_MAX)
         if "allowduplicatedocnum" not in self.params.get("include", "").lower():
-            for other in self.ledger[entity].values():
-                if other.get("DocNumber") == number and other["Id"] != own_id:
+            for other in INDEX.with_key(self.ledger, entity, "DocNumber", number):
+                if other["Id"] != own_id:
                     raise QBOError(
                         "6140",
                         "Duplicate Document Number Error",
@@ -596,8 +607,18 @@ class Books:
         )
         return target["Balance"] + mine
 
-    def _live_payments(self) -> Iterable[dict[str, Any]]:
-        return (p for p in self.ledger["Payment"].values() if not p.get("_voided"))
+    def _live_payments(self, applied: frozenset[tuple[str, str]] | None) -> Iterable[dict[str, Any]]:
+        """The payments not voided; only those applied to a document in `applied` when it is given."""
+        if applied is None:
+            payments: Iterable[dict[str, Any]] = self.ledger["Payment"].values()
+        else:
+            found = {
+                payment["Id"]: payment
+                for txn_type, txn_id in applied
+                for payment in INDEX.with_key(self.ledger, "Payment", "applied_to", f"{txn_type}:{txn_id}")
+            }
+            payments = (found[id_] for id_ in sorted(found, key=lambda id_: (len(id_), id_)))
+        return (p for p in payments if not p.get("_voided"))
 
     def settle(self, only: frozenset[tuple[str, str]] | None = None) -> None:
         """Recompute every invoice's Balance and LinkedTxn and every credit memo's RemainingCredit, or only
@@ -607,7 +628,7 @@ class Books:
             return
         used: dict[tuple[str, str], Decimal] = {}
         links: dict[tuple[str, str], list[dict[str, str]]] = {}
-        for payment in self._live_payments():
+        for payment in self._live_payments(only):
             for line in payment["Line"]:
                 key = (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
                 if only is not None and key not in only:

@@ -21,10 +21,11 @@ from ..control.grants import Access, OAuthPolicy
 from ..control.limiter import Budget, Cost, Scope
 from . import query as qbo_query
 from . import seed
-from .books import SALES_FORMS, Books
+from .books import SALES_FORMS, BatchSight, Books
 from .errors import QBOError
 from .faults import QuickBooksRenderer, fault_response, forbidden, json_response
 from .identity import QuickBooksIdentity
+from .keys import INDEX
 from .page import company_page
 from .wire import local_time, parse_json, view
 
@@ -48,7 +49,6 @@ KNOWN_SCOPES = frozenset(
 # Path segment → entity; which ones a client may write (the rest are read-only in the sandbox).
 ENTITIES = {name.lower(): name for name in qbo_query.MODELLED}
 WRITABLE = frozenset({"Customer", "Item", "Invoice", "Payment", "CreditMemo", "RefundReceipt"})
-STORES = tuple(e for e in qbo_query.MODELLED if e not in ("CompanyInfo", "Preferences"))
 MAX_BATCH_ITEMS = 30
 MAX_BATCH_ID = 10
 BUDGETS = (
@@ -274,11 +274,7 @@ class QuickBooksProvider:
         record = dict(record)
         if entity == "Customer":
             owed = sum(
-                (
-                    i["Balance"]
-                    for i in ledger["Invoice"].values()
-                    if i["CustomerRef"]["value"] == record["Id"]
-                ),
+                (i["Balance"] for i in INDEX.with_key(ledger, "Invoice", "CustomerRef", record["Id"])),
                 Decimal("0"),
             )
             record.update(Balance=owed, BalanceWithJobs=owed)
@@ -307,14 +303,14 @@ class QuickBooksProvider:
         body: Any,
         params: dict[str, str],
         now: float,
-        visible: frozenset[str] | None = None,
+        sight: BatchSight | None = None,
     ) -> dict[str, Any]:
         """Create or update, ``operation=delete``, ``operation=void`` or ``operation=update&include=void``."""
         if not isinstance(body, dict):
             raise QBOError(
                 "2010", "Request has invalid or unsupported property", f"Expected a {entity} object."
             )
-        books = Books(ledger, now, params, visible)
+        books = Books(ledger, now, params, sight)
         operation = params.get("operation", "update").lower()
         include = params.get("include", "").lower()
         if operation == "delete":
@@ -336,9 +332,7 @@ class QuickBooksProvider:
             return request.args.get("query", "")
         return request.get_data(as_text=True)
 
-    def _query(
-        self, ledger: dict[str, Any], statement: str, visible: frozenset[str] | None
-    ) -> dict[str, Any]:
+    def _query(self, ledger: dict[str, Any], statement: str, sight: BatchSight | None) -> dict[str, Any]:
         query = qbo_query.parse(statement)
         if query.entity not in qbo_query.MODELLED:
             return {"totalCount": 0} if query.count else {}
@@ -348,9 +342,7 @@ class QuickBooksProvider:
             rows = [ledger["preferences"]]
         else:
             rows = [
-                r
-                for r in ledger[query.entity].values()
-                if visible is None or f"{query.entity}:{r['Id']}" in visible
+                r for r in ledger[query.entity].values() if sight is None or sight.sees(query.entity, r["Id"])
             ]
         return qbo_query.run(query, rows, lambda r: self._view(ledger, query.entity, r))
 
@@ -381,14 +373,12 @@ class QuickBooksProvider:
                 f"bId must be at most {MAX_BATCH_ID} characters when a requestid is given.",
                 "bId",
             )
-        visible = frozenset(f"{entity}:{id_}" for entity in STORES for id_ in ledger[entity])
-        answers = [self._batch_item(ledger, item, now, visible) for item in items]
+        sight = BatchSight()
+        answers = [self._batch_item(ledger, item, now, sight) for item in items]
         self.plane.store.save()
         return answers
 
-    def _batch_item(
-        self, ledger: dict[str, Any], item: Any, now: float, visible: frozenset[str]
-    ) -> dict[str, Any]:
+    def _batch_item(self, ledger: dict[str, Any], item: Any, now: float, sight: BatchSight) -> dict[str, Any]:
         if not isinstance(item, dict):
             return {
                 "Fault": QBOError(
@@ -398,7 +388,7 @@ class QuickBooksProvider:
         answer: dict[str, Any] = {"bId": item.get("bId")}
         try:
             if "Query" in item:
-                answer["QueryResponse"] = self._query(ledger, str(item["Query"]), visible)
+                answer["QueryResponse"] = self._query(ledger, str(item["Query"]), sight)
                 return answer
             entities = [k for k in item if k in WRITABLE]
             if len(entities) != 1:
@@ -412,7 +402,7 @@ class QuickBooksProvider:
                 params.update(operation="update", include="void")
             elif item.get("optionsData") == "void":
                 params["operation"] = "void"
-            answer[entities[0]] = self._write(ledger, entities[0], item[entities[0]], params, now, visible)
+            answer[entities[0]] = self._write(ledger, entities[0], item[entities[0]], params, now, sight)
         except QBOError as error:
             answer["Fault"] = error.fault()
         return answer
