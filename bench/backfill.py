@@ -60,7 +60,7 @@ class BenchLedger:
     rate limits force (sandbox seconds, best and worst window alignment)."""
 
     provider: str
-    configure: Callable[[Any, RunningSandbox], SandboxApp | None]
+    configure: Callable[[Any, RunningSandbox], SandboxApp]
     seed: Callable[[RunningSandbox, str, Books, Spec], tuple[str, int]]
     # (client, sandbox, app, organisation, tenant id, admin=): connect through the views as that admin
     connect: Callable[..., Connection]
@@ -191,6 +191,7 @@ def run_backfill(
     engine_time = override_settings(LEDGERLINK_SYNC_TIME_SCALE=time_scale)
     admin = an_admin(books.organisation)  # signed up before: its password hash is not the backfill's CPU
     with CallTally() as tally, memory.peak_rss() as peak, engine_time, started_consumer():
+        sandbox.control.open_window(tenant_id, app.client_id)  # the baseline starts at this phase too
         started, cpu_started = time.perf_counter(), time.process_time()
         connection = ledger.connect(Client(), sandbox, app, books.organisation, tenant_id, admin=admin)
         map_from_suggestion(connection, books.gst)

@@ -98,6 +98,7 @@ class Integrator:
         self.client.oauth2_token_getter(lambda: self.store["token"])
         self.client.oauth2_token_saver(lambda token: self.store.update(token=token))
         self._app = app
+        self.client_id = app.client_id
         self.api = AccountingApi(self.client, base_url=sandbox.base_url + "/api.xro/2.0")
 
     def connect(self) -> None:
@@ -275,6 +276,7 @@ def run_baseline(
     """The integrator's backfill of `books` into a tenant seeded like the product's, timed from the token
     exchange to the last payment; its calls counted from the sandbox's log."""
     integrator = Integrator(sandbox, tenant_id)
+    sandbox.control.open_window(tenant_id, integrator.client_id)  # the phase the product starts at
     started, cpu_started = time.perf_counter(), time.process_time()
     integrator.connect()
     backfill(integrator, books)

@@ -35,7 +35,7 @@ from bench.floor import MINUTE_S, BackfillShape, Floor, XeroRules, ratio
 from bench.floor import calls_floor as floor_terms
 from bench.growth import product_figures, spec_for
 from bench.quickbooks_baseline import run_quickbooks_baseline
-from ledgerlink.devtools.sandboxes import RunningSandbox
+from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 from tests.sync.xero_world import connect_through_views
 
 Tick = Callable[[int], None]
@@ -163,13 +163,12 @@ def _customer(customer: Any) -> dict[str, Any]:
 def seeded_company(sandbox: RunningSandbox, name: str, books: Books, spec: Spec) -> tuple[str, int]:
     """A fresh AU company holding the customers already in the ledger, created through the API by a
     separate app. QuickBooks' 500 a minute is the company's, shared by every app, so the seeding runs with a
-    batch spending one call and the clock then moves to the next window: the backfill starts with the
-    company's whole budget, as after a quiet minute. Returns (realmId, log marker)."""
+    batch spending one call; each backfill then starts as a window opens (`SandboxControl.open_window`),
+    with the company's whole budget, as after a quiet minute. Returns (realmId, log marker)."""
     control = sandbox.control
     realm = control.create_company(REGION, name, settings={"batch_metering": "request"})
     Seeder(sandbox, realm).customers(books.already_in_ledger(spec))
     control.update_settings(realm, batch_metering="item")
-    control.advance_clock(MINUTE_S)
     return realm, last_seq(control, realm)
 
 
@@ -192,12 +191,14 @@ def check_company(sandbox: RunningSandbox, realm: str, organisation_id: object, 
     check_totals(organisation_id, spec, totals)
 
 
-def configure(settings: Any, sandbox: RunningSandbox) -> None:
+def configure(settings: Any, sandbox: RunningSandbox) -> SandboxApp:
     """Point LedgerLink's QuickBooks settings at the sandbox, with a fresh OAuth app (the contract suite's
     harness does exactly this)."""
     from tests.ledgers.quickbooks.harness import QuickBooksHarness
 
-    QuickBooksHarness(sandbox).configure(settings)
+    harness = QuickBooksHarness(sandbox)
+    harness.configure(settings)
+    return harness.app
 
 
 QUICKBOOKS_BENCH = BenchLedger(
@@ -302,19 +303,19 @@ def why(value: float | None, target: float, data: dict[str, Any]) -> str:
     reads = sum(n for endpoint, n in point["by_endpoint"].items() if not endpoint.startswith("POST /batch"))
     text = (
         f"- **QuickBooks wall / baseline {value} (target <= {target:g}) at {point['invoices']:,} invoices**: "
-        f"{point['wall_s']} s against the baseline's {baseline['wall_s']} s and a forced "
-        f"{point['forced_s']}-{point['forced_s_worst']} s (best-worst alignment, item metering). The product "
-        f"made {point['calls']} calls ({reads} of them not batches) against the baseline's "
+        f"{point['wall_s']} s against the baseline's {baseline['wall_s']} s, both started as a window opens, "
+        f"where the limits force {point['forced_s_worst']} s on the floor's calls (item metering). The "
+        f"product made {point['calls']} calls ({reads} of them not batches) against the baseline's "
         f"{baseline['calls']} and the floor's {point['calls_floor']}; 429s: product {point['rate_limited']}, "
         f"baseline {baseline['rate_limited']}. QuickBooks reports no remaining budget, so the product paces "
-        "by its own count over a sliding minute, which costs the worst alignment's extra window, and its "
-        "look-ups are units of the 500 a minute the baseline does not spend."
+        "by its own count over a sliding minute, and its look-ups are units of the 500 a minute the baseline "
+        "does not spend."
     )
-    reachable = target * baseline["wall_s"]
-    if reachable < point["forced_s"]:
+    reachable, forced = target * baseline["wall_s"], point["forced_s_worst"]
+    if reachable < forced:
         text += (
             f" The target needs {reachable:.1f} s, below what the limits force on the floor's own calls "
-            f"({point['forced_s']} s at the best alignment): sending until a 429 and sleeping a Retry-After "
+            f"({forced} s): sending until a 429 and sleeping a Retry-After "
             "that names the window's end already uses the item-metered budget about as well as it can be "
             "used, so no client can be 5% faster than this baseline here."
         )

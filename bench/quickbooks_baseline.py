@@ -207,6 +207,7 @@ def run_quickbooks_baseline(
     """The integrator's backfill of `books` into a company seeded like the product's, timed from the token
     exchange to the last payment; its calls and 429s counted from the sandbox's log."""
     integrator = Integrator(sandbox, realm, time_scale)
+    sandbox.control.open_window(realm, integrator.app.client_id)  # the phase the product starts at
     started, cpu_started = time.perf_counter(), time.process_time()
     integrator.connect()
     backfill(integrator, books)

@@ -203,19 +203,18 @@ def _why_wall_vs_baseline(value: float | None, target: float, data: dict[str, An
     point = growth.get(TARGET_SIZE) or growth[max(growth, key=int)]
     text = (
         f"- **Xero wall / baseline {value} (target <= {target:g}) at {point['invoices']:,} invoices**: "
-        f"{point['wall_s']} s against the baseline's {point['baseline_wall_s']} s and a forced "
-        f"{point['forced_s']}-{point['forced_s_worst']} s (best-worst window alignment). Calls: product "
+        f"{point['wall_s']} s against the baseline's {point['baseline_wall_s']} s, both started as a window "
+        f"opens, where the limits force {point['forced_s_worst']} s on the floor's calls. Calls: product "
         f"{point['calls']}, baseline {point['baseline_calls']}, floor {point['calls_floor']}; 429s: product "
         f"{point['rate_limited']}, baseline {point['baseline_rate_limited']}."
     )
-    reachable = target * point["baseline_wall_s"]
-    if reachable < point["forced_s"]:
+    reachable, forced = target * point["baseline_wall_s"], point["forced_s_worst"]
+    if reachable < forced:
         text += (
             f" The target needs {reachable:.1f} s, below what the limits force on the floor's own calls "
-            f"({point['forced_s']} s at the best alignment): the baseline is already within "
-            f"{point['baseline_wall_s'] / point['forced_s'] - 1:.0%} of it, so winning by 5% needs fewer "
-            "calls than the floor (contacts made inside the invoice by name, which would match by name "
-            "rather than by email: not done)."
+            f"({forced} s): the baseline is already within {point['baseline_wall_s'] / forced - 1:.0%} of "
+            "it, so winning by 5% needs fewer calls than the floor (contacts made inside the invoice by "
+            "name, which would match by name rather than by email: not done)."
         )
     return text
 

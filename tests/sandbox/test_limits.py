@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
+
+from ledgerlink.devtools.sandboxes import SandboxError
 
 from .conftest import Xero, connect
 
@@ -109,3 +112,19 @@ def test_time_scale_shrinks_the_windows(scaled_sandbox) -> None:
     assert refused.headers["Retry-After"] == "1"
     time.sleep(1.0)
     assert xero.get("/Organisation").status_code == 200
+
+
+def test_the_control_api_tells_each_window_and_moves_the_clock_to_its_opening(xero: Xero) -> None:
+    control, tenant, client = xero.sandbox.control, xero.tenant_id, xero.app.client_id
+    control.open_window(tenant, client)
+    for _ in range(3):
+        assert xero.get("/Organisation").status_code == 200
+    minute = control.windows(tenant, client)["per_minute"]
+    assert (minute["used"], minute["size"]) == (3, 60)
+    assert 55 < minute["resets_in_s"] <= 60  # opened just before the three calls
+    control.open_window(tenant, client)
+    reopened = control.windows(tenant, client)
+    assert reopened["per_minute"]["used"] == 0 and reopened["per_minute"]["resets_in_s"] > 55
+    assert xero.get("/Organisation").headers["X-MinLimit-Remaining"] == "59"
+    with pytest.raises(SandboxError, match="404"):
+        control.windows(tenant, "no-such-app")

@@ -138,6 +138,17 @@ class SandboxControl:
     def set_limits(self, tenant_id: str, **limits: int) -> None:
         self._call("POST", f"/tenants/{tenant_id}/limits", dict(limits))
 
+    def windows(self, tenant_id: str, client_id: str) -> dict[str, dict[str, float]]:
+        """The tenant's rate windows as app `client_id` sees them: {field: used, size, resets_in_s}."""
+        return dict(
+            self._call("GET", f"/tenants/{tenant_id}/windows", params={"client_id": client_id})["windows"]
+        )
+
+    def open_window(self, tenant_id: str, client_id: str, field: str = "per_minute") -> None:
+        """Move the sandbox clock to the moment the tenant's `field` window opens anew for that app, so a
+        run starts at a known phase (the worst: a whole window to wait after its first window's calls)."""
+        self.advance_clock(self.windows(tenant_id, client_id)[field]["resets_in_s"] + 1e-3)  # past the edge
+
     def consent(
         self,
         client_id: str,

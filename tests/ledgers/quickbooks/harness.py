@@ -66,6 +66,7 @@ class QuickBooksHarness(SandboxProcess):
         app = self.sandbox.control.create_app([redirect_uri("quickbooks")])
         settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET = app.client_id, app.client_secret
         self.client_id = app.client_id
+        self.app = app
 
     def new_tenant(self, name: str = "Sunny Installs", region: str | None = None, **options: Any) -> str:
         return self.sandbox.control.create_company(region or self.region, name, **options)

@@ -71,6 +71,7 @@ class ControlAPI:
             "list_tenants": self.list_tenants,
             "reset_tenant": self.reset_tenant,
             "set_limits": self.set_limits,
+            "windows": self.windows,
             "update_settings": self.update_settings,
             "delete_tenant": self.delete_tenant,
             "consent": self.consent,
@@ -98,6 +99,7 @@ class ControlAPI:
                 Rule("/_sandbox/tenants/<tenant_id>/reset", endpoint="reset_tenant", methods=["POST"]),
                 Rule("/_sandbox/tenants/<tenant_id>", endpoint="delete_tenant", methods=["DELETE"]),
                 Rule("/_sandbox/tenants/<tenant_id>/limits", endpoint="set_limits", methods=["POST"]),
+                Rule("/_sandbox/tenants/<tenant_id>/windows", endpoint="windows", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/settings", endpoint="update_settings", methods=["POST"]),
                 Rule("/_sandbox/tenants/<tenant_id>/ledger", endpoint="ledger", methods=["GET"]),
                 Rule("/_sandbox/tenants/<tenant_id>/requests", endpoint="requests", methods=["GET"]),
@@ -254,6 +256,14 @@ class ControlAPI:
             self.plane.apply_limits(tenant)
             self.plane.store.save()
         return _json({"tenant_id": tenant_id, "limits": tenant["limits"]})
+
+    def windows(self, request: Request, tenant_id: str) -> Response:
+        """The tenant's rate windows as the app `client_id` sees them: used, size, seconds to the reset."""
+        self._tenant(tenant_id)
+        client_id = request.args.get("client_id", "")
+        if client_id not in self.plane.store.apps:
+            raise ControlError("unknown client_id", 404)
+        return _json({"tenant_id": tenant_id, "windows": self.plane.limiter.windows(client_id, tenant_id)})
 
     def consent(self, request: Request) -> Response:
         """Mint an authorization code as if a user had ticked ``tenant_ids`` on the consent page."""

@@ -173,6 +173,23 @@ class RateLimiter:
             remaining = {b.field: max(0, size - w.used) for b, w, _, size in windows}
             return Admission(remaining) if refusal is None else Admission(remaining, *refusal)
 
+    def windows(self, client_id: str, tenant_id: str) -> dict[str, dict[str, float]]:
+        """Each window budget as one app sees it for one tenant now: calls used, its size, and the seconds
+        until it opens anew (what a test or benchmark needs to start at a known phase)."""
+        now = self.clock.now()
+        with self._lock:
+            seen: dict[str, dict[str, float]] = {}
+            for budget in self.budgets:
+                if budget.window_s is None:
+                    continue
+                window = self._window(budget, _scope_key(budget.scope, client_id, tenant_id), now)
+                seen[budget.field] = {
+                    "used": window.used,
+                    "size": self._size(budget, client_id, tenant_id),
+                    "resets_in_s": window.seconds_left(now),
+                }
+            return seen
+
     def _touched(self, cost: Cost) -> list[Budget]:
         return [b for b in self.budgets if cost.batch or not b.batch_only]
 
