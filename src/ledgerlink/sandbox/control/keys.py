@@ -42,7 +42,7 @@ def field(name: str) -> Callable[[dict[str, Any]], Iterable[Any]]:
     return lambda entity: (entity.get(name),)
 
 
-def _id_order(id_: str) -> tuple[int, str]:
+def id_order(id_: str) -> tuple[int, str]:
     return len(id_), id_  # numeric ids in number order; ids of one length (UUIDs) as text
 
 
@@ -73,7 +73,7 @@ class BookIndex:
         entities = ledger.get(store, {})
         return [
             entities[i]
-            for i in sorted(ids, key=_id_order)
+            for i in sorted(ids, key=id_order)
             if i in entities and wanted in key.folded(entities[i])
         ]
 

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..control.keys import id_order
 from .errors import QBOError, business, invalid_ref, missing, too_long
 from .keys import INDEX, NAME_LISTS, SALES_FORMS
 from .tax import compute_tax
@@ -617,7 +618,7 @@ class Books:
                 for txn_type, txn_id in applied
                 for payment in INDEX.with_key(self.ledger, "Payment", "applied_to", f"{txn_type}:{txn_id}")
             }
-            payments = (found[id_] for id_ in sorted(found, key=lambda id_: (len(id_), id_)))
+            payments = (found[id_] for id_ in sorted(found, key=id_order))
         return (p for p in payments if not p.get("_voided"))
 
     def settle(self, only: frozenset[tuple[str, str]] | None = None) -> None:
