@@ -18,8 +18,6 @@ if TYPE_CHECKING:  # bench.dataset imports CashFlow's models: `python -m bench.g
     from bench.dataset import Spec
 
 Tick = Callable[[int], None]
-# A Xero minute of 1.2 s: the limits never make a run wait long, so its CPU is the backfill's work alone.
-BUSY_TIME_SCALE = 50.0
 
 
 def spec_for(invoices: int) -> Spec:
@@ -61,26 +59,8 @@ def measure(settings: Any, invoices: int, time_scale: float, retention_s: float,
             "baseline_wall_s": baseline.wall_s,
             "baseline_rate_limited": baseline.rate_limited,
             "wall_vs_baseline": ratio(product.wall_s, baseline.wall_s),
-            "cpu_us_per_invoice_busy": busy_cpu_us(settings, spec, retention_s),
-            "busy_time_scale": BUSY_TIME_SCALE,
         }
     )
-
-
-def busy_cpu_us(settings: Any, spec: Spec, retention_s: float) -> float:
-    """CPU per invoice of the same backfill on fresh books at `BUSY_TIME_SCALE`, where it never waits long.
-    At the bench's own scale a 10,000-invoice run is asleep for most of each window, and what it spends per
-    invoice then also counts what waiting costs: a hand-over at each long wait (the next run claims and
-    loads again what the last one parked) and a process woken from sleep. This figure leaves both out."""
-    from bench.backfill import run_backfill
-    from bench.dataset import build_books
-    from ledgerlink.devtools.sandboxes import running_sandbox
-
-    books = build_books(f"Bench Growth {spec.invoices} (busy)", spec, lambda _: None)
-    retention = ["--idempotency-retention", str(retention_s * BUSY_TIME_SCALE)]
-    with running_sandbox("xero", time_scale=BUSY_TIME_SCALE, extra_args=retention) as sandbox:
-        run = run_backfill(settings, sandbox, books, spec, time_scale=BUSY_TIME_SCALE)
-    return round(run.cpu_s / spec.invoices * 1e6, 1)
 
 
 def product_figures(spec: Spec, product: BackfillResult) -> dict[str, Any]:

@@ -36,7 +36,6 @@ TARGETS = {
 }
 # The issue sets the wall target at 10,000 invoices (100,000 runs at another time scale, where CPU binds).
 TARGET_SIZE = "10000"
-FLAT_WITHIN = 1.1  # CPU per invoice is flat with N when no size costs more than this many times another
 XERO_BASELINE = "xero-python: batches of 50, one bulk contact read, sleep Retry-After on a 429"
 TEMPLATE = Path(__file__).with_name("BENCHMARKS.md.tmpl")
 FLOOR_TERMS = {
@@ -192,26 +191,11 @@ def _backfill_cpu(data: dict[str, Any]) -> float | None:
 
 def _why_backfill_cpu(value: float | None, target: float, data: dict[str, Any]) -> str:
     each = ", ".join(f"{label}: {point['cpu_us_per_invoice']:g}" for label, point in _backfill_points(data))
-    busy_points = [
-        (int(n), point["cpu_us_per_invoice_busy"])
-        for n, point in (data.get("growth") or {}).items()
-        if point.get("cpu_us_per_invoice_busy") is not None
-    ]
-    busy = ", ".join(f"{n:,}: {figure:g}" for n, figure in sorted(busy_points))
-    text = (
+    return (
         f"- **whole-backfill CPU {value} µs per invoice (target <= {target:g}, flat with N)**: {each}. "
         f"The engine's own work without network is {data['engine']['cpu_us_per_invoice']} µs (section 3); "
         "the rest is the HTTP client, reading answers and writing each object's outcome to the database."
     )
-    if busy:
-        text += f" The same Xero backfills never waiting long (time scale 50, section 1b): {busy}."
-        figures = [figure for _, figure in busy_points]
-        if len(figures) > 1 and max(figures) <= FLAT_WITHIN * min(figures):
-            text += (
-                " Flat with N: what a size adds at the bench's scale is what waiting costs (hand-overs at "
-                "each long wait, a process woken from sleep), not more work per invoice."
-            )
-    return text
 
 
 def _why_wall_vs_baseline(value: float | None, target: float, data: dict[str, Any]) -> str:
@@ -390,7 +374,6 @@ GROWTH_COLUMNS = [
     ("baseline_wall_s", "baseline wall (s)"),
     ("wall_vs_baseline", "wall / baseline"),
     ("cpu_us_per_invoice", "CPU µs / invoice"),
-    ("cpu_us_per_invoice_busy", "CPU µs / invoice, never waiting"),
     ("peak_rss_mb", "peak RSS (MB)"),
 ]
 
@@ -416,16 +399,8 @@ def _growth_section(growth: dict[str, Any]) -> str:
         ),
         _bar_chart("calls", [(f"{p['invoices']:,}", p["calls"]) for p in points]),
         _bar_chart(
-            "whole-backfill CPU µs per invoice: at the bench's scale | never waiting (time scale 50)",
-            [
-                bar
-                for p in points
-                for bar in (
-                    (f"{p['invoices']:,}", p["cpu_us_per_invoice"]),
-                    (f"{p['invoices']:,} never waiting", p.get("cpu_us_per_invoice_busy")),
-                )
-                if bar[1] is not None
-            ],
+            "whole-backfill CPU µs per invoice",
+            [(f"{p['invoices']:,}", p["cpu_us_per_invoice"]) for p in points],
         ),
         _bar_chart("peak RSS (MB)", [(f"{p['invoices']:,}", p["peak_rss_mb"] or 0) for p in points]),
     ]

@@ -183,18 +183,3 @@ def test_whole_backfill_cpu_is_judged_at_the_dearest_size_of_either_ledger():
     assert verdicts["backfill_cpu_us_per_invoice"] == (1200.0, False)
     data["quickbooks"]["sizes"]["10000"]["cpu_us_per_invoice"] = 990.0
     assert {name: met for name, _, _, _, met in checks(data)}["backfill_cpu_us_per_invoice"] is True
-
-
-def test_cpu_is_called_flat_with_n_only_when_the_never_waiting_runs_are():
-    data = copy.deepcopy(RESULTS)
-    point = {"forced_s_worst": 0.0, "wall_vs_baseline": None}
-    data["growth"] = {
-        "1000": {**point, "cpu_us_per_invoice": 1170.0, "cpu_us_per_invoice_busy": 1150.0},
-        "10000": {**point, "cpu_us_per_invoice": 1500.0, "cpu_us_per_invoice_busy": 1120.0},
-        "100000": {**point, "cpu_us_per_invoice": 1540.0},  # measured before the never-waiting runs
-    }
-    why = misses(data)
-    assert "never waiting long (time scale 50, section 1b): 1,000: 1150, 10,000: 1120." in why
-    assert "Flat with N" in why
-    data["growth"]["10000"]["cpu_us_per_invoice_busy"] = 1300.0
-    assert "Flat with N" not in misses(data)
