@@ -212,7 +212,7 @@ def _why_wall_vs_baseline(value: float | None, target: float, data: dict[str, An
     if reachable < forced:
         text += (
             f" The target needs {reachable:.1f} s, below what the limits force on the floor's own calls "
-            f"({forced} s): the baseline is already within {point['baseline_wall_s'] / forced - 1:.0%} of "
+            f"({forced} s): the baseline is already within {point['baseline_wall_s'] / forced - 1:.1%} of "
             "it, so winning by 5% needs fewer calls than the floor (contacts made inside the invoice by "
             "name, which would match by name rather than by email: not done)."
         )
