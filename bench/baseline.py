@@ -97,19 +97,18 @@ class Integrator:
         )
         self.client.oauth2_token_getter(lambda: self.store["token"])
         self.client.oauth2_token_saver(lambda token: self.store.update(token=token))
-        self._app = app
-        self.client_id = app.client_id
+        self.app = app
         self.api = AccountingApi(self.client, base_url=sandbox.base_url + "/api.xro/2.0")
 
     def connect(self) -> None:
         """The authorization-code exchange and `/connections`: what xero-python leaves to the web app."""
         code = self.sandbox.control.consent(
-            self._app.client_id, [self.tenant_id], SCOPES, redirect_uri=REDIRECT_URI
+            self.app.client_id, [self.tenant_id], SCOPES, redirect_uri=REDIRECT_URI
         )
         answer = requests.post(
             f"{self.sandbox.base_url}/connect/token",
             data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
-            auth=(self._app.client_id, self._app.client_secret),
+            auth=(self.app.client_id, self.app.client_secret),
             timeout=30,
         )
         answer.raise_for_status()
@@ -276,7 +275,7 @@ def run_baseline(
     """The integrator's backfill of `books` into a tenant seeded like the product's, timed from the token
     exchange to the last payment; its calls counted from the sandbox's log."""
     integrator = Integrator(sandbox, tenant_id)
-    sandbox.control.open_window(tenant_id, integrator.client_id)  # the phase the product starts at
+    sandbox.control.open_window(tenant_id, integrator.app.client_id)  # the phase the product starts at
     started, cpu_started = time.perf_counter(), time.process_time()
     integrator.connect()
     backfill(integrator, books)

@@ -196,9 +196,7 @@ def configure(settings: Any, sandbox: RunningSandbox) -> SandboxApp:
     harness does exactly this)."""
     from tests.ledgers.quickbooks.harness import QuickBooksHarness
 
-    harness = QuickBooksHarness(sandbox)
-    harness.configure(settings)
-    return harness.app
+    return QuickBooksHarness(sandbox).configure(settings)
 
 
 QUICKBOOKS_BENCH = BenchLedger(

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from ledgerlink.devtools.sandboxes import SandboxApp
 from ledgerlink.ledgers.contract import AccountRef, Chart, ObjectKind, ResolvedMapping, TaxRateMapping
 from ledgerlink.ledgers.oauth import redirect_uri
 
@@ -56,7 +57,7 @@ class QuickBooksHarness(SandboxProcess):
         "drop_after_commit": "no_response",
     }
 
-    def configure(self, settings: Any) -> None:
+    def configure(self, settings: Any) -> SandboxApp:
         base = self.sandbox.base_url
         settings.QBO_AUTHORIZE_URL = f"{base}/connect/oauth2"
         settings.QBO_TOKEN_URL = f"{base}/oauth2/v1/tokens/bearer"
@@ -66,7 +67,7 @@ class QuickBooksHarness(SandboxProcess):
         app = self.sandbox.control.create_app([redirect_uri("quickbooks")])
         settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET = app.client_id, app.client_secret
         self.client_id = app.client_id
-        self.app = app
+        return app
 
     def new_tenant(self, name: str = "Sunny Installs", region: str | None = None, **options: Any) -> str:
         return self.sandbox.control.create_company(region or self.region, name, **options)
