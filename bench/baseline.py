@@ -91,10 +91,11 @@ class Integrator:
         app = sandbox.control.create_app([REDIRECT_URI], name="baseline integrator")
         TokenApi.refresh_token_url = sandbox.base_url + "/connect/token"
         self.store: dict[str, Any] = {}
-        self.client = ApiClient(
-            Configuration(oauth2_token=OAuth2Token(client_id=app.client_id, client_secret=app.client_secret)),
-            pool_threads=1,
-        )
+        # The SDK's Configuration is a process-wide template: past the first, it ignores what it is given
+        # (real-clients.md, trap 5). A bench drives an app per size, so each one's token is set on its copy.
+        configuration = Configuration()
+        configuration.oauth2_token = OAuth2Token(client_id=app.client_id, client_secret=app.client_secret)
+        self.client = ApiClient(configuration, pool_threads=1)
         self.client.oauth2_token_getter(lambda: self.store["token"])
         self.client.oauth2_token_saver(lambda token: self.store.update(token=token))
         self.app = app
