@@ -89,27 +89,81 @@ def product_figures(spec: Spec, product: BackfillResult) -> dict[str, Any]:
 
 def merge(results: dict[str, Any], points: list[GrowthPoint]) -> dict[str, Any]:
     """`results` with the points under `growth` (by invoice count) and the 100k peak under `memory`."""
-    growth = dict(results.get("growth") or {})
-    growth.update({point.key: point.figures for point in points})
-    merged = {**results, "growth": dict(sorted(growth.items(), key=lambda item: int(item[0])))}
-    if "100000" in growth:
-        merged["memory"] = {
-            **results.get("memory", {}),
-            "backfill_100k_peak_rss_mb": growth["100000"]["peak_rss_mb"],
-        }
-    return merged
+    growth = by_size({**(results.get("growth") or {}), **{point.key: point.figures for point in points}})
+    return with_100k_peak({**results, "growth": growth})
+
+
+def merge_quickbooks(results: dict[str, Any], sizes: dict[str, Any]) -> dict[str, Any]:
+    """`results` with QuickBooks points measured apart (`python -m bench.quickbooks_merge`) merged by size."""
+    quickbooks = dict(results.get("quickbooks") or {})
+    quickbooks["sizes"] = by_size({**(quickbooks.get("sizes") or {}), **sizes})
+    return with_100k_peak({**results, "quickbooks": quickbooks})
+
+
+def by_size(points: dict[str, Any]) -> dict[str, Any]:
+    return dict(sorted(points.items(), key=lambda item: int(item[0])))
+
+
+def with_100k_peak(results: dict[str, Any]) -> dict[str, Any]:
+    """`memory.backfill_100k_peak_rss_mb`: the higher of the two ledgers' 100,000-invoice peaks measured."""
+    points = [
+        results.get("growth") or {},
+        (results.get("quickbooks") or {}).get("sizes") or {},
+    ]
+    peaks = [sizes[HUNDRED_K]["peak_rss_mb"] for sizes in points if HUNDRED_K in sizes]
+    if not peaks:
+        return results
+    return {**results, "memory": {**results.get("memory", {}), "backfill_100k_peak_rss_mb": max(peaks)}}
+
+
+HUNDRED_K = "100000"
+TARGET_SIZE = "10000"  # the issue's targets against the baseline are set at 10,000 invoices
+
+
+def target_point(sizes: dict[str, Any]) -> dict[str, Any]:
+    """The point a target is judged at: 10,000 invoices, else the largest size measured."""
+    return sizes.get(TARGET_SIZE) or sizes[max(sizes, key=int)]
 
 
 def kept_from(previous: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
-    """`results` with the growth sizes it did not measure taken from the `previous` results (the 100k point
-    `make bench-100k` merged in stays when `make bench` runs again without it), marked with their date."""
-    measured = set(results.get("growth") or {})
-    kept = [
-        GrowthPoint({**figures, "measured_on": figures.get("measured_on") or previous.get("date")})
-        for size, figures in (previous.get("growth") or {}).items()
-        if size not in measured
-    ]
-    return merge(results, kept) if kept else results
+    """`results` with the sizes it did not measure, of either ledger, taken from the `previous` results (the
+    100k points `make bench-100k` merged in stay when `make bench` runs again without them), each marked
+    with the date it was measured."""
+    date = previous.get("date")
+
+    def missing(earlier: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+        return {
+            size: {**figures, "measured_on": figures.get("measured_on") or date}
+            for size, figures in earlier.items()
+            if size not in measured
+        }
+
+    growth = missing(previous.get("growth") or {}, results.get("growth") or {})
+    quickbooks = missing(
+        (previous.get("quickbooks") or {}).get("sizes") or {},
+        (results.get("quickbooks") or {}).get("sizes") or {},
+    )
+    kept = merge(results, [GrowthPoint(figures) for figures in growth.values()]) if growth else results
+    return merge_quickbooks(kept, quickbooks) if quickbooks else kept
+
+
+def provenance(module: str, argv: list[str]) -> dict[str, str]:
+    """When and how a point measured apart was taken: `make bench` keeps it beside figures of its own date,
+    and the page says so."""
+    return {
+        "measured_on": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([f"python -m {module}", *argv]),
+    }
+
+
+def measured_apart(points: list[dict[str, Any]]) -> str:
+    """The page's word on the points measured apart from this `make bench`: when, and by what command."""
+    apart = [p for p in points if p.get("measured_on")]
+    return "".join(
+        f"\n\nThe {p['invoices']:,}-invoice point was measured on {p['measured_on']}"
+        + (f" by `{p['command']}`." if p.get("command") else " by an earlier `make bench`.")
+        for p in apart
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,12 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench import report
 
-    # Each point says when and how it was measured: `make bench` keeps it beside figures of its own date.
-    args_given = sys.argv[1:] if argv is None else argv
-    stamp = {
-        "measured_on": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m bench.growth", *args_given]),
-    }
+    stamp = provenance("bench.growth", sys.argv[1:] if argv is None else argv)
     measured = [
         measure(settings, n, args.time_scale, IDEMPOTENCY_RETENTION_S, lambda _: None) for n in args.invoices
     ]

@@ -43,24 +43,31 @@ class Integrator:
         self.by_endpoint: dict[str, int] = {}
         self.retry_after: str | None = None
         self.app = sandbox.control.create_app([REDIRECT_URI], name="quickbooks baseline integrator")
+        self.auth: Any = None
         self.qb: Any = None
 
     def connect(self) -> None:
         """intuit-oauth's code exchange (the consent page answered by the control API), then the SDK's
         session, its base URL pointed at the sandbox."""
         from intuitlib.client import AuthClient
-        from quickbooks import QuickBooks
 
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # a plain-http base URL (real-clients.md trap 8)
         discovery = self.sandbox.base_url + "/.well-known/openid_configuration"
-        auth = AuthClient(self.app.client_id, self.app.client_secret, REDIRECT_URI, discovery)
+        self.auth = AuthClient(self.app.client_id, self.app.client_secret, REDIRECT_URI, discovery)
         control = self.sandbox.control
         code = control.consent(self.app.client_id, [self.realm], SCOPE, redirect_uri=REDIRECT_URI)
-        auth.get_bearer_token(code, realm_id=self.realm)
+        self.auth.get_bearer_token(code, realm_id=self.realm)
         self.identity_calls = 2  # the discovery document and the token exchange
+        self._open_session()
+
+    def _open_session(self) -> None:
+        """The SDK's client over the tokens held now: python-quickbooks starts its session with the access
+        token it is given, so a refreshed token needs a new client."""
+        from quickbooks import QuickBooks
+
         qb = QuickBooks(
-            auth_client=auth,
-            refresh_token=auth.refresh_token,
+            auth_client=self.auth,
+            refresh_token=self.auth.refresh_token,
             company_id=self.realm,
             minorversion=75,
             use_decimal=True,
@@ -69,17 +76,30 @@ class Integrator:
         qb.session.hooks["response"].append(self._heard)
         self.qb = qb
 
+    def refresh(self) -> None:
+        """intuit-oauth's refresh (an hour's access token runs out in a long backfill), then a new client."""
+        self.auth.refresh()
+        self.identity_calls += 1
+        self._open_session()
+
     def _heard(self, response: Any, *args: Any, **kwargs: Any) -> None:
         self.retry_after = response.headers.get("Retry-After") if response.status_code == 429 else None
 
     def call(self, name: str, send: Callable[[], T]) -> T:
-        """Send; on a 429 sleep Retry-After (else Intuit's 60 s) and send again."""
-        from quickbooks.exceptions import QuickbooksException
+        """Send; on a 429 sleep Retry-After (else Intuit's 60 s) and send again; on a 401 refresh the tokens
+        once and send again."""
+        from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
+        refreshed = False
         while True:
             self.by_endpoint[name] = self.by_endpoint.get(name, 0) + 1
             try:
                 return send()
+            except AuthorizationException:
+                if refreshed:
+                    raise
+                self.refresh()
+                refreshed = True
             except QuickbooksException as refused:
                 if refused.error_code != THROTTLED:
                     raise

@@ -1,6 +1,7 @@
 """`python -m bench.quickbooks_merge --invoices 1000 10000`: the QuickBooks figures (bench/quickbooks.py),
-merged into the results.json and BENCHMARKS.md a `make bench` wrote, under `quickbooks`. A module of its own
-because the bench's database must be set up before anything imports Django models."""
+merged by size into the results.json and BENCHMARKS.md a `make bench` wrote, under `quickbooks.sizes`, each
+point stamped with when and how it was measured (`make bench-100k` adds 100,000 this way). A module of its
+own because the bench's database must be set up before anything imports Django models."""
 
 from __future__ import annotations
 
@@ -27,16 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     from bench import report
+    from bench.growth import merge_quickbooks, provenance
     from bench.quickbooks import run_quickbooks
 
     def quiet(description: str, total: int) -> Any:
         return contextlib.nullcontext(lambda _: None)
 
+    stamp = provenance("bench.quickbooks_merge", sys.argv[1:] if argv is None else argv)
     figures = run_quickbooks(settings, tuple(args.invoices), args.time_scale, quiet)
-    results = {**json.loads(args.results.read_text()), "quickbooks": figures}
+    sizes = {size: {**point, **stamp} for size, point in figures["sizes"].items()}
+    results = merge_quickbooks(json.loads(args.results.read_text()), sizes)
     report.write_json(results, args.results)
     report.write_markdown(results, args.markdown)
-    print(json.dumps(figures, indent=2))
+    print(json.dumps(results["quickbooks"]["sizes"], indent=2))
     return 0
 
 

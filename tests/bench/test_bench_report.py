@@ -171,6 +171,71 @@ def test_a_rerun_of_make_bench_keeps_the_100k_point_make_bench_100k_merged_in():
     assert kept_from({}, fresh) == fresh
 
 
+def test_a_rerun_of_make_bench_keeps_the_quickbooks_100k_point_too():
+    from bench.growth import kept_from
+
+    previous = {
+        "date": "2026-12-04T14:00:00+00:00",
+        "quickbooks": {
+            "time_scale": 20.0,
+            "sizes": {
+                "10000": {"invoices": 10000, "wall_s": 1.0},
+                "100000": {
+                    "invoices": 100000,
+                    "peak_rss_mb": 240.0,
+                    "measured_on": "2026-12-05T05:00:00+00:00",
+                },
+            },
+        },
+    }
+    fresh = {
+        "date": "2026-12-06T09:00:00+00:00",
+        "growth": {"100000": {"invoices": 100000, "peak_rss_mb": 210.0}},
+        "quickbooks": {"time_scale": 20.0, "sizes": {"10000": {"invoices": 10000, "wall_s": 2.0}}},
+    }
+    kept = kept_from(previous, fresh)
+    assert list(kept["quickbooks"]["sizes"]) == ["10000", "100000"]
+    assert kept["quickbooks"]["sizes"]["10000"]["wall_s"] == 2.0
+    assert kept["quickbooks"]["sizes"]["100000"]["measured_on"] == "2026-12-05T05:00:00+00:00"
+    assert kept["memory"]["backfill_100k_peak_rss_mb"] == 240.0  # the dearer ledger's peak
+
+
+def test_quickbooks_points_measured_apart_merge_by_size_and_say_when():
+    from bench.growth import merge_quickbooks, provenance
+
+    results = {
+        **copy.deepcopy(RESULTS),
+        "quickbooks": {"time_scale": 20.0, "sizes": {"1000": {"invoices": 1000}}},
+    }
+    stamp = provenance("bench.quickbooks_merge", ["--invoices", "100000", "--time-scale", "40"])
+    point = {"invoices": 100000, "time_scale": 40.0, "peak_rss_mb": 190.0, **stamp}
+    merged = merge_quickbooks(results, {"100000": point})
+    assert list(merged["quickbooks"]["sizes"]) == ["1000", "100000"]
+    assert merged["quickbooks"]["time_scale"] == 20.0
+    assert merged["memory"]["backfill_100k_peak_rss_mb"] == 190.0
+    assert stamp["command"] == "python -m bench.quickbooks_merge --invoices 100000 --time-scale 40"
+    assert f"measured on {stamp['measured_on']} by `{stamp['command']}`." in measured_text(merged)
+
+
+def measured_text(data):
+    from bench.growth import measured_apart
+
+    return measured_apart(list(data["quickbooks"]["sizes"].values()))
+
+
+def test_the_wall_targets_are_judged_at_10000_when_100000_was_measured_too():
+    from bench.quickbooks import wall_vs_baseline
+
+    data = copy.deepcopy(RESULTS)
+    data["growth"] = {
+        "10000": {"wall_vs_baseline": 0.9, "forced_s_worst": 210.0},
+        "100000": {"wall_vs_baseline": 1.2, "forced_s_worst": 2100.0},
+    }
+    data["quickbooks"] = {"sizes": {k: dict(v) for k, v in data["growth"].items()}}
+    assert {name: value for name, value, _, _, _ in checks(data)}["wall_vs_baseline"] == 0.9
+    assert wall_vs_baseline(data) == 0.9
+
+
 def test_whole_backfill_cpu_is_judged_at_the_dearest_size_of_either_ledger():
     data = copy.deepcopy(RESULTS)
     point = {"forced_s_worst": 0.0, "wall_vs_baseline": None}  # not rate-bound: no wall verdict
