@@ -192,10 +192,27 @@ def _backfill_cpu(data: dict[str, Any]) -> float | None:
 def _why_backfill_cpu(value: float | None, target: float, data: dict[str, Any]) -> str:
     each = ", ".join(f"{label}: {point['cpu_us_per_invoice']:g}" for label, point in _backfill_points(data))
     return (
-        f"- **whole-backfill CPU {value} µs per invoice (target <= {target:g}, flat with N)**: {each}. "
-        f"The engine's own work without network is {data['engine']['cpu_us_per_invoice']} µs (section 3); "
+        f"- **whole-backfill CPU {value} µs per invoice (target <= {target:g}, flat with N)**: {each}."
+        + _growth_with_n(data)
+        + f" The engine's own work without network is {data['engine']['cpu_us_per_invoice']} µs (section 3); "
         "the rest is the HTTP client, reading answers and writing each object's outcome to the database."
     )
+
+
+def _growth_with_n(data: dict[str, Any]) -> str:
+    """How much dearer an invoice is at the largest size than at the smallest, per ledger measured at two."""
+    ledgers = [
+        ("Xero", data.get("growth") or {}),
+        ("QuickBooks", (data.get("quickbooks") or {}).get("sizes") or {}),
+    ]
+    rises = [
+        f"{name} {ratio(sizes[top]['cpu_us_per_invoice'], sizes[low]['cpu_us_per_invoice']):g}x "
+        f"from {int(low):,} to {int(top):,}"
+        for name, sizes in ledgers
+        if len(sizes) > 1
+        for low, top in [(min(sizes, key=int), max(sizes, key=int))]
+    ]
+    return f" Not flat: {'; '.join(rises)}." if rises else ""
 
 
 def _why_wall_vs_baseline(value: float | None, target: float, data: dict[str, Any]) -> str:

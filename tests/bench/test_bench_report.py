@@ -246,5 +246,7 @@ def test_whole_backfill_cpu_is_judged_at_the_dearest_size_of_either_ledger():
     data["quickbooks"] = {"sizes": {"10000": {**point, "cpu_us_per_invoice": 1200.0}}}
     verdicts = {name: (value, met) for name, value, _, _, met in checks(data)}
     assert verdicts["backfill_cpu_us_per_invoice"] == (1200.0, False)
+    why = misses(data)
+    assert "Not flat: Xero 1.056x from 1,000 to 10,000." in why  # QuickBooks, one size here, has no rise
     data["quickbooks"]["sizes"]["10000"]["cpu_us_per_invoice"] = 990.0
     assert {name: met for name, _, _, _, met in checks(data)}["backfill_cpu_us_per_invoice"] is True
