@@ -131,9 +131,9 @@ def drain(connection_id: object) -> list[RunReport]:
 
 
 def other_threads_cpu_s() -> float:
-    """CPU seconds so far of every live thread but the caller: the bench's own (the suite's progress bar
-    redraws ten times a second, about 5 ms of CPU a second), left out of the product's figure. The worker
-    runs on the caller's thread; the product starts none of its own."""
+    """CPU seconds so far of every live thread but the caller: the bench's own (the progress watcher; the
+    suite's progress bar, which redraws ten times a second, about 5 ms of CPU a second), left out of the
+    product's figure. The worker runs on the caller's thread; the product starts none of its own."""
     me, total = threading.get_ident(), 0.0
     for thread in threading.enumerate():
         if thread.ident is None or thread.ident == me:
@@ -143,11 +143,6 @@ def other_threads_cpu_s() -> float:
         except OSError:  # ended between the listing and the reading
             continue
     return total
-
-
-@dataclass
-class Watcher:
-    cpu_s: float = 0.0  # the progress thread's own CPU: the bench's, taken out of the product's figure
 
 
 @contextlib.contextmanager
@@ -162,13 +157,11 @@ def started_consumer() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def watching(connection_id: object, progress: Progress, every_s: float = 0.5) -> Iterator[Watcher]:
+def watching(connection_id: object, progress: Progress, every_s: float = 0.5) -> Iterator[None]:
     """Report synced invoices to `progress` from a side thread (its own read-only database connection)."""
     stop = threading.Event()
-    watcher = Watcher()
 
     def watch() -> None:
-        started = time.thread_time()
         try:
             while not stop.wait(every_s):
                 synced = SyncRecord.objects.filter(
@@ -177,12 +170,11 @@ def watching(connection_id: object, progress: Progress, every_s: float = 0.5) ->
                 progress(synced)
         finally:
             db.close()
-            watcher.cpu_s = time.thread_time() - started
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     try:
-        yield watcher
+        yield
     finally:
         stop.set()
         thread.join()
@@ -211,11 +203,11 @@ def run_backfill(
         connection = ledger.connect(Client(), sandbox, app, books.organisation, tenant_id, admin=admin)
         map_from_suggestion(connection, books.gst)
         start_push(books.organisation.pk, Selection())
-        with watching(connection.pk, progress) as watcher:
+        with watching(connection.pk, progress):
             reports = drain(connection.pk)
-        wall_s = time.perf_counter() - started
-        bench_cpu = other_threads_cpu_s() - bench_cpu
-        cpu_s = time.process_time() - cpu_started - watcher.cpu_s - bench_cpu
+            # Read while the progress watcher still lives, so its CPU is among the bench's threads'.
+            wall_s = time.perf_counter() - started
+            cpu_s = time.process_time() - cpu_started - (other_threads_cpu_s() - bench_cpu)
     progress(spec.invoices)
     api_calls = sandbox_calls(sandbox.control, tenant_id, marker)
     if api_calls != tally.api_calls:

@@ -104,25 +104,39 @@ def by_size(points: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(points.items(), key=lambda item: int(item[0])))
 
 
+def ledger_sizes(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each ledger's whole-backfill points by size: ("Xero", growth), ("QuickBooks", quickbooks.sizes)."""
+    return [
+        ("Xero", results.get("growth") or {}),
+        ("QuickBooks", (results.get("quickbooks") or {}).get("sizes") or {}),
+    ]
+
+
 def with_100k_peak(results: dict[str, Any]) -> dict[str, Any]:
     """`memory.backfill_100k_peak_rss_mb`: the higher of the two ledgers' 100,000-invoice peaks measured."""
-    points = [
-        results.get("growth") or {},
-        (results.get("quickbooks") or {}).get("sizes") or {},
-    ]
-    peaks = [sizes[HUNDRED_K]["peak_rss_mb"] for sizes in points if HUNDRED_K in sizes]
+    peaks = [sizes[HUNDRED_K]["peak_rss_mb"] for _, sizes in ledger_sizes(results) if HUNDRED_K in sizes]
     if not peaks:
         return results
     return {**results, "memory": {**results.get("memory", {}), "backfill_100k_peak_rss_mb": max(peaks)}}
 
 
 HUNDRED_K = "100000"
-TARGET_SIZE = "10000"  # the issue's targets against the baseline are set at 10,000 invoices
+# The issue sets the wall target at 10,000 invoices (100,000 runs at another time scale, where CPU binds).
+TARGET_SIZE = "10000"
 
 
 def target_point(sizes: dict[str, Any]) -> dict[str, Any]:
     """The point a target is judged at: 10,000 invoices, else the largest size measured."""
     return sizes.get(TARGET_SIZE) or sizes[max(sizes, key=int)]
+
+
+def wall_vs_baseline_at_target(sizes: dict[str, Any]) -> float | None:
+    """The product's wall over the baseline's at the target point, when the rate limits bind it (else it
+    says nothing about who uses them better); None without points."""
+    if not sizes:
+        return None
+    point = target_point(sizes)
+    return point["wall_vs_baseline"] if point["forced_s_worst"] else None
 
 
 def kept_from(previous: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:

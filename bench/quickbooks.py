@@ -33,7 +33,13 @@ from bench.calls import last_seq
 from bench.dataset import Books, Spec, build_books
 from bench.floor import MINUTE_S, BackfillShape, Floor, XeroRules, ratio
 from bench.floor import calls_floor as floor_terms
-from bench.growth import measured_apart, product_figures, spec_for, target_point
+from bench.growth import (
+    measured_apart,
+    product_figures,
+    spec_for,
+    target_point,
+    wall_vs_baseline_at_target,
+)
 from bench.quickbooks_baseline import run_quickbooks_baseline
 from ledgerlink.devtools.sandboxes import RunningSandbox, SandboxApp
 from tests.sync.xero_world import connect_through_views
@@ -286,11 +292,7 @@ def run_quickbooks(
 def wall_vs_baseline(data: dict[str, Any]) -> float | None:
     """The product's wall time over the baseline's at 10,000 invoices (else the largest size measured),
     from a run the rate limits bind (else it says nothing about who uses them better)."""
-    sizes = (data.get("quickbooks") or {}).get("sizes") or {}
-    if not sizes:
-        return None
-    point = target_point(sizes)
-    return point["wall_vs_baseline"] if point["forced_s_worst"] else None
+    return wall_vs_baseline_at_target((data.get("quickbooks") or {}).get("sizes") or {})
 
 
 def why(value: float | None, target: float, data: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from bench.baseline import BaselineResult, baseline_json
 from bench.dataset import Spec
 from bench.engine import EngineResult
 from bench.floor import XeroRules, forced_seconds, forced_seconds_best, ratio
-from bench.growth import measured_apart, target_point
+from bench.growth import ledger_sizes, measured_apart, target_point, wall_vs_baseline_at_target
 from bench.live import LiveResult
 from bench.naive import NaiveResult
 
@@ -35,7 +35,6 @@ TARGETS = {
     "backfill_cpu_us_per_invoice": ("≤", 1000.0),
     "backfill_100k_peak_rss_mb": ("≤", 300.0),  # from `make bench-100k`, when it has run
 }
-# The issue sets the wall target at 10,000 invoices (100,000 runs at another time scale, where CPU binds).
 XERO_BASELINE = "xero-python: batches of 50, one bulk contact read, sleep Retry-After on a 429"
 TEMPLATE = Path(__file__).with_name("BENCHMARKS.md.tmpl")
 FLOOR_TERMS = {
@@ -167,8 +166,7 @@ def _wall_vs_baseline(data: dict[str, Any]) -> float | None:
     from a run the rate limits bind: only then does it say who uses them better."""
     growth = data.get("growth") or {}
     if growth:
-        point = target_point(growth)
-        return point["wall_vs_baseline"] if point["forced_s_worst"] else None
+        return wall_vs_baseline_at_target(growth)
     backfill = data["xero"]["backfill"]
     bound = backfill.get("forced_s_worst", backfill.get("forced_s"))
     return data["xero"].get("baseline", {}).get("wall_vs_baseline") if bound else None
@@ -176,11 +174,9 @@ def _wall_vs_baseline(data: dict[str, Any]) -> float | None:
 
 def _backfill_points(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Every whole-backfill size measured: ("Xero 10,000", figures), ("QuickBooks 1,000", figures)..."""
-    sizes = [
-        ("Xero", data.get("growth") or {}),
-        ("QuickBooks", (data.get("quickbooks") or {}).get("sizes") or {}),
+    return [
+        (f"{name} {int(n):,}", point) for name, points in ledger_sizes(data) for n, point in points.items()
     ]
-    return [(f"{name} {int(n):,}", point) for name, points in sizes for n, point in points.items()]
 
 
 def _backfill_cpu(data: dict[str, Any]) -> float | None:
@@ -201,14 +197,10 @@ def _why_backfill_cpu(value: float | None, target: float, data: dict[str, Any]) 
 
 def _growth_with_n(data: dict[str, Any]) -> str:
     """How much dearer an invoice is at the largest size than at the smallest, per ledger measured at two."""
-    ledgers = [
-        ("Xero", data.get("growth") or {}),
-        ("QuickBooks", (data.get("quickbooks") or {}).get("sizes") or {}),
-    ]
     rises = [
         f"{name} {ratio(sizes[top]['cpu_us_per_invoice'], sizes[low]['cpu_us_per_invoice']):g}x "
         f"from {int(low):,} to {int(top):,}"
-        for name, sizes in ledgers
+        for name, sizes in ledger_sizes(data)
         if len(sizes) > 1
         for low, top in [(min(sizes, key=int), max(sizes, key=int))]
     ]
