@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from ledgerlink.cashflow.models import DomainEvent, Invoice, InvoiceStatus
+from ledgerlink.cashflow.models import DomainEvent, Invoice, InvoiceStatus, Payment, PaymentReversal
 from ledgerlink.ledgers.contract import ObjectKind
 from ledgerlink.ledgers.models import Connection, ConnectionStatus
 from ledgerlink.sync import doorbell, outbox
@@ -125,14 +125,42 @@ def _plan_chunk(organisation_id: uuid.UUID | str, invoice_ids: Sequence[str]) ->
             "id", "customer_id"
         )
     }
-    events = DomainEvent.objects.filter(organisation_id=organisation_id).filter(
-        Q(subject_type="invoice", subject_id__in=invoice_ids) | Q(payload__invoice_id__in=invoice_ids)
-    )
     planned: dict[tuple[ObjectKind, str], Planned] = {}
-    for event in events.order_by("id"):
+    for event in chunk_events(organisation_id, invoice_ids):
         for step in outbox.plan_event(event, customers):
             planned.setdefault((step.kind, step.subject_id), step)
     return list(planned.values())
+
+
+def chunk_events(organisation_id: uuid.UUID | str, invoice_ids: Sequence[str]) -> list[DomainEvent]:
+    """Every event of these invoices (the organisation's), in CashFlow's order. An event's subject is the
+    invoice, one of its payments or one of their reversals (cashflow/events.py), so each is found through
+    the subject index, at a cost that does not grow with the organisation's other events. Matching the
+    payload's invoice id instead walked all of them for every chunk: quadratic in the backlog, 38 s of
+    queuing at 100,000."""
+    # SQLite prefers an index on the organisation to one on the subject when it is filtered by (the ids are
+    # the organisation's already) or may be ordered by (the models' default `id` order): neither is asked.
+    payments = [
+        str(pk)
+        for pk in Payment.objects.filter(invoice_id__in=invoice_ids).order_by().values_list("id", flat=True)
+    ]
+    reversals = (
+        PaymentReversal.objects.filter(payment_id__in=payments).order_by().values_list("id", flat=True)
+    )
+    subjects = {
+        "invoice": list(invoice_ids),
+        "payment": payments,
+        "payment_reversal": [str(pk) for pk in reversals],
+    }
+    events = [
+        event
+        for subject_type, ids in subjects.items()
+        if ids
+        for event in DomainEvent.objects.filter(
+            organisation_id=organisation_id, subject_type=subject_type, subject_id__in=ids
+        ).order_by()
+    ]
+    return sorted(events, key=lambda event: event.id)
 
 
 def _queue_chunk(push: HistoricalPush, connection: Connection, invoice_ids: Sequence[str]) -> None:

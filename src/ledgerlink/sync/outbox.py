@@ -116,7 +116,13 @@ def queue_records(
         created_at=now,
     )
     rows = [p for p in planned if not (p.kind == ObjectKind.CUSTOMER and p.subject_id in linked_customers)]
-    mine = SyncRecord.objects.filter(connection=connection, subject_id__in=[row.subject_id for row in rows])
+    # By kind too, so the unique index finds them: by subject id alone every record of the connection is
+    # read, twice for each event (and each chunk of a historical push), more as the history grows.
+    mine = SyncRecord.objects.filter(
+        connection=connection,
+        kind__in=sorted({str(row.kind) for row in rows}),
+        subject_id__in=[row.subject_id for row in rows],
+    )
     before = mine.count()
     _insert_new(template, rows)
     return mine.count() - before
