@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from bench import memory
 from bench.calls import CallTally, last_seq, sandbox_calls
+from bench.cpu import work_cpu_s
 from bench.dataset import Books, Spec
 from bench.floor import (
     XERO,
@@ -130,21 +131,6 @@ def drain(connection_id: object) -> list[RunReport]:
         time.sleep(max(wait, 0.0))
 
 
-def other_threads_cpu_s() -> float:
-    """CPU seconds so far of every live thread but the caller: the bench's own (the progress watcher; the
-    suite's progress bar, which redraws ten times a second, about 5 ms of CPU a second), left out of the
-    product's figure. The worker runs on the caller's thread; the product starts none of its own."""
-    me, total = threading.get_ident(), 0.0
-    for thread in threading.enumerate():
-        if thread.ident is None or thread.ident == me:
-            continue
-        try:
-            total += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-        except OSError:  # ended between the listing and the reading
-            continue
-    return total
-
-
 @contextlib.contextmanager
 def started_consumer() -> Iterator[None]:
     """The bench process as a consumer is once started: what lives now (Django, the books just built) frozen
@@ -199,7 +185,7 @@ def run_backfill(
     admin = an_admin(books.organisation)  # signed up before: its password hash is not the backfill's CPU
     with CallTally() as tally, memory.peak_rss() as peak, engine_time, started_consumer():
         sandbox.control.open_window(tenant_id, app.client_id)  # the baseline starts at this phase too
-        started, cpu_started, bench_cpu = time.perf_counter(), time.process_time(), other_threads_cpu_s()
+        started, cpu_started = time.perf_counter(), work_cpu_s()
         connection = ledger.connect(Client(), sandbox, app, books.organisation, tenant_id, admin=admin)
         map_from_suggestion(connection, books.gst)
         start_push(books.organisation.pk, Selection())
@@ -207,7 +193,7 @@ def run_backfill(
             reports = drain(connection.pk)
             # Read while the progress watcher still lives, so its CPU is among the bench's threads'.
             wall_s = time.perf_counter() - started
-            cpu_s = time.process_time() - cpu_started - (other_threads_cpu_s() - bench_cpu)
+            cpu_s = work_cpu_s() - cpu_started
     progress(spec.invoices)
     api_calls = sandbox_calls(sandbox.control, tenant_id, marker)
     if api_calls != tally.api_calls:

@@ -58,9 +58,14 @@ def measure(settings: Any, invoices: int, time_scale: float, retention_s: float,
             "baseline_calls": baseline.calls,
             "baseline_wall_s": baseline.wall_s,
             "baseline_rate_limited": baseline.rate_limited,
+            "baseline_cpu_us_per_invoice": us_per_invoice(baseline.cpu_s, invoices),
             "wall_vs_baseline": ratio(product.wall_s, baseline.wall_s),
         }
     )
+
+
+def us_per_invoice(cpu_s: float, invoices: int) -> float:
+    return round(cpu_s / invoices * 1e6, 1)
 
 
 def product_figures(spec: Spec, product: BackfillResult) -> dict[str, Any]:
@@ -81,7 +86,7 @@ def product_figures(spec: Spec, product: BackfillResult) -> dict[str, Any]:
         "wall_ratio_worst": product.wall_ratio_worst,
         # Whole-backfill CPU of the process (connect, claims, payloads, answers), per invoice; the bench's
         # progress thread is taken out.
-        "cpu_us_per_invoice": round(product.cpu_s / spec.invoices * 1e6, 1),
+        "cpu_us_per_invoice": us_per_invoice(product.cpu_s, spec.invoices),
         "peak_rss_mb": product.peak_rss_mb,
         "by_endpoint": product.by_endpoint,
     }

@@ -38,6 +38,7 @@ from bench.growth import (
     product_figures,
     spec_for,
     target_point,
+    us_per_invoice,
     wall_vs_baseline_at_target,
 )
 from bench.quickbooks_baseline import run_quickbooks_baseline
@@ -268,6 +269,7 @@ def figures(spec: Spec, product: BackfillResult, baseline: BaselineResult) -> di
         "worker_runs": product.runs,
         "idle_gaps_s": product.idle_gaps_s,
         "baseline": baseline_json(product.calls, product.wall_s, baseline, QUICKBOOKS_BASELINE),
+        "baseline_cpu_us_per_invoice": us_per_invoice(baseline.cpu_s, spec.invoices),
         "calls_vs_baseline": ratio(product.calls, baseline.calls),
         "wall_vs_baseline": ratio(product.wall_s, baseline.wall_s),
     }

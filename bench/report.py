@@ -190,6 +190,7 @@ def _why_backfill_cpu(value: float | None, target: float, data: dict[str, Any]) 
     return (
         f"- **whole-backfill CPU {value} µs per invoice (target <= {target:g}, flat with N)**: {each}."
         + _growth_with_n(data)
+        + _beside_the_baselines(data)
         + f" The engine's own work without network is {data['engine']['cpu_us_per_invoice']} µs (section 3); "
         "the rest is the HTTP client, reading answers and writing each object's outcome to the database."
     )
@@ -205,6 +206,20 @@ def _growth_with_n(data: dict[str, Any]) -> str:
         for low, top in [(min(sizes, key=int), max(sizes, key=int))]
     ]
     return f" Not flat: {'; '.join(rises)}." if rises else ""
+
+
+def _beside_the_baselines(data: dict[str, Any]) -> str:
+    """The SDK baselines' CPU per invoice on the same books in the same run: the figure the machine's speed
+    sets, so a reader can tell a slower machine from a dearer product."""
+    pairs = [
+        f"{label}: {point['baseline_cpu_us_per_invoice']:g} µs, the product "
+        f"{ratio(point['cpu_us_per_invoice'], point['baseline_cpu_us_per_invoice']):g}x that"
+        for label, point in _backfill_points(data)
+        if point.get("baseline_cpu_us_per_invoice")
+    ]
+    if not pairs:
+        return ""
+    return f" Beside the SDK baselines on the same books in the same run: {'; '.join(pairs)}."
 
 
 def _why_wall_vs_baseline(value: float | None, target: float, data: dict[str, Any]) -> str:

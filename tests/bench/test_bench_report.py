@@ -250,3 +250,37 @@ def test_whole_backfill_cpu_is_judged_at_the_dearest_size_of_either_ledger():
     assert "Not flat: Xero 1.056x from 1,000 to 10,000." in why  # QuickBooks, one size here, has no rise
     data["quickbooks"]["sizes"]["10000"]["cpu_us_per_invoice"] = 990.0
     assert {name: met for name, _, _, _, met in checks(data)}["backfill_cpu_us_per_invoice"] is True
+
+
+def test_the_cpu_miss_sets_each_point_beside_its_baseline_when_that_was_measured():
+    data = copy.deepcopy(RESULTS)
+    point = {"forced_s_worst": 0.0, "wall_vs_baseline": None}
+    data["growth"] = {
+        "1000": {**point, "cpu_us_per_invoice": 900.0},  # measured before baselines' CPU was kept
+        "10000": {**point, "cpu_us_per_invoice": 1200.0, "baseline_cpu_us_per_invoice": 800.0},
+    }
+    why = misses(data)
+    assert "Beside the SDK baselines on the same books in the same run: Xero 10,000: 800 µs, " in why
+    assert "the product 1.5x that." in why and "Xero 1,000: 900 µs" not in why
+    del data["growth"]["10000"]["baseline_cpu_us_per_invoice"]
+    assert "Beside the SDK baselines" not in misses(data)
+
+
+def test_the_baselines_cpu_per_invoice_is_kept_with_each_quickbooks_point():
+    from bench.backfill import BackfillResult
+    from bench.baseline import BaselineResult
+    from bench.dataset import Spec
+    from bench.floor import Floor
+    from bench.quickbooks import figures
+
+    spec = Spec(1000, 600, 800)
+    floor = Floor(setup=7, contact_reads=1, contact_writes=14, invoice_writes=34, payment_writes=27)
+    product = BackfillResult(
+        invoices=1000, calls=84, api_calls=83, identity_calls=1, floor=floor, wall_s=12.0, forced_s=9.0,
+        forced_s_worst=12.0, cpu_s=1.5, peak_rss_mb=200.0, runs=1, time_scale=20.0,
+    )  # fmt: skip
+    baseline = BaselineResult(
+        invoices=1000, calls=85, api_calls=83, rate_limited=4, wall_s=12.4, cpu_s=1.25, slept_s=11.0
+    )
+    point = figures(spec, product, baseline)
+    assert (point["cpu_us_per_invoice"], point["baseline_cpu_us_per_invoice"]) == (1500.0, 1250.0)

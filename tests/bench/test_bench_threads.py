@@ -1,9 +1,10 @@
-"""The backfill's CPU figure leaves out the bench's own threads (a progress bar's redraws), not the caller."""
+"""The backfill's and the baselines' CPU figures leave out the bench's own threads (a progress bar's
+redraws), not the caller."""
 
 import threading
 import time
 
-from bench.backfill import other_threads_cpu_s
+from bench.cpu import other_threads_cpu_s
 
 
 def burn(seconds: float) -> None:
