@@ -32,9 +32,13 @@ KIND_CHOICES = [(kind.value, kind.value.replace("_", " ")) for kind in ObjectKin
 class SyncRecord(models.Model):
     """One CashFlow object to be carried to one connection's ledger, and where it stands."""
 
-    organisation = models.ForeignKey("cashflow.Organisation", on_delete=models.CASCADE, related_name="+")
+    # Neither key has an index of its own: composite indexes below lead with each (`sync_record_org_state`;
+    # the due, claim and chain ones), and every record inserted pays for every index it is in.
+    organisation = models.ForeignKey(
+        "cashflow.Organisation", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     connection = models.ForeignKey(
-        "ledgers.Connection", on_delete=models.CASCADE, related_name="sync_records"
+        "ledgers.Connection", on_delete=models.CASCADE, related_name="sync_records", db_index=False
     )
     kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     operation = models.CharField(max_length=16, default="create")
@@ -98,7 +102,6 @@ class SyncRecord(models.Model):
             # A claim walks each due state in CashFlow's order and stops at its batch (leases.claim).
             models.Index(fields=["connection", "state", "sequence", "id"], name="sync_record_claim"),
             models.Index(fields=["organisation", "state"], name="sync_record_org_state"),
-            models.Index(fields=["subject_type", "subject_id"], name="sync_record_subject"),
             models.Index(fields=["connection", "chain", "sequence"], name="sync_record_chain"),
             # A push's progress is counted from the index alone (`history.refresh_progress`, every run).
             models.Index(fields=["history_push", "kind", "state"], name="sync_record_push_progress"),
@@ -115,8 +118,8 @@ class SyncRecord(models.Model):
 class RemoteLink(models.Model):
     """The durable map of a CashFlow object to its id in one connection's ledger."""
 
-    connection = models.ForeignKey(
-        "ledgers.Connection", on_delete=models.CASCADE, related_name="remote_links"
+    connection = models.ForeignKey(  # the unique key below leads with it
+        "ledgers.Connection", on_delete=models.CASCADE, related_name="remote_links", db_index=False
     )
     subject_type = models.CharField(max_length=32)
     subject_id = models.CharField(max_length=64)
@@ -139,8 +142,8 @@ class Attempt(models.Model):
     """The audit log: one row per call to a ledger. Allowlisted fields only; never tokens or bodies."""
 
     organisation = models.ForeignKey("cashflow.Organisation", on_delete=models.CASCADE, related_name="+")
-    connection = models.ForeignKey(
-        "ledgers.Connection", on_delete=models.CASCADE, related_name="sync_attempts"
+    connection = models.ForeignKey(  # `sync_attempt_recent` leads with it
+        "ledgers.Connection", on_delete=models.CASCADE, related_name="sync_attempts", db_index=False
     )
     records = models.ManyToManyField(SyncRecord, related_name="attempt_log", blank=True)
     started_at = models.DateTimeField(default=timezone.now)

@@ -116,23 +116,16 @@ def queue_records(
         created_at=now,
     )
     rows = [p for p in planned if not (p.kind == ObjectKind.CUSTOMER and p.subject_id in linked_customers)]
-    # By kind too, so the unique index finds them: by subject id alone every record of the connection is
-    # read, twice for each event (and each chunk of a historical push), more as the history grows.
-    mine = SyncRecord.objects.filter(
-        connection=connection,
-        kind__in=sorted({str(row.kind) for row in rows}),
-        subject_id__in=[row.subject_id for row in rows],
-    )
-    before = mine.count()
-    _insert_new(template, rows)
-    return mine.count() - before
+    return _insert_new(template, rows)
 
 
-def _insert_new(template: SyncRecord, planned: list[Planned]) -> None:
+def _insert_new(template: SyncRecord, planned: list[Planned]) -> int:
     """Insert a record per planned one unless it exists (the unique constraint), by one prepared statement
     run per record: the shared columns are prepared once from `template`. Django's bulk_create prepared
     every column of every record anew, most of a historical push's CPU (a tenth of a second per thousand
-    records)."""
+    records). Returns how many were inserted: both drivers (sqlite3, psycopg 3) sum the rows each run
+    changed, and a row the constraint turned away changed none. Counting the records before and after
+    instead cost two reads per event and a tenth of a push."""
     fields = [field for field in SyncRecord._meta.concrete_fields if not field.primary_key]
     shared = {
         field.attname: field.get_db_prep_save(field.pre_save(template, add=True), db) for field in fields
@@ -156,6 +149,7 @@ def _insert_new(template: SyncRecord, planned: list[Planned]) -> None:
         rows.append([own.get(name, shared[name]) for name in names])
     with db.cursor() as cursor:
         cursor.executemany(statement, rows)
+        return int(cursor.rowcount)
 
 
 def on_domain_event(event: DomainEvent) -> None:
