@@ -101,18 +101,19 @@ def test_queuing_does_not_walk_the_connections_records(connection, invoices):
     steps = read_steps(lambda: queue_records(connection, planned))
     # By the connection alone, each event's queuing reads every record the connection ever had.
     assert not [step for step in steps if "(connection_id=?)" in step], steps
-    assert SyncRecord.objects.filter(connection=connection).count() == len(
-        {(p.kind, p.subject_id) for p in planned}
-    )
+    assert SyncRecord.objects.filter(connection=connection).count() == len(objects(planned))
+
+
+def objects(planned) -> set[tuple[str, str]]:
+    """The distinct objects a plan asks records for: one record each, however often planned."""
+    return {(p.kind, p.subject_id) for p in planned}
 
 
 def test_queuing_counts_only_the_records_it_added(connection, invoices):
     planned = [step for event in DomainEvent.objects.order_by("id") for step in plan_event(event)]
     SyncRecord.objects.filter(connection=connection).delete()  # the live handler queued them already
     first, rest = planned[:3], planned[3:]
-    assert queue_records(connection, first) == len({(p.kind, p.subject_id) for p in first})
+    assert queue_records(connection, first) == len(objects(first))
     # Queued again beside the others: the ones already there are neither added nor counted.
-    assert queue_records(connection, planned) == len({(p.kind, p.subject_id) for p in planned}) - len(
-        {(p.kind, p.subject_id) for p in first}
-    )
+    assert queue_records(connection, planned) == len(objects(planned)) - len(objects(first))
     assert queue_records(connection, rest) == 0

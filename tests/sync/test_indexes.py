@@ -1,6 +1,6 @@
 """The sync engine's tables carry no index another already covers. A historical push inserts a record per
-object and a link and an audit row per request: each index a row is in costs every insert, and on SQLite
-the single-column index Django gives each foreign key by default sat beside a composite index leading with
+object and a link and an audit row per request: each index a row is in costs every insert, and the
+single-column index Django gives each foreign key by default sat beside a composite index leading with
 the same column. Read from the database itself, so it holds on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
