@@ -22,11 +22,12 @@ import threading
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ledgerlink.ledgers.contract import RateBudget, RateLimits
 from ledgerlink.sync.models import TenantBudget
+from ledgerlink.sync.rows import Rows
 
 # Ledger time; the limiter divides each by the LEDGERLINK_SYNC_TIME_SCALE setting (`time_scale`).
 MINUTE_S = 60.0
@@ -40,6 +41,9 @@ PHASE_WIDTH_SHARE = 0.05
 # Retry-After is whole seconds: the window's true end may lie up to this much before the wait it names.
 RETRY_AFTER_ROUNDING_S = 1.0
 REPORTS_KEPT = 16
+
+# Every permit and release reads and rewrites the tenant's row: by statements written once (sync/rows.py).
+_budgets = Rows(TenantBudget, key=("provider", "tenant_id"))
 
 
 # The own log of calls taken (`TenantBudget.minute_calls`): one [epoch seconds, calls] entry per permit or
@@ -111,10 +115,7 @@ def day_exhausted_pause_s() -> float:
 
 def _locked_budget(provider: str, tenant_id: str) -> TenantBudget:
     """The tenant's row, locked for the rest of the current transaction (created on first use)."""
-    query = TenantBudget.objects.filter(provider=provider, tenant_id=tenant_id)
-    if connection.features.has_select_for_update:
-        query = query.select_for_update()
-    budget = query.first()
+    budget = _budgets.get(provider, tenant_id, lock=True)
     if budget is not None:
         return budget
     try:
@@ -122,7 +123,9 @@ def _locked_budget(provider: str, tenant_id: str) -> TenantBudget:
             TenantBudget.objects.create(provider=provider, tenant_id=tenant_id)
     except IntegrityError:
         pass  # another worker created it first
-    return query.get()
+    budget = _budgets.get(provider, tenant_id, lock=True)
+    assert budget is not None  # created above, by this worker or another, and never deleted
+    return budget
 
 
 def acquire(
@@ -145,7 +148,7 @@ def acquire(
         budget = _locked_budget(provider, tenant_id)
         wait = _wait_needed(budget, limits, now, cost)
         if wait > 0:
-            budget.save()  # persist the pruning done while looking
+            _budgets.save(budget)  # persist the pruning done while looking
             return wait
         if _minute_wait(budget, limits, now_s, cost) > 0:
             budget.probe_at = now_s  # the one call let past a spent minute (`_may_probe`)
@@ -156,7 +159,7 @@ def acquire(
             budget.minute_remaining -= cost
         if budget.day_remaining is not None:
             budget.day_remaining -= cost
-        budget.save()
+        _budgets.save(budget)
         return 0.0
 
 
@@ -173,7 +176,7 @@ def charge(provider: str, tenant_id: str, calls: int, now: dt.datetime | None = 
         budget = _locked_budget(provider, tenant_id)
         budget.minute_calls.append([now_s, calls])
         budget.day_count += calls
-        budget.save()
+        _budgets.save(budget)
 
 
 def _wait_needed(budget: TenantBudget, limits: RateLimits, now: dt.datetime, cost: int = 1) -> float:
@@ -333,7 +336,7 @@ def headroom(
     `calls_left` counts what may start by `horizon_s` from now: calls aging out of the minute meanwhile,
     or a whole next window when the learned one ends by then, are left too."""
     now = now or timezone.now()
-    budget = TenantBudget.objects.filter(provider=provider, tenant_id=tenant_id).first()
+    budget = _budgets.get(provider, tenant_id)
     if budget is None:  # never called: the whole budget is there
         budget = TenantBudget(provider=provider, tenant_id=tenant_id, day_started_at=now)
     wait = _wait_needed(budget, limits, now, max(1, min(cost, limits.per_minute)))
@@ -408,7 +411,7 @@ def release(
         budget.in_flight.pop(holder, None)
         if reported is not None:
             _record_report(budget, reported, now.timestamp(), now.timestamp(), refused=False)
-        budget.save()
+        _budgets.save(budget)
 
 
 def refund(
@@ -439,7 +442,7 @@ def refund(
                     budget.day_remaining += back
             if budget.probe_at is not None and abs(budget.probe_at - taken) < 1e-3:
                 budget.probe_at = None
-        budget.save()
+        _budgets.save(budget)
 
 
 def observe(
@@ -456,7 +459,7 @@ def observe(
     with transaction.atomic():
         budget = _locked_budget(provider, tenant_id)
         _record_report(budget, reported, sent_at, received_at, refused)
-        budget.save()
+        _budgets.save(budget)
 
 
 def _record_report(

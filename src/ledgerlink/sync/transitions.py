@@ -5,13 +5,11 @@ user holds a plain sentence saying why (docs/sync.md, "States")."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Field, ForeignKey, PositiveIntegerField, When
+from django.db.models import Case, F, PositiveIntegerField, When
 from django.utils import timezone
 
 from ledgerlink.cashflow.money import from_minor, to_minor
@@ -22,6 +20,7 @@ from ledgerlink.sync.models import RemoteLink, SyncRecord, SyncState
 from ledgerlink.sync.ordering import SETTLED_STATES
 from ledgerlink.sync.policy import MAX_TRANSIENT_ATTEMPTS, backoff_delay
 from ledgerlink.sync.ratelimit import time_scale
+from ledgerlink.sync.rows import write_each
 
 _LEASE_CLEARED = {"lease_owner": "", "lease_expires_at": None}
 _ACTIVE_STATES = (SyncState.PENDING, SyncState.RETRYING, SyncState.IN_FLIGHT)
@@ -32,8 +31,9 @@ def mark_synced(record: SyncRecord, remote: RemoteRef, provider_name: str = "the
     mark_all_synced([(record, remote)], provider_name)
 
 
-# What `_settle` sets on a synced record, all written by one prepared statement run per record (`_write_each`;
-# the fields the same for every record once had an UPDATE of their own: a statement more per request).
+# What `_settle` sets on a synced record, all written by one prepared statement run per record
+# (`rows.write_each`; the fields the same for every record once had an UPDATE of their own: a statement more
+# per request).
 _SETTLED_FIELDS = (
     "remote_id",
     "remote_number",
@@ -70,37 +70,12 @@ def mark_all_synced(
         for record, remote in outcomes
     }
     with transaction.atomic():
-        _write_each(records, _SETTLED_FIELDS)
+        write_each(SyncRecord, records, _SETTLED_FIELDS)
         _upsert_links(links, now)
         waited_on = [record.pk for record in records]
         SyncRecord.objects.filter(waiting_on_id__in=waited_on, state=SyncState.PENDING).update(
             waiting_on=None, next_attempt_at=now
         )
-
-
-def _write_each(records: Iterable[SyncRecord], names: Sequence[str]) -> None:
-    """Write the fields `names` of each record as it holds them, by one prepared UPDATE run per record.
-    Django's bulk_update builds a CASE per field and record, and that compilation cost more CPU than
-    everything else the engine does per invoice; a model save each, a statement built per record."""
-    meta = SyncRecord._meta
-    fields = [_own_field(name) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in fields)
-    # Only the model's own table and column names, quoted, are formatted in; every value is a parameter.
-    statement = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
-    prepared = [_preparer(field) for field in fields]
-    rows = [
-        [
-            *(
-                prepare(getattr(record, field.attname))
-                for field, prepare in zip(fields, prepared, strict=True)
-            ),
-            record.pk,
-        ]
-        for record in records
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(statement, rows)
 
 
 def _upsert_links(links: dict[tuple[int, str, str], tuple[str, str]], now: dt.datetime) -> None:
@@ -122,44 +97,6 @@ def _upsert_links(links: dict[tuple[int, str, str], tuple[str, str]], now: dt.da
     rows = [[*key_parts, remote_id, number, created] for key_parts, (remote_id, number) in links.items()]
     with connection.cursor() as cursor:
         cursor.executemany(statement, rows)
-
-
-#: What the per-record fields hold, as the database driver takes them.
-_DbValue: TypeAlias = str | int | bool | None
-# Columns whose plain values (`_PLAIN`) the driver takes unchanged on SQLite and PostgreSQL alike; a record's
-# foreign keys here point at integer ids.
-_AS_IS = frozenset(
-    {"CharField", "TextField", "BooleanField", "IntegerField", "BigIntegerField", "ForeignKey"}
-)
-_PLAIN = (str, int, bool, type(None))
-
-
-def _own_field(name: str) -> Field[Any, Any]:
-    field = SyncRecord._meta.get_field(name)
-    assert isinstance(field, Field)  # a column of the record's own, not a relation's reverse side
-    return field
-
-
-def _column(field: Field[Any, Any]) -> str:
-    assert field.column is not None  # None only for a field without a column of its own
-    return field.column
-
-
-def _preparer(field: Field[Any, Any]) -> Callable[[Any], _DbValue]:
-    """How `_write_each` hands a value of `field` to the driver. Text, a number, a flag or a record id the
-    field holds as the driver takes it goes as it is, and a time is prepared once per value (a request's
-    records share their `now`): `get_db_prep_value` on every value of every record cost more than the
-    statement."""
-    # A foreign key holds its target's value.
-    target = field.target_field if isinstance(field, ForeignKey) else field
-    if target.get_internal_type() in _AS_IS:
-        return lambda value: value if type(value) in _PLAIN else _prepare(field, value)
-    return functools.lru_cache(maxsize=None)(lambda value: _prepare(field, value))
-
-
-def _prepare(field: Field[Any, Any], value: Any) -> _DbValue:
-    prepared: _DbValue = field.get_db_prep_value(value, connection)
-    return prepared
 
 
 def _settle(record: SyncRecord, remote: RemoteRef, provider_name: str, now: dt.datetime) -> None:
@@ -253,7 +190,7 @@ def defer_all(
     waits: Sequence[tuple[SyncRecord, SyncRecord, str]], released_by: Sequence[str] = SETTLED_STATES
 ) -> None:
     """`defer` for many records at once (a claim's payments whose invoices are still held over): one
-    prepared UPDATE run per record (`_write_each`) instead of a model save each. A record whose
+    prepared UPDATE run per record (`rows.write_each`) instead of a model save each. A record whose
     blocker reached one of `released_by` meanwhile goes again at once (`_wake_released`)."""
     if not waits:
         return
@@ -264,7 +201,7 @@ def defer_all(
         record.lease_owner, record.lease_expires_at = "", None
         record.updated_at = now
     with transaction.atomic():
-        _write_each([record for record, _, _ in waits], (*_DEFER_FIELDS, "updated_at"))
+        write_each(SyncRecord, [record for record, _, _ in waits], (*_DEFER_FIELDS, "updated_at"))
     _wake_released(waits, released_by)
 
 
