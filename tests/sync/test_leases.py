@@ -51,6 +51,24 @@ def test_a_lapsed_lease_passes_to_another_worker(connection, organisation, custo
     assert leases.renew([r.pk for r in held], "dead-worker", now=later) is False  # the old owner may not send
 
 
+def test_a_renewal_with_one_lease_lost_changes_none_of_its_records(connection, organisation, customer, gst):
+    """The write-ahead mark rides with the renewal (`renew(..., **changes)`): when another worker took one
+    record of the request, none of them is marked as maybe sent, nor has its lease extended."""
+    for _ in range(2):
+        issue(organisation, customer, gst)
+    held = leases.claim(connection.pk, "worker-a", 100)
+    assert len(held) == 3
+    SyncRecord.objects.filter(pk=held[1].pk).update(lease_owner="worker-b")
+    later = timezone.now() + dt.timedelta(seconds=1)
+    assert leases.renew([r.pk for r in held], "worker-a", now=later, idempotency_key="k1") is False
+    for record in held:
+        stored = SyncRecord.objects.get(pk=record.pk)
+        assert (stored.idempotency_key, stored.lease_expires_at) == ("", record.lease_expires_at)
+    kept = [held[0].pk, held[2].pk]
+    assert leases.renew(kept, "worker-a", now=later, idempotency_key="k1") is True
+    assert set(SyncRecord.objects.filter(pk__in=kept).values_list("idempotency_key", flat=True)) == {"k1"}
+
+
 def test_a_claim_takes_the_oldest_due_across_states(connection, organisation, customer, gst, settings):
     """Oldest by (sequence, id) whichever due state a record is in (each state is read apart, along its own
     index), skipping what is parked for later or held by a live lease."""

@@ -3,10 +3,11 @@
 Django compiles a query anew every time it runs one, and on the engine's per-request paths that compiling
 cost more than running the statement: `bulk_update` built a CASE per field and record (more CPU than
 everything else the engine did per invoice), and the rate limiter's locked read and save of its tenant's row,
-twice per request, cost about four times what running them did on SQLite (a fifth of a QuickBooks
-backfill's Python time). These send the statements the ORM would, with the same conversions both ways (each
-field's and the backend's own), so the models stay the one description of their rows. Only the models' own
-table and column names, quoted, are formatted into SQL; every value is a parameter.
+twice per request, cost about four times what running them did on SQLite (a fifth of the Python time of a
+backfill to a ledger that meters each item of a batch, which sends the most requests). These send the
+statements the ORM would, with the same conversions both ways (each field's and the backend's own), so the
+models stay the one description of their rows. Only the models' own table and column names, quoted, are
+formatted into SQL; every value is a parameter.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -524,18 +523,20 @@ class _Run(DoubtfulRecords, Outcomes):
     def mark_sent(self, records: list[SyncRecord], key: str) -> bool:
         """Write-ahead, committed before the request leaves: these records may be in the ledger from now
         on. A replay of the same key keeps its first send time (the key's lifetime counts from there). One
-        transaction with the lease's renewal: False, and nothing marked, when the lease on any was lost."""
+        statement with the lease's renewal: False, and nothing marked, when the lease on any was lost."""
         now = timezone.now()
         ids = [record.pk for record in records]
         replay = Q(idempotency_key=key, unknown_outcome_since__isnull=False)
-        with transaction.atomic():
-            if not leases.renew(ids, self.owner, now):
-                return False
-            SyncRecord.objects.filter(pk__in=ids).update(
-                unknown_outcome_since=Case(When(replay, then=F("unknown_outcome_since")), default=Value(now)),
-                idempotency_key=key,
-                attempts=F("attempts") + 1,
-            )
+        marked = leases.renew(
+            ids,
+            self.owner,
+            now,
+            unknown_outcome_since=Case(When(replay, then=F("unknown_outcome_since")), default=Value(now)),
+            idempotency_key=key,
+            attempts=F("attempts") + 1,
+        )
+        if not marked:
+            return False
         for record in records:
             if record.idempotency_key != key or record.unknown_outcome_since is None:
                 record.unknown_outcome_since = now
