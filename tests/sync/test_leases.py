@@ -59,7 +59,8 @@ def test_a_renewal_with_one_lease_lost_changes_none_of_its_records(connection, o
     held = leases.claim(connection.pk, "worker-a", 100)
     assert len(held) == 3
     SyncRecord.objects.filter(pk=held[1].pk).update(lease_owner="worker-b")
-    later = timezone.now() + dt.timedelta(seconds=1)
+    # A second after the claim, read from the lease it gave (not the clock).
+    later = held[0].lease_expires_at - leases.lease_length() + dt.timedelta(seconds=1)
     assert leases.renew([r.pk for r in held], "worker-a", now=later, idempotency_key="k1") is False
     for record in held:
         stored = SyncRecord.objects.get(pk=record.pk)
